@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "nbconnect",
+      "sources": [
+        "native/posix_connect.cpp",
+        "native/waiter.cpp",
+        "native/binding.cpp"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"],
+      "ldflags": ["-pthread"]
+    }
+  ]
+}

@@ -1,0 +1,414 @@
+// The Node-API face of nbconnect. It converts JS values to sockaddrs and
+// Attempts, and Attempts back to plain objects; every decision is made in
+// posix_connect.cpp (the algorithm) or lib/ (validation, errors).
+//
+// Per environment (the main thread and each worker) the instance data holds
+// at most one Waiter for each wait syscall, made on first use.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <napi.h>
+
+#include "posix_connect.h"
+#include "waiter.h"
+
+namespace {
+
+using nbc::Attempt;
+using nbc::Call;
+using nbc::Wait;
+
+const char* call_name(Call c) {
+  switch (c) {
+    case Call::kSocket: return "socket";
+    case Call::kFcntl: return "fcntl";
+    case Call::kSetsockopt: return "setsockopt";
+    case Call::kBind: return "bind";
+    case Call::kConnect: return "connect";
+    case Call::kPoll: return "poll";
+    case Call::kSelect: return "select";
+    case Call::kGetsockopt: return "getsockopt";
+    case Call::kGetsockname: return "getsockname";
+    case Call::kGetpeername: return "getpeername";
+    case Call::kClose: return "close";
+  }
+  return "?";
+}
+
+const char* arg_name(nbc::Arg a) {
+  switch (a) {
+    case nbc::Arg::kNone: return nullptr;
+    case nbc::Arg::kGetFl: return "F_GETFL";
+    case nbc::Arg::kSetFl: return "F_SETFL";
+    case nbc::Arg::kSetFd: return "F_SETFD";
+    case nbc::Arg::kSoError: return "SO_ERROR";
+    case nbc::Arg::kTcpNoDelay: return "TCP_NODELAY";
+    case nbc::Arg::kTcpSynCount: return "TCP_SYNCNT";
+    case nbc::Arg::kTcpUserTimeout: return "TCP_USER_TIMEOUT";
+    case nbc::Arg::kIpBindAddressNoPort: return "IP_BIND_ADDRESS_NO_PORT";
+    case nbc::Arg::kSoLinger: return "SO_LINGER";
+  }
+  return nullptr;
+}
+
+const char* phase_name(nbc::Phase p) {
+  switch (p) {
+    case nbc::Phase::kImmediate: return "immediate";
+    case nbc::Phase::kAsync: return "async";
+    case nbc::Phase::kTimeout: return "timeout";
+    case nbc::Phase::kAborted: return "aborted";
+  }
+  return "?";
+}
+
+Napi::Array revents_names(Napi::Env env, short revents) {
+  static const struct { short bit; const char* name; } kBits[] = {
+      {POLLIN, "POLLIN"},   {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"},
+      {POLLERR, "POLLERR"}, {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"},
+#ifdef POLLRDHUP
+      {POLLRDHUP, "POLLRDHUP"},
+#endif
+  };
+  Napi::Array names = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (auto& b : kBits)
+    if (revents & b.bit) names.Set(n++, b.name);
+  return names;
+}
+
+// ---- JS -> C++ --------------------------------------------------------------
+
+int32_t int_field(const Napi::Object& o, const char* key, int32_t absent) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : absent;
+}
+
+// Fills `out` from an IP literal that lib/ validated; false if inet_pton
+// disagrees, which lib/ promised cannot happen.
+bool ip_sockaddr(const std::string& address, int family, int port, sockaddr_storage& out,
+                 socklen_t& len) {
+  std::memset(&out, 0, sizeof out);
+  if (family == 4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&out);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(uint16_t(port));
+    if (address.empty())
+      sin->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (inet_pton(AF_INET, address.c_str(), &sin->sin_addr) != 1)
+      return false;
+    len = sizeof *sin;
+    return true;
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(uint16_t(port));
+  if (address.empty()) {
+    sin6->sin6_addr = in6addr_any;
+  } else {
+    // fe80::1%eth0: the zone is an interface name or index.
+    std::string host = address;
+    size_t zone = host.find('%');
+    if (zone != std::string::npos) {
+      std::string name = host.substr(zone + 1);
+      host.resize(zone);
+      unsigned index = if_nametoindex(name.c_str());
+      if (index == 0) index = unsigned(std::strtoul(name.c_str(), nullptr, 10));
+      sin6->sin6_scope_id = index;
+    }
+    if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) != 1) return false;
+  }
+  len = sizeof *sin6;
+  return true;
+}
+
+// A path of sun_path's size or more cannot be stored with its NUL; an
+// abstract name (leading NUL) uses every byte and no terminator.
+bool unix_sockaddr(const std::string& path, sockaddr_storage& out, socklen_t& len) {
+  std::memset(&out, 0, sizeof out);
+  auto* sun = reinterpret_cast<sockaddr_un*>(&out);
+  bool abstract = !path.empty() && path[0] == '\0';
+  if (path.empty() || path.size() > sizeof sun->sun_path - (abstract ? 0 : 1)) return false;
+  sun->sun_family = AF_UNIX;
+  std::memcpy(sun->sun_path, path.data(), path.size());
+  len = socklen_t(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+  return true;
+}
+
+// The spec object lib/ builds: { family: 4|6|0, address, port, path,
+// localAddress, localPort, wait: 0|1, timeout, noDelay, synCount,
+// userTimeout, bindAddressNoPort, linger0 }. Numbers are -1 when absent.
+std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const Napi::Object& spec) {
+  auto a = std::make_unique<Attempt>();
+  int family = int_field(spec, "family", -1);
+  bool ok;
+  if (family == 0) {
+    a->family = AF_UNIX;
+    ok = unix_sockaddr(spec.Get("path").As<Napi::String>().Utf8Value(), a->remote,
+                       a->remote_len);
+  } else {
+    a->family = family == 6 ? AF_INET6 : AF_INET;
+    ok = (family == 4 || family == 6) &&
+         ip_sockaddr(spec.Get("address").As<Napi::String>().Utf8Value(), family,
+                     int_field(spec, "port", 0), a->remote, a->remote_len);
+    Napi::Value local = spec.Get("localAddress");
+    int local_port = int_field(spec, "localPort", -1);
+    if (ok && (local.IsString() || local_port >= 0)) {
+      // The local family follows the literal; a mismatch is the kernel's to
+      // report (EAFNOSUPPORT or EINVAL from bind), and the trace shows it.
+      std::string address = local.IsString() ? local.As<Napi::String>().Utf8Value() : "";
+      int local_family = address.empty() ? family : (address.find(':') != std::string::npos ? 6 : 4);
+      ok = ip_sockaddr(address, local_family, local_port < 0 ? 0 : local_port, a->local,
+                       a->local_len);
+    }
+  }
+  if (!ok) {
+    Napi::RangeError::New(env, "nbconnect: address rejected by the native layer").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  a->wait = int_field(spec, "wait", 0) == 1 ? Wait::kSelect : Wait::kPoll;
+  a->options.no_delay = int_field(spec, "noDelay", -1);
+  a->options.syn_count = int_field(spec, "synCount", -1);
+  a->options.user_timeout_ms = int_field(spec, "userTimeout", -1);
+  a->options.bind_address_no_port = int_field(spec, "bindAddressNoPort", -1);
+  a->options.linger0 = int_field(spec, "linger0", -1);
+
+  a->start_ns = nbc::monotonic_ns();
+  double timeout_ms = spec.Get("timeout").As<Napi::Number>().DoubleValue();
+  if (timeout_ms >= 0) a->deadline_ns = a->start_ns + int64_t(timeout_ms * 1e6);
+  return a;
+}
+
+// ---- C++ -> JS --------------------------------------------------------------
+
+void set_endpoint(Napi::Object& o, const char* address_key, const char* port_key,
+                  const sockaddr_storage& ss) {
+  char text[INET6_ADDRSTRLEN] = "";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
+    inet_ntop(AF_INET, &sin.sin_addr, text, sizeof text);
+    port = ntohs(sin.sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
+    inet_ntop(AF_INET6, &sin6.sin6_addr, text, sizeof text);
+    port = ntohs(sin6.sin6_port);
+  } else {
+    return;
+  }
+  o.Set(address_key, text);
+  o.Set(port_key, port);
+}
+
+Napi::Object to_js(Napi::Env env, const Attempt& a) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", double(a.id));
+  o.Set("fd", a.fd);
+  o.Set("errno", a.err);  // positive errno; -1 for a self-connect
+  o.Set("syscall", call_name(a.failed_call));
+  o.Set("phase", phase_name(a.phase));
+  if (a.why) o.Set("why", a.why);
+  o.Set("elapsed", double(a.end_ns - a.start_ns) / 1e6);
+  if (a.local_name_len > 0) set_endpoint(o, "localAddress", "localPort", a.local_name);
+  if (a.peer_name_len > 0) set_endpoint(o, "remoteAddress", "remotePort", a.peer_name);
+
+  Napi::Array steps = Napi::Array::New(env, a.steps.size());
+  for (uint32_t i = 0; i < a.steps.size(); i++) {
+    const nbc::Step& s = a.steps[i];
+    Napi::Object step = Napi::Object::New(env);
+    step.Set("call", call_name(s.call));
+    if (const char* arg = arg_name(s.arg)) step.Set("arg", arg);
+    step.Set("ret", s.ret);
+    if (s.ret < 0) step.Set("errno", s.err);
+    if (s.detail & nbc::Step::kRevents) step.Set("revents", revents_names(env, s.revents));
+    if (s.detail & nbc::Step::kSets) {
+      step.Set("readable", s.readable);
+      step.Set("writable", s.writable);
+    }
+    if (s.detail & nbc::Step::kValue) step.Set("value", s.value);
+    step.Set("at", double(s.at_ns) / 1e6);
+    steps.Set(i, step);
+  }
+  o.Set("steps", steps);
+  return o;
+}
+
+// ---- the waiters ------------------------------------------------------------
+
+struct Addon;
+struct WaiterBinding;
+void deliver(Napi::Env env, Napi::Function on_batch, WaiterBinding* binding, std::nullptr_t*);
+using BatchFunction =
+    Napi::TypedThreadSafeFunction<WaiterBinding, std::nullptr_t, deliver>;
+
+struct WaiterBinding final : nbc::CompletionSink {
+  WaiterBinding(Wait wait_kind, Addon* owner) : kind(wait_kind), waiter(wait_kind, this), addon(owner) {}
+  void completions_ready() override { tsfn.NonBlockingCall(); }
+
+  const Wait kind;
+  nbc::Waiter waiter;
+  BatchFunction tsfn;
+  Addon* addon;
+  uint64_t in_flight = 0;  // JS thread only: while > 0 the loop is kept alive
+  std::vector<std::unique_ptr<Attempt>> batch;
+};
+
+struct Addon {
+  Napi::FunctionReference on_batch;
+  WaiterBinding* waiters[2] = {nullptr, nullptr};
+};
+
+void deliver(Napi::Env env, Napi::Function on_batch, WaiterBinding* binding, std::nullptr_t*) {
+  if (env == nullptr) return;  // torn down: shutdown() closed what was left
+  binding->waiter.take_completions(binding->batch);
+  if (binding->batch.empty()) return;
+  Napi::Array results = Napi::Array::New(env, binding->batch.size());
+  for (uint32_t i = 0; i < binding->batch.size(); i++)
+    results.Set(i, to_js(env, *binding->batch[i]));
+  binding->in_flight -= binding->batch.size();
+  binding->batch.clear();
+  if (binding->in_flight == 0) binding->tsfn.Unref(env);
+  on_batch.Call({results});
+}
+
+// Runs at environment teardown. It was registered after the thread-safe
+// function was made, and cleanup hooks run in reverse order, so it runs
+// before Node-API tears that function down.
+void teardown_waiter(void* arg) {
+  auto* binding = static_cast<WaiterBinding*>(arg);
+  binding->addon->waiters[int(binding->kind)] = nullptr;
+  binding->waiter.shutdown();
+  // The finalizer deletes the binding once Node-API is done with it.
+  binding->tsfn.Release();
+}
+
+
+WaiterBinding* waiter_for(Napi::Env env, Wait kind) {
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (WaiterBinding* existing = addon->waiters[int(kind)]) return existing;
+  if (addon->on_batch.IsEmpty()) {
+    Napi::Error::New(env, "nbconnect: init() was not called").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  auto* binding = new WaiterBinding(kind, addon);
+  binding->tsfn = BatchFunction::New(
+      env, addon->on_batch.Value(), "nbconnect.waiter", 0, 1, binding,
+      [](Napi::Env, void*, WaiterBinding* done) { delete done; });
+  binding->tsfn.Unref(env);
+  int err = binding->waiter.start();
+  if (err < 0) {
+    binding->waiter.shutdown();
+    binding->tsfn.Release();
+    Napi::Error e = Napi::Error::New(env, std::string("nbconnect: cannot start the waiter thread: ") +
+                                              std::strerror(-err));
+    e.Set("errno", Napi::Number::New(env, -err));
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  napi_add_env_cleanup_hook(env, teardown_waiter, binding);
+  addon->waiters[int(kind)] = binding;
+  return binding;
+}
+
+// init(onBatch): the function every batch of async results is handed to.
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Addon* addon = info.Env().GetInstanceData<Addon>();
+  addon->on_batch = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+// connectSync(spec): the whole algorithm on this thread.
+Napi::Value ConnectSync(const Napi::CallbackInfo& info) {
+  auto a = attempt_from(info.Env(), info[0].As<Napi::Object>());
+  if (!a) return info.Env().Undefined();
+  nbc::connect_blocking(*a);
+  return to_js(info.Env(), *a);
+}
+
+// connectStart(spec, id): hands the attempt to the waiter; the result comes
+// back through onBatch. The syscalls themselves run on the waiter thread.
+Napi::Value ConnectStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto a = attempt_from(env, info[0].As<Napi::Object>());
+  if (!a) return env.Undefined();
+  a->id = uint64_t(info[1].As<Napi::Number>().DoubleValue());
+  WaiterBinding* binding = waiter_for(env, a->wait);
+  if (!binding) return env.Undefined();
+  if (binding->in_flight++ == 0) binding->tsfn.Ref(env);
+  binding->waiter.submit(std::move(a));
+  return env.Undefined();
+}
+
+// cancel(wait, id): a message to the waiter; the attempt settles through
+// onBatch as aborted, unless its verdict came first.
+Napi::Value Cancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Wait kind = info[0].As<Napi::Number>().Int32Value() == 1 ? Wait::kSelect : Wait::kPoll;
+  if (WaiterBinding* binding = env.GetInstanceData<Addon>()->waiters[int(kind)])
+    binding->waiter.cancel(uint64_t(info[1].As<Napi::Number>().DoubleValue()));
+  return env.Undefined();
+}
+
+// close(fd): 0, or the positive errno.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  int ret = nbc::close_fd(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), -ret);
+}
+
+// lookupSync(host, family): getaddrinfo on this thread, for connectSync.
+// Returns [{ address, family }] or { eai, message }.
+Napi::Value LookupSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string host = info[0].As<Napi::String>().Utf8Value();
+  int family = info[1].As<Napi::Number>().Int32Value();
+  addrinfo hints{};
+  hints.ai_family = family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;  // as dns.lookup does
+  addrinfo* list = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  if (rc != 0) {
+    Napi::Object failure = Napi::Object::New(env);
+    failure.Set("eai", rc);
+    failure.Set("message", gai_strerror(rc));
+    return failure;
+  }
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (addrinfo* ai = list; ai; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    sockaddr_storage ss{};
+    std::memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+    Napi::Object entry = Napi::Object::New(env);
+    set_endpoint(entry, "address", "port", ss);
+    entry.Set("family", ai->ai_family == AF_INET ? 4 : 6);
+    out.Set(n++, entry);
+  }
+  freeaddrinfo(list);
+  return out;
+}
+
+}  // namespace
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData<Addon>(new Addon());
+  exports.Set("init", Napi::Function::New(env, Init, "init"));
+  exports.Set("connectSync", Napi::Function::New(env, ConnectSync, "connectSync"));
+  exports.Set("connectStart", Napi::Function::New(env, ConnectStart, "connectStart"));
+  exports.Set("cancel", Napi::Function::New(env, Cancel, "cancel"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("lookupSync", Napi::Function::New(env, LookupSync, "lookupSync"));
+  exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
+  exports.Set("SUN_PATH_SIZE", Napi::Number::New(env, sizeof(sockaddr_un::sun_path)));
+  return exports;
+}
+
+NODE_API_MODULE(nbconnect, InitModule)

@@ -1,0 +1,142 @@
+// The nonblocking connect, as plain POSIX. No Node-API in here or in
+// posix_connect.cpp: the binding converts values, the waiter multiplexes, and
+// this pair of files is the algorithm the way UNP's connect_nonb spells it.
+#pragma once
+
+#include <poll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace nbc {
+
+// Every syscall the algorithm makes, in the order it can make them.
+enum class Call : uint8_t {
+  kSocket,
+  kFcntl,
+  kSetsockopt,
+  kBind,
+  kConnect,
+  kPoll,
+  kSelect,
+  kGetsockopt,
+  kGetsockname,
+  kGetpeername,
+  kClose,
+};
+
+enum class Arg : uint8_t {
+  kNone,
+  kGetFl,               // fcntl F_GETFL
+  kSetFl,               // fcntl F_SETFL, flags | O_NONBLOCK
+  kSetFd,               // fcntl F_SETFD, FD_CLOEXEC
+  kSoError,             // getsockopt SO_ERROR
+  kTcpNoDelay,
+  kTcpSynCount,
+  kTcpUserTimeout,
+  kIpBindAddressNoPort,
+  kSoLinger,
+};
+
+enum class Wait : uint8_t { kPoll, kSelect };
+
+// Where the verdict came from. Success is 'immediate' (connect() returned 0)
+// or 'async' (SO_ERROR was 0 after a wake); failures add 'timeout' (our
+// deadline passed) and 'aborted' (the caller cancelled).
+enum class Phase : uint8_t { kImmediate, kAsync, kTimeout, kAborted };
+
+// ESELFCONNECT is not a kernel errno: the kernel said success, we say no.
+// A value outside the errno range keeps the two apart.
+constexpr int kSelfConnect = -1;
+
+struct Step {
+  enum Detail : uint8_t { kRevents = 1, kSets = 2, kValue = 4 };
+  Call call;
+  Arg arg;
+  uint8_t detail;       // which of the optional fields below carry meaning
+  bool readable;        // select: in the returned read set
+  bool writable;        // select: in the returned write set
+  int16_t revents;      // poll: this fd's revents
+  int ret;              // what the call returned
+  int err;              // positive errno when ret < 0, else 0
+  int value;            // getsockopt(SO_ERROR): the pending error
+  int64_t at_ns;        // since the attempt began
+};
+
+// An option is set only when it is >= 0; -1 leaves the kernel's default.
+struct SocketOptions {
+  int no_delay = -1;
+  int syn_count = -1;
+  int user_timeout_ms = -1;
+  int bind_address_no_port = -1;
+  int linger0 = -1;
+};
+
+struct Attempt {
+  // What was asked.
+  uint64_t id = 0;
+  int family = AF_UNSPEC;               // AF_INET, AF_INET6 or AF_UNIX
+  sockaddr_storage remote{};
+  socklen_t remote_len = 0;
+  sockaddr_storage local{};
+  socklen_t local_len = 0;              // 0: no bind()
+  SocketOptions options;
+  Wait wait = Wait::kPoll;
+  int64_t start_ns = 0;                 // CLOCK_MONOTONIC
+  int64_t deadline_ns = -1;             // -1: none, the kernel decides
+
+  // What happened.
+  int fd = -1;                          // owned: open only on success
+  int err = 0;                          // 0, a positive errno, or kSelfConnect
+  Call failed_call = Call::kConnect;    // the call that reported err
+  Phase phase = Phase::kImmediate;
+  const char* why = nullptr;            // extra words for the message, rarely
+  std::vector<Step> steps;
+  sockaddr_storage local_name{};        // getsockname, on TCP success
+  socklen_t local_name_len = 0;
+  sockaddr_storage peer_name{};         // getpeername, on TCP success
+  socklen_t peer_name_len = 0;
+  int64_t end_ns = 0;
+
+  bool ok() const { return err == 0; }
+};
+
+int64_t monotonic_ns();
+
+// Steps 1-4 of the algorithm: socket, fcntl x3, options, bind, connect.
+// Returns true when the handshake is in progress and the caller must wait;
+// false when the attempt has its verdict (immediate success or failure).
+bool start_connect(Attempt& a);
+
+// Step 6, after every wake whatever the readiness said: getsockopt(SO_ERROR),
+// then on success the self-connect check. Finishes the attempt.
+void finish_after_wake(Attempt& a);
+
+// The deadline passed or the caller cancelled: close and finish.
+void finish_timeout(Attempt& a);
+void finish_aborted(Attempt& a);
+
+// The whole algorithm on the calling thread, waiting with a single-fd poll or
+// select under the attempt's deadline.
+void connect_blocking(Attempt& a);
+
+// Records a wake from a multiplexed wait on this attempt's trace.
+void record_poll_wake(Attempt& a, int ret, short revents);
+void record_select_wake(Attempt& a, int ret, bool readable, bool writable);
+
+// Thin wrappers for the waiter thread: each makes one syscall and returns
+// its result, or -errno.
+int poll_fds(pollfd* fds, nfds_t count, int timeout_ms);
+int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
+int wake_fd_open();                   // eventfd
+int wake_fd_signal(int fd);
+int wake_fd_drain(int fd);
+int close_fd(int fd);
+
+// Milliseconds for poll(2), rounded up so a wait never ends before the
+// deadline; -1 for none.
+int poll_timeout_ms(int64_t deadline_ns, int64_t now_ns);
+
+}  // namespace nbc

@@ -1,0 +1,244 @@
+#include "waiter.h"
+
+#include <errno.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace nbc {
+
+Waiter::Waiter(Wait kind, CompletionSink* sink) : kind_(kind), sink_(sink) {}
+
+Waiter::~Waiter() { shutdown(); }
+
+int Waiter::start() {
+  int fd = wake_fd_open();
+  if (fd < 0) return fd;
+  if (kind_ == Wait::kSelect && fd >= FD_SETSIZE) {
+    close_fd(fd);
+    return -EMFILE;
+  }
+  wake_fd_ = fd;
+  pollfds_.push_back(pollfd{wake_fd_, POLLIN, 0});
+
+  // Signals go to the JS threads, never here: the waiter would only see
+  // EINTR, and a handler written for JS must not run on this thread.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  thread_ = std::thread(&Waiter::run, this);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  started_ = true;
+  return 0;
+}
+
+void Waiter::submit(std::unique_ptr<Attempt> attempt) {
+  bool was_idle;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    was_idle = submitted_.empty() && cancelled_.empty();
+    submitted_.push_back(std::move(attempt));
+  }
+  // One eventfd write per burst: the thread drains the whole queue per wake.
+  if (was_idle) wake_fd_signal(wake_fd_);
+}
+
+void Waiter::cancel(uint64_t id) {
+  bool was_idle;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    was_idle = submitted_.empty() && cancelled_.empty();
+    cancelled_.push_back(id);
+  }
+  if (was_idle) wake_fd_signal(wake_fd_);
+}
+
+void Waiter::take_completions(std::vector<std::unique_ptr<Attempt>>& out) {
+  std::lock_guard<std::mutex> lock(done_mutex_);
+  if (out.empty()) {
+    out.swap(done_);
+  } else {
+    for (auto& a : done_) out.push_back(std::move(a));
+    done_.clear();
+  }
+}
+
+void Waiter::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (started_) {
+    {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      exiting_ = true;
+    }
+    wake_fd_signal(wake_fd_);
+    thread_.join();
+  }
+  for (auto& a : pending_) finish_aborted(*a);
+  pending_.clear();
+  auto close_owned = [](std::vector<std::unique_ptr<Attempt>>& list) {
+    for (auto& a : list)
+      if (a->fd >= 0) close_fd(a->fd);
+    list.clear();
+  };
+  close_owned(finished_);
+  close_owned(done_);
+  // Never started: no fd yet.
+  submitted_.clear();
+  if (wake_fd_ >= 0) close_fd(wake_fd_);
+  wake_fd_ = -1;
+}
+
+void Waiter::run() {
+  for (;;) {
+    intake();
+    {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      if (exiting_) return;
+    }
+    publish();
+    wait_and_finish();
+  }
+}
+
+void Waiter::intake() {
+  std::vector<std::unique_ptr<Attempt>> fresh;
+  std::vector<uint64_t> cancels;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    if (exiting_) return;
+    fresh.swap(submitted_);
+    cancels.swap(cancelled_);
+  }
+  start_new(fresh, cancels);
+}
+
+void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh,
+                       std::vector<uint64_t>& cancels) {
+  // A cancel may overtake its own submission in one batch: such an attempt
+  // finishes as aborted without a single syscall.
+  std::unordered_set<uint64_t> cancel_now(cancels.begin(), cancels.end());
+  for (auto& a : fresh) {
+    if (!cancel_now.empty() && cancel_now.erase(a->id)) {
+      finish_aborted(*a);
+      complete(std::move(a));
+    } else if (start_connect(*a)) {
+      add_pending(std::move(a));
+    } else {
+      complete(std::move(a));
+    }
+  }
+  for (uint64_t id : cancel_now) {
+    auto it = index_of_.find(id);
+    if (it == index_of_.end()) continue;  // already finished: its verdict stands
+    auto a = remove_pending(it->second);
+    finish_aborted(*a);
+    complete(std::move(a));
+  }
+}
+
+void Waiter::add_pending(std::unique_ptr<Attempt> attempt) {
+  index_of_[attempt->id] = pending_.size();
+  pollfds_.push_back(pollfd{attempt->fd, POLLOUT, 0});
+  pending_.push_back(std::move(attempt));
+}
+
+// Swap-remove: O(1), and the moved entry's index is fixed up.
+std::unique_ptr<Attempt> Waiter::remove_pending(size_t index) {
+  std::unique_ptr<Attempt> a = std::move(pending_[index]);
+  index_of_.erase(a->id);
+  size_t last = pending_.size() - 1;
+  if (index != last) {
+    pending_[index] = std::move(pending_[last]);
+    pollfds_[index + 1] = pollfds_[last + 1];
+    index_of_[pending_[index]->id] = index;
+  }
+  pending_.pop_back();
+  pollfds_.pop_back();
+  return a;
+}
+
+void Waiter::complete(std::unique_ptr<Attempt> attempt) {
+  finished_.push_back(std::move(attempt));
+}
+
+void Waiter::publish() {
+  if (finished_.empty()) return;
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    was_empty = done_.empty();
+    if (was_empty) {
+      done_.swap(finished_);
+    } else {
+      for (auto& a : finished_) done_.push_back(std::move(a));
+      finished_.clear();
+    }
+  }
+  // One crossing into JS per batch: a sink call is needed only when JS has
+  // nothing left to take, otherwise its pending take will see these too.
+  if (was_empty) sink_->completions_ready();
+}
+
+void Waiter::wait_and_finish() {
+  int64_t now = monotonic_ns();
+  int64_t nearest = -1;
+  for (auto& a : pending_)
+    if (a->deadline_ns >= 0 && (nearest < 0 || a->deadline_ns < nearest))
+      nearest = a->deadline_ns;
+
+  int ret;
+  fd_set rset, wset;
+  if (kind_ == Wait::kPoll) {
+    ret = poll_fds(pollfds_.data(), pollfds_.size(), poll_timeout_ms(nearest, now));
+  } else {
+    FD_ZERO(&rset);
+    FD_ZERO(&wset);
+    FD_SET(wake_fd_, &rset);
+    int maxfd = wake_fd_;
+    // start_connect() refused every fd >= FD_SETSIZE, so these are in range.
+    for (auto& a : pending_) {
+      FD_SET(a->fd, &rset);
+      FD_SET(a->fd, &wset);
+      maxfd = std::max(maxfd, a->fd);
+    }
+    ret = select_fds(maxfd + 1, &rset, &wset, nearest < 0 ? -1 : std::max<int64_t>(0, nearest - now));
+  }
+  if (ret < 0) return;  // EINTR cannot come (signals are blocked); retry anyway
+  now = monotonic_ns();
+
+  if (kind_ == Wait::kPoll ? (pollfds_[0].revents & POLLIN) : FD_ISSET(wake_fd_, &rset))
+    wake_fd_drain(wake_fd_);
+
+  // Walk backwards so swap-removal never skips an entry.
+  for (size_t i = pending_.size(); i-- > 0;) {
+    Attempt& a = *pending_[i];
+    bool readable = false, writable = false;
+    short revents = 0;
+    if (kind_ == Wait::kPoll) {
+      revents = pollfds_[i + 1].revents;
+    } else {
+      readable = FD_ISSET(a.fd, &rset);
+      writable = FD_ISSET(a.fd, &wset);
+    }
+    bool woke = kind_ == Wait::kPoll ? revents != 0 : (readable || writable);
+    bool expired = a.deadline_ns >= 0 && now >= a.deadline_ns;
+    if (!woke && !expired) continue;
+
+    auto owned = remove_pending(i);
+    if (kind_ == Wait::kPoll)
+      record_poll_wake(*owned, ret, revents);
+    else
+      record_select_wake(*owned, ret, readable, writable);
+    // A wake wins over a deadline reached in the same instant: SO_ERROR has
+    // the kernel's verdict, and it is already there.
+    if (woke)
+      finish_after_wake(*owned);
+    else
+      finish_timeout(*owned);
+    complete(std::move(owned));
+  }
+}
+
+}  // namespace nbc

@@ -1,0 +1,94 @@
+// The waiter: one thread that owns every pending connect of one Node
+// environment for one wait syscall, poll(2) or select(2). Free of Node-API,
+// so a plain C++ harness can drive it.
+//
+// Ownership: an Attempt handed to submit() belongs to the waiter thread until
+// it comes back through take_completions(). Only that thread touches its fd
+// in between; cancel() and deadlines are messages the thread acts on, so an
+// fd is never polled after it is closed and its number reused.
+//
+// Teardown order (shutdown()):
+//   1. set exiting, under the queue lock;
+//   2. wake the thread through the eventfd;
+//   3. join it: from here on no other thread touches any Attempt;
+//   4. close every pending fd, and every fd of a completion JS never took;
+//   5. close the eventfd.
+// The binding then releases its thread-safe function, after the join, so
+// the thread can never call into a released one.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "posix_connect.h"
+
+namespace nbc {
+
+class CompletionSink {
+ public:
+  // Called on the waiter thread when completions go from none to some.
+  // Must not block; the sink later calls Waiter::take_completions().
+  virtual void completions_ready() = 0;
+
+ protected:
+  ~CompletionSink() = default;
+};
+
+class Waiter {
+ public:
+  Waiter(Wait kind, CompletionSink* sink);
+  ~Waiter();  // shutdown(), if not done already
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  // Creates the eventfd and starts the thread. Returns 0 or -errno.
+  int start();
+
+  // Any thread. The attempt's start_ns and deadline_ns are already set.
+  void submit(std::unique_ptr<Attempt> attempt);
+  void cancel(uint64_t id);
+
+  // Any thread; moves every finished attempt into `out`.
+  void take_completions(std::vector<std::unique_ptr<Attempt>>& out);
+
+  void shutdown();
+
+ private:
+  void run();
+  void intake();
+  void start_new(std::vector<std::unique_ptr<Attempt>>& fresh,
+                 std::vector<uint64_t>& cancels);
+  void add_pending(std::unique_ptr<Attempt> attempt);
+  std::unique_ptr<Attempt> remove_pending(size_t index);
+  void complete(std::unique_ptr<Attempt> attempt);
+  void wait_and_finish();
+  void publish();
+
+  const Wait kind_;
+  CompletionSink* const sink_;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  bool started_ = false;
+  bool shut_down_ = false;
+
+  // Shared with other threads, under queue_mutex_.
+  std::mutex queue_mutex_;
+  bool exiting_ = false;
+  std::vector<std::unique_ptr<Attempt>> submitted_;
+  std::vector<uint64_t> cancelled_;
+
+  std::mutex done_mutex_;
+  std::vector<std::unique_ptr<Attempt>> done_;
+
+  // The waiter thread's own, until it is joined.
+  std::vector<std::unique_ptr<Attempt>> pending_;  // pending_[i] <-> pollfds_[i + 1]
+  std::vector<pollfd> pollfds_;                    // [0] is the eventfd
+  std::unordered_map<uint64_t, size_t> index_of_;  // id -> index in pending_
+  std::vector<std::unique_ptr<Attempt>> finished_; // not yet published
+};
+
+}  // namespace nbc
