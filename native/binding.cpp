@@ -181,6 +181,7 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const Napi::Object& 
   a->options.bind_address_no_port = int_field(spec, "bindAddressNoPort", -1);
   a->options.linger0 = int_field(spec, "linger0", -1);
 
+  a->close_when_connected = spec.Get("closeWhenConnected").ToBoolean();
   a->start_ns = nbc::monotonic_ns();
   double timeout_ms = spec.Get("timeout").As<Napi::Number>().DoubleValue();
   if (timeout_ms >= 0) a->deadline_ns = a->start_ns + int64_t(timeout_ms * 1e6);
@@ -216,6 +217,7 @@ Napi::Object to_js(Napi::Env env, const Attempt& a) {
   o.Set("syscall", call_name(a.failed_call));
   o.Set("phase", phase_name(a.phase));
   if (a.why) o.Set("why", a.why);
+  o.Set("start", double(a.start_ns) / 1e6);  // on process.hrtime's clock
   o.Set("elapsed", double(a.end_ns - a.start_ns) / 1e6);
   if (a.local_name_len > 0) set_endpoint(o, "localAddress", "localPort", a.local_name);
   if (a.peer_name_len > 0) set_endpoint(o, "remoteAddress", "remotePort", a.peer_name);

@@ -37,7 +37,10 @@ Step& record(Attempt& a, Call call, Arg arg, int ret, int err) {
   return a.steps.back();
 }
 
+void close_traced(Attempt& a);
+
 void finish(Attempt& a, int err, Call failed_call, Phase phase) {
+  if (err == 0 && a.close_when_connected) close_traced(a);
   a.err = err;
   a.failed_call = failed_call;
   a.phase = phase;

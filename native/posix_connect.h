@@ -86,6 +86,7 @@ struct Attempt {
   Wait wait = Wait::kPoll;
   int64_t start_ns = 0;                 // CLOCK_MONOTONIC
   int64_t deadline_ns = -1;             // -1: none, the kernel decides
+  bool close_when_connected = false;    // probe: the verdict is all we want
 
   // What happened.
   int fd = -1;                          // owned: open only on success

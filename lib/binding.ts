@@ -1,0 +1,81 @@
+// The addon's shape, as lib/ sees it. Everything here is already validated
+// by lib/validate.ts; the native side re-checks only what it cannot trust.
+import * as path from 'node:path';
+
+/** What lib/ hands the native side: numbers are -1 when absent. */
+export interface NativeSpec {
+  family: 4 | 6 | 0;            // 0: AF_UNIX
+  address: string;
+  port: number;
+  path: string;
+  localAddress: string | undefined;
+  localPort: number;
+  wait: 0 | 1;                  // 0: poll(2), 1: select(2)
+  timeout: number;              // ms, -1: no deadline
+  noDelay: number;
+  synCount: number;
+  userTimeout: number;
+  bindAddressNoPort: number;
+  linger0: number;
+  closeWhenConnected: boolean;
+}
+
+export interface NativeStep {
+  call: string;
+  arg?: string;
+  ret: number;
+  errno?: number;
+  code?: string;
+  revents?: string[];
+  readable?: boolean;
+  writable?: boolean;
+  value?: number;
+  at: number;
+}
+
+export interface NativeResult {
+  id: number;
+  fd: number;
+  errno: number;                 // positive errno, 0 for success, -1 self-connect
+  syscall: string;
+  phase: 'immediate' | 'async' | 'timeout' | 'aborted';
+  why?: string;
+  start: number;                 // ms on process.hrtime's clock
+  elapsed: number;
+  localAddress?: string;
+  localPort?: number;
+  remoteAddress?: string;
+  remotePort?: number;
+  steps: NativeStep[];
+}
+
+export interface NativeAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+interface Addon {
+  init(onBatch: (results: NativeResult[]) => void): void;
+  connectSync(spec: NativeSpec): NativeResult;
+  connectStart(spec: NativeSpec, id: number): void;
+  cancel(wait: 0 | 1, id: number): void;
+  close(fd: number): number;
+  lookupSync(host: string, family: number): NativeAddress[] | { eai: number; message: string };
+  readonly FD_SETSIZE: number;
+  readonly SUN_PATH_SIZE: number;
+}
+
+function load(): Addon {
+  const built = path.join(__dirname, '..', '..', 'build', 'Release', 'nbconnect.node');
+  try {
+    return require(built) as Addon;
+  } catch (cause) {
+    throw new Error(
+      `nbconnect: cannot load the native addon from ${built}. ` +
+        'Build it from source with `npm run build` (needs python3, make and a C++17 compiler).',
+      { cause },
+    );
+  }
+}
+
+export const addon: Addon = load();

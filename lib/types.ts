@@ -1,0 +1,81 @@
+/**
+ * Where to connect. A host may be an IPv4 or IPv6 literal, or a name that
+ * `dns.lookup` resolves (getaddrinfo, honouring /etc/hosts). Strings take the
+ * forms `'host:port'`, `'[v6]:port'` and `'unix:/path'`.
+ */
+export type Target = { host: string; port: number } | { path: string } | string;
+
+export type Wait = 'poll' | 'select';
+
+export interface ConnectOptions {
+  /** Deadline in ms from the call, covering name lookup too. Absent: the kernel's own give-up. */
+  timeout?: number;
+  /** The syscall that waits for writability: poll(2) (default) or select(2). */
+  wait?: Wait;
+  /** Aborts a pending connect; the socket is closed before the promise rejects. */
+  signal?: AbortSignal;
+  /** bind(2) to this IP literal before connect. */
+  localAddress?: string;
+  /** bind(2) to this port before connect (0: any). */
+  localPort?: number;
+  /** Address family for name lookup: 4 or 6. */
+  family?: 4 | 6;
+  /** setsockopt TCP_NODELAY. */
+  noDelay?: boolean;
+  /** setsockopt TCP_SYNCNT: SYN retransmits before the kernel gives up (1-127). 1 gives about 3 s. */
+  synCount?: number;
+  /** setsockopt TCP_USER_TIMEOUT, in ms. */
+  userTimeout?: number;
+  /** setsockopt IP_BIND_ADDRESS_NO_PORT: defer the port choice of bind() to connect(). */
+  bindAddressNoPort?: boolean;
+  /** setsockopt SO_LINGER {1, 0}: close() sends RST and leaves no TIME_WAIT. */
+  linger0?: boolean;
+}
+
+export type Phase = 'lookup' | 'immediate' | 'async' | 'timeout' | 'aborted';
+
+/** One syscall of the trace. */
+export interface Step {
+  call:
+    | 'socket' | 'fcntl' | 'setsockopt' | 'bind' | 'connect' | 'poll' | 'select'
+    | 'getsockopt' | 'getsockname' | 'getpeername' | 'close';
+  /** 'F_GETFL', 'F_SETFL', 'F_SETFD', 'SO_ERROR', 'TCP_SYNCNT', ... */
+  arg?: string;
+  /** What the call returned: socket the fd, poll/select the count. */
+  ret: number;
+  /** The positive POSIX errno, when ret < 0. */
+  errno?: number;
+  /** Its name, e.g. 'EINPROGRESS'. */
+  code?: string;
+  /** poll: this fd's revents, e.g. ['POLLOUT', 'POLLERR', 'POLLHUP']. */
+  revents?: string[];
+  /** select: this fd was in the returned read set. */
+  readable?: boolean;
+  /** select: this fd was in the returned write set. */
+  writable?: boolean;
+  /** getsockopt(SO_ERROR): the pending error, 0 for none. */
+  value?: number;
+  /** ms since the attempt began. */
+  at: number;
+}
+
+/** The normalized target an attempt went to. */
+export type Endpoint =
+  | { host: string; address: string; port: number; family: 4 | 6 }
+  | { path: string };
+
+/** An endpoint, or a name whose lookup failed before there was one. */
+export type Where = Endpoint | { host: string; port: number };
+
+/** What `probe` resolves with: every network outcome, success or not. */
+export interface Outcome {
+  ok: boolean;
+  /** 'OK' on success, else the error code, e.g. 'ECONNREFUSED', 'ETIMEDOUT', 'ESELFCONNECT'. */
+  code: string;
+  /** Node's convention: the negative errno, 0 on success, undefined where no errno exists. */
+  errno: number | undefined;
+  phase: Phase;
+  elapsed: number;
+  steps: Step[];
+  target: Where;
+}

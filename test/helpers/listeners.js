@@ -1,0 +1,87 @@
+'use strict';
+// Real listeners for the tests and the demo, all on loopback or AF_UNIX.
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const BLACKHOLE = path.join(__dirname, 'blackhole.py');
+
+/** An accepting net.Server; `onSocket` may talk to each peer. */
+async function listen(where, onSocket = (s) => s.resume()) {
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    onSocket(socket);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(where, resolve);
+  });
+  const address = server.address();
+  return {
+    server,
+    port: typeof address === 'object' ? address.port : undefined,
+    path: typeof address === 'string' ? address : undefined,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const tcpListener = (host = '127.0.0.1', onSocket) => listen({ host, port: 0 }, onSocket);
+const unixListener = (onSocket) => listen(tempSocketPath(), onSocket);
+
+/** A port with nothing behind it: listen on 0, then close. */
+async function refusedPort(host = '127.0.0.1') {
+  const l = await tcpListener(host);
+  await l.close();
+  return l.port;
+}
+
+let pathCounter = 0;
+function tempSocketPath() {
+  return path.join(os.tmpdir(), `nbconnect-${process.pid}-${pathCounter++}.sock`);
+}
+
+/**
+ * A listener that never accepts and whose queue is full (see blackhole.py):
+ * kind 'tcp4' | 'tcp6' | 'unix' | 'unix-stale'.
+ */
+async function blackHole(kind) {
+  const args = [BLACKHOLE, kind];
+  if (kind.startsWith('unix')) args.push(tempSocketPath());
+  const child = spawn('python3', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const first = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`blackhole.py ${kind} exited with ${code}`)));
+    lines.once('line', resolve);
+  });
+  const info = JSON.parse(first);
+  return {
+    ...info,
+    async close() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+/** Open fds of this process: what a leak would change. */
+function fdCount() {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** The calls of a trace, with their arg where there is one: 'fcntl F_GETFL'. */
+function callsOf(steps) {
+  return steps.map((s) => (s.arg ? `${s.call} ${s.arg}` : s.call));
+}
+
+module.exports = { tcpListener, unixListener, refusedPort, tempSocketPath, blackHole, fdCount, callsOf };
