@@ -23,9 +23,9 @@ export function nameSteps(steps: NativeStep[]): Step[] {
   return steps as Step[];
 }
 
+// Node's own form, unbracketed even for IPv6: 'connect ECONNREFUSED ::1:4000'.
 export function describe(target: Endpoint): string {
-  if ('path' in target) return target.path;
-  return target.family === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+  return 'path' in target ? target.path : `${target.address}:${target.port}`;
 }
 
 /**
