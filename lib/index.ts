@@ -2,3 +2,4 @@ export { connect, connectSync, probe } from './connect';
 export { Connection } from './connection';
 export { ConnectError } from './errors';
 export type { ConnectOptions, Endpoint, Outcome, Phase, Step, Target, Wait, Where } from './types';
+export { formatStep, formatTrace } from './format';
