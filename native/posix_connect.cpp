@@ -253,12 +253,13 @@ void connect_blocking(Attempt& a) {
   for (;;) {
     int64_t now = monotonic_ns();
     if (a.deadline_ns >= 0 && now >= a.deadline_ns) return finish_timeout(a);
-    int ret, err;
+    // The helpers return the count or -errno; the step shows the syscall's
+    // own return value and errno.
+    int ret;
     if (a.wait == Wait::kPoll) {
       pollfd p{a.fd, POLLOUT, 0};
-      ret = poll(&p, 1, poll_timeout_ms(a.deadline_ns, now));
-      err = ret < 0 ? errno : 0;
-      Step& s = record(a, Call::kPoll, Arg::kNone, ret, err);
+      ret = poll_fds(&p, 1, poll_timeout_ms(a.deadline_ns, now));
+      Step& s = record(a, Call::kPoll, Arg::kNone, ret < 0 ? -1 : ret, -ret);
       s.detail |= Step::kRevents;
       s.revents = ret > 0 ? p.revents : 0;
     } else {
@@ -268,23 +269,15 @@ void connect_blocking(Attempt& a) {
       FD_ZERO(&rset);
       FD_SET(a.fd, &rset);
       wset = rset;
-      timeval tv, *tvp = nullptr;
-      if (a.deadline_ns >= 0) {
-        int64_t left = a.deadline_ns - now;
-        tv.tv_sec = left / 1000000000;
-        tv.tv_usec = (left % 1000000000 + 999) / 1000;
-        tvp = &tv;
-      }
-      ret = select(a.fd + 1, &rset, &wset, nullptr, tvp);
-      err = ret < 0 ? errno : 0;
-      Step& s = record(a, Call::kSelect, Arg::kNone, ret, err);
+      ret = select_fds(a.fd + 1, &rset, &wset, a.deadline_ns < 0 ? -1 : a.deadline_ns - now);
+      Step& s = record(a, Call::kSelect, Arg::kNone, ret < 0 ? -1 : ret, -ret);
       s.detail |= Step::kSets;
       s.readable = ret > 0 && FD_ISSET(a.fd, &rset);
       s.writable = ret > 0 && FD_ISSET(a.fd, &wset);
     }
     // EINTR: the remaining time is recomputed from the same deadline.
-    if (ret < 0 && err == EINTR) continue;
-    if (ret < 0) return fail(a, err, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect,
+    if (ret == -EINTR) continue;
+    if (ret < 0) return fail(a, -ret, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect,
                              Phase::kAsync);
     // ret == 0 is a timeout only once the deadline has really passed: poll's
     // millisecond rounding is upward, so this loops at most once more.
