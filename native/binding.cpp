@@ -6,11 +6,13 @@
 // at most one Waiter for each wait syscall, made on first use.
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -39,6 +41,7 @@ const char* call_name(Call c) {
     case Call::kGetsockopt: return "getsockopt";
     case Call::kGetsockname: return "getsockname";
     case Call::kGetpeername: return "getpeername";
+    case Call::kRead: return "read";
     case Call::kClose: return "close";
   }
   return "?";
@@ -143,22 +146,26 @@ bool unix_sockaddr(const std::string& path, sockaddr_storage& out, socklen_t& le
   return true;
 }
 
+// { family: 4|6|0, address, port, path } -> sockaddr; false if the native
+// side disagrees with what lib/ validated.
+bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& len) {
+  int family = int_field(spec, "family", -1);
+  if (family == 0) return unix_sockaddr(spec.Get("path").As<Napi::String>().Utf8Value(), out, len);
+  return (family == 4 || family == 6) &&
+         ip_sockaddr(spec.Get("address").As<Napi::String>().Utf8Value(), family,
+                     int_field(spec, "port", 0), out, len);
+}
+
 // The spec object lib/ builds: { family: 4|6|0, address, port, path,
 // localAddress, localPort, wait: 0|1, timeout, noDelay, synCount,
-// userTimeout, bindAddressNoPort, linger0 }. Numbers are -1 when absent.
+// userTimeout, bindAddressNoPort, linger0, confirm: 0-3, waitDelay }.
+// Numbers are -1 when absent.
 std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const Napi::Object& spec) {
   auto a = std::make_unique<Attempt>();
   int family = int_field(spec, "family", -1);
-  bool ok;
-  if (family == 0) {
-    a->family = AF_UNIX;
-    ok = unix_sockaddr(spec.Get("path").As<Napi::String>().Utf8Value(), a->remote,
-                       a->remote_len);
-  } else {
-    a->family = family == 6 ? AF_INET6 : AF_INET;
-    ok = (family == 4 || family == 6) &&
-         ip_sockaddr(spec.Get("address").As<Napi::String>().Utf8Value(), family,
-                     int_field(spec, "port", 0), a->remote, a->remote_len);
+  bool ok = sockaddr_from(spec, a->remote, a->remote_len);
+  a->family = family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET;
+  if (family != 0) {
     Napi::Value local = spec.Get("localAddress");
     int local_port = int_field(spec, "localPort", -1);
     if (ok && (local.IsString() || local_port >= 0)) {
@@ -180,6 +187,13 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const Napi::Object& 
   a->options.user_timeout_ms = int_field(spec, "userTimeout", -1);
   a->options.bind_address_no_port = int_field(spec, "bindAddressNoPort", -1);
   a->options.linger0 = int_field(spec, "linger0", -1);
+  int confirm = int_field(spec, "confirm", 0);
+  if (confirm < 0 || confirm > int(nbc::Confirm::kReconnect)) {
+    Napi::RangeError::New(env, "nbconnect: unknown confirm method").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  a->confirm = nbc::Confirm(confirm);
+  a->wait_delay_ns = int64_t(int_field(spec, "waitDelay", 0)) * 1000000;
 
   a->close_when_connected = spec.Get("closeWhenConnected").ToBoolean();
   a->start_ns = nbc::monotonic_ns();
@@ -398,6 +412,190 @@ Napi::Value LookupSync(const Napi::CallbackInfo& info) {
   return out;
 }
 
+
+// ---- the step-by-step API: one syscall per call -----------------------------
+// Each returns { ret, errno? } plus its data; errno is positive. lib/raw.ts
+// validated every argument, including fd < FD_SETSIZE for select.
+
+Napi::Object raw_result(Napi::Env env, int res) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ret", res < 0 ? -1 : res);
+  if (res < 0) o.Set("errno", -res);
+  return o;
+}
+
+int fd_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
+
+Napi::Value RawSocket(const Napi::CallbackInfo& info) {
+  int family = info[0].As<Napi::Number>().Int32Value();
+  return raw_result(info.Env(), nbc::sys_socket(family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET));
+}
+
+// fcntl(fd, cmd, arg) for cmd F_GETFL (0), F_SETFL (1), F_SETFD (2).
+Napi::Value RawFcntl(const Napi::CallbackInfo& info) {
+  static const int kCmds[] = {F_GETFL, F_SETFL, F_SETFD};
+  int cmd = info[1].As<Napi::Number>().Int32Value();
+  if (cmd < 0 || cmd > 2) {
+    Napi::RangeError::New(info.Env(), "nbconnect: unknown fcntl command").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return raw_result(info.Env(), nbc::sys_fcntl(fd_arg(info, 0), kCmds[cmd], info[2].As<Napi::Number>().Int32Value()));
+}
+
+// setsockopt(fd, name, value), name one of the traced option names.
+Napi::Value RawSetsockopt(const Napi::CallbackInfo& info) {
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  int value = info[2].As<Napi::Number>().Int32Value();
+  if (name == "SO_LINGER") return raw_result(info.Env(), nbc::sys_setsockopt_linger(fd_arg(info, 0), value ? 1 : 0, 0));
+  static const nbc::Arg kOptions[] = {nbc::Arg::kTcpNoDelay, nbc::Arg::kTcpSynCount,
+                                      nbc::Arg::kTcpUserTimeout, nbc::Arg::kIpBindAddressNoPort};
+  for (nbc::Arg arg : kOptions) {
+    int level, optname;
+    if (name == arg_name(arg) && nbc::option_of(arg, &level, &optname))
+      return raw_result(info.Env(), nbc::sys_setsockopt_int(fd_arg(info, 0), level, optname, value));
+  }
+  Napi::RangeError::New(info.Env(), "nbconnect: unknown socket option").ThrowAsJavaScriptException();
+  return info.Env().Undefined();
+}
+
+Napi::Value RawAddressCall(const Napi::CallbackInfo& info, bool is_bind) {
+  sockaddr_storage addr;
+  socklen_t len;
+  if (!sockaddr_from(info[1].As<Napi::Object>(), addr, len)) {
+    Napi::RangeError::New(info.Env(), "nbconnect: address rejected by the native layer").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  int fd = fd_arg(info, 0);
+  return raw_result(info.Env(), is_bind ? nbc::sys_bind(fd, addr, len) : nbc::sys_connect(fd, addr, len));
+}
+Napi::Value RawBind(const Napi::CallbackInfo& info) { return RawAddressCall(info, true); }
+Napi::Value RawConnect(const Napi::CallbackInfo& info) { return RawAddressCall(info, false); }
+
+// poll(fds, events, timeoutMs): fds and events are parallel arrays.
+Napi::Value RawPoll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array fds = info[0].As<Napi::Array>();
+  Napi::Array events = info[1].As<Napi::Array>();
+  std::vector<pollfd> set(fds.Length());
+  for (uint32_t i = 0; i < set.size(); i++)
+    set[i] = pollfd{fds.Get(i).As<Napi::Number>().Int32Value(),
+                    short(events.Get(i).As<Napi::Number>().Int32Value()), 0};
+  int res = nbc::poll_fds(set.data(), set.size(), info[2].As<Napi::Number>().Int32Value());
+  Napi::Object o = raw_result(env, res);
+  Napi::Array revents = Napi::Array::New(env, set.size());
+  for (uint32_t i = 0; i < set.size(); i++) revents.Set(i, revents_names(env, res > 0 ? set[i].revents : 0));
+  o.Set("revents", revents);
+  return o;
+}
+
+// select(fds, read[], write[], timeoutMs): every fd < FD_SETSIZE (lib/ checked,
+// and so does this, since FD_SET past the set writes past the buffer).
+Napi::Value RawSelect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array fds = info[0].As<Napi::Array>();
+  Napi::Array reads = info[1].As<Napi::Array>();
+  Napi::Array writes = info[2].As<Napi::Array>();
+  fd_set rset, wset;
+  FD_ZERO(&rset);
+  FD_ZERO(&wset);
+  int maxfd = -1;
+  std::vector<int> list(fds.Length());
+  for (uint32_t i = 0; i < list.size(); i++) {
+    int fd = list[i] = fds.Get(i).As<Napi::Number>().Int32Value();
+    if (fd < 0 || fd >= FD_SETSIZE) {
+      Napi::RangeError::New(env, "nbconnect: fd out of range for select").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (reads.Get(i).ToBoolean()) FD_SET(fd, &rset);
+    if (writes.Get(i).ToBoolean()) FD_SET(fd, &wset);
+    maxfd = std::max(maxfd, fd);
+  }
+  double timeout_ms = info[3].As<Napi::Number>().DoubleValue();
+  int res = nbc::select_fds(maxfd + 1, &rset, &wset, timeout_ms < 0 ? -1 : int64_t(timeout_ms * 1e6));
+  Napi::Object o = raw_result(env, res);
+  Napi::Array readable = Napi::Array::New(env, list.size());
+  Napi::Array writable = Napi::Array::New(env, list.size());
+  for (uint32_t i = 0; i < list.size(); i++) {
+    readable.Set(i, res > 0 && FD_ISSET(list[i], &rset));
+    writable.Set(i, res > 0 && FD_ISSET(list[i], &wset));
+  }
+  o.Set("readable", readable);
+  o.Set("writable", writable);
+  return o;
+}
+
+Napi::Value RawGetSoError(const Napi::CallbackInfo& info) {
+  int value = 0;
+  int res = nbc::sys_getsockopt_so_error(fd_arg(info, 0), &value);
+  Napi::Object o = raw_result(info.Env(), res);
+  if (res == 0) o.Set("value", value);
+  return o;
+}
+
+Napi::Value RawName(const Napi::CallbackInfo& info, bool peer) {
+  sockaddr_storage addr{};
+  socklen_t len;
+  int fd = fd_arg(info, 0);
+  int res = peer ? nbc::sys_getpeername(fd, &addr, &len) : nbc::sys_getsockname(fd, &addr, &len);
+  Napi::Object o = raw_result(info.Env(), res);
+  if (res != 0) return o;
+  if (addr.ss_family == AF_UNIX) {
+    auto& sun = reinterpret_cast<const sockaddr_un&>(addr);
+    size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+    std::string path(sun.sun_path, n);
+    if (!path.empty() && path[0] != '\0') path = path.c_str();  // drop the trailing NUL
+    o.Set("family", 0);
+    o.Set("path", path);
+  } else {
+    o.Set("family", addr.ss_family == AF_INET6 ? 6 : 4);
+    set_endpoint(o, "address", "port", addr);
+  }
+  return o;
+}
+Napi::Value RawGetsockname(const Napi::CallbackInfo& info) { return RawName(info, false); }
+Napi::Value RawGetpeername(const Napi::CallbackInfo& info) { return RawName(info, true); }
+
+Napi::Value RawRead(const Napi::CallbackInfo& info) {
+  uint32_t n = info[1].As<Napi::Number>().Uint32Value();
+  std::vector<char> buf(n ? n : 1);
+  int res = nbc::sys_read(fd_arg(info, 0), buf.data(), n);
+  Napi::Object o = raw_result(info.Env(), res);
+  o.Set("data", Napi::Buffer<char>::Copy(info.Env(), buf.data(), res > 0 ? size_t(res) : 0));
+  return o;
+}
+
+Napi::Value RawClose(const Napi::CallbackInfo& info) {
+  return raw_result(info.Env(), nbc::sys_close(fd_arg(info, 0)));
+}
+
+Napi::Object RawExports(Napi::Env env) {
+  Napi::Object raw = Napi::Object::New(env);
+  raw.Set("socket", Napi::Function::New(env, RawSocket, "socket"));
+  raw.Set("fcntl", Napi::Function::New(env, RawFcntl, "fcntl"));
+  raw.Set("setsockopt", Napi::Function::New(env, RawSetsockopt, "setsockopt"));
+  raw.Set("bind", Napi::Function::New(env, RawBind, "bind"));
+  raw.Set("connect", Napi::Function::New(env, RawConnect, "connect"));
+  raw.Set("poll", Napi::Function::New(env, RawPoll, "poll"));
+  raw.Set("select", Napi::Function::New(env, RawSelect, "select"));
+  raw.Set("getSoError", Napi::Function::New(env, RawGetSoError, "getSoError"));
+  raw.Set("getsockname", Napi::Function::New(env, RawGetsockname, "getsockname"));
+  raw.Set("getpeername", Napi::Function::New(env, RawGetpeername, "getpeername"));
+  raw.Set("read", Napi::Function::New(env, RawRead, "read"));
+  raw.Set("close", Napi::Function::New(env, RawClose, "close"));
+  Napi::Object constants = Napi::Object::New(env);
+  constants.Set("O_NONBLOCK", O_NONBLOCK);
+  constants.Set("POLLIN", POLLIN);
+  constants.Set("POLLPRI", POLLPRI);
+  constants.Set("POLLOUT", POLLOUT);
+  constants.Set("POLLERR", POLLERR);
+  constants.Set("POLLHUP", POLLHUP);
+#ifdef POLLRDHUP
+  constants.Set("POLLRDHUP", POLLRDHUP);
+#endif
+  raw.Set("constants", constants);
+  return raw;
+}
+
 }  // namespace
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
@@ -408,6 +606,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("cancel", Napi::Function::New(env, Cancel, "cancel"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("lookupSync", Napi::Function::New(env, LookupSync, "lookupSync"));
+  exports.Set("raw", RawExports(env));
   exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
   exports.Set("SUN_PATH_SIZE", Napi::Number::New(env, sizeof(sockaddr_un::sun_path)));
   return exports;

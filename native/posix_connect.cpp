@@ -1,5 +1,6 @@
-// The raw syscalls of nbconnect, and nothing else. Every call records a Step,
-// and errno is read once, right after the call that set it.
+// The raw syscalls of nbconnect, and nothing else. Each has one thin wrapper
+// that returns its result or -errno, read once right after the call; the
+// algorithm below records every call it makes as a Step.
 #include "posix_connect.h"
 
 #include <errno.h>
@@ -24,20 +25,128 @@ int64_t monotonic_ns() {
   return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// ---- one wrapper per syscall -------------------------------------------------
+
+namespace {
+inline int result(int ret) { return ret < 0 ? -errno : ret; }
+}  // namespace
+
+int sys_socket(int family) { return result(socket(family, SOCK_STREAM, 0)); }
+
+int sys_fcntl(int fd, int cmd, int arg) { return result(fcntl(fd, cmd, arg)); }
+
+int sys_setsockopt_int(int fd, int level, int name, int value) {
+  return result(setsockopt(fd, level, name, &value, sizeof value));
+}
+
+int sys_setsockopt_linger(int fd, int on, int seconds) {
+  linger l{on, seconds};
+  return result(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l));
+}
+
+int sys_bind(int fd, const sockaddr_storage& addr, socklen_t len) {
+  return result(bind(fd, reinterpret_cast<const sockaddr*>(&addr), len));
+}
+
+int sys_connect(int fd, const sockaddr_storage& addr, socklen_t len) {
+  return result(connect(fd, reinterpret_cast<const sockaddr*>(&addr), len));
+}
+
+// getsockopt's own return says whether the call worked; the pending error is
+// its value. Berkeley-derived kernels, Linux among them, return 0 and put the
+// error in *value; Solaris returned -1 with errno set (UNP 16.3).
+int sys_getsockopt_so_error(int fd, int* value) {
+  socklen_t len = sizeof *value;
+  return result(getsockopt(fd, SOL_SOCKET, SO_ERROR, value, &len));
+}
+
+int sys_getsockname(int fd, sockaddr_storage* addr, socklen_t* len) {
+  *len = sizeof *addr;
+  return result(getsockname(fd, reinterpret_cast<sockaddr*>(addr), len));
+}
+
+int sys_getpeername(int fd, sockaddr_storage* addr, socklen_t* len) {
+  *len = sizeof *addr;
+  return result(getpeername(fd, reinterpret_cast<sockaddr*>(addr), len));
+}
+
+int sys_read(int fd, void* buf, size_t n) { return result(int(read(fd, buf, n))); }
+
+// close(2) on Linux releases the fd even when it reports EINTR, so it is
+// never retried: a retry could close a number another thread just got.
+int sys_close(int fd) { return result(close(fd)); }
+
+int poll_fds(pollfd* fds, nfds_t count, int timeout_ms) {
+  return result(poll(fds, count, timeout_ms));
+}
+
+int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns) {
+  timeval tv, *tvp = nullptr;
+  if (timeout_ns >= 0) {
+    tv.tv_sec = timeout_ns / 1000000000;
+    tv.tv_usec = (timeout_ns % 1000000000 + 999) / 1000;
+    tvp = &tv;
+  }
+  return result(select(nfds, readfds, writefds, nullptr, tvp));
+}
+
+int wake_fd_open() { return result(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)); }
+
+int wake_fd_signal(int fd) {
+  uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: the wake is pending.
+  ssize_t n = write(fd, &one, sizeof one);
+  return n < 0 && errno != EAGAIN ? -errno : 0;
+}
+
+int wake_fd_drain(int fd) {
+  uint64_t count;
+  ssize_t n = read(fd, &count, sizeof count);
+  return n < 0 && errno != EAGAIN ? -errno : 0;
+}
+
+bool option_of(Arg arg, int* level, int* name) {
+  switch (arg) {
+    case Arg::kTcpNoDelay: *level = IPPROTO_TCP; *name = TCP_NODELAY; return true;
+    case Arg::kTcpSynCount: *level = IPPROTO_TCP; *name = TCP_SYNCNT; return true;
+    case Arg::kTcpUserTimeout: *level = IPPROTO_TCP; *name = TCP_USER_TIMEOUT; return true;
+    // An IPPROTO_IP option, on IPv6 sockets too.
+    case Arg::kIpBindAddressNoPort: *level = IPPROTO_IP; *name = IP_BIND_ADDRESS_NO_PORT; return true;
+    case Arg::kSoLinger: *level = SOL_SOCKET; *name = SO_LINGER; return true;
+    default: return false;
+  }
+}
+
+int poll_timeout_ms(int64_t deadline_ns, int64_t now_ns) {
+  if (deadline_ns < 0) return -1;
+  int64_t left = deadline_ns - now_ns;
+  if (left <= 0) return 0;
+  int64_t ms = (left + 999999) / 1000000;
+  return ms > 0x7fffffff ? 0x7fffffff : int(ms);
+}
+
+// ---- the algorithm -----------------------------------------------------------
+
 namespace {
 
-Step& record(Attempt& a, Call call, Arg arg, int ret, int err) {
+// Records a call from its wrapper's result: ret is what the syscall itself
+// returned (-1 on failure), err the errno.
+Step& record(Attempt& a, Call call, Arg arg, int res) {
   Step s{};
   s.call = call;
   s.arg = arg;
-  s.ret = ret;
-  s.err = ret < 0 ? err : 0;
+  s.ret = res < 0 ? -1 : res;
+  s.err = res < 0 ? -res : 0;
   s.at_ns = monotonic_ns() - a.start_ns;
   a.steps.push_back(s);
   return a.steps.back();
 }
 
-void close_traced(Attempt& a);
+void close_traced(Attempt& a) {
+  if (a.fd < 0) return;
+  record(a, Call::kClose, Arg::kNone, sys_close(a.fd));
+  a.fd = -1;
+}
 
 void finish(Attempt& a, int err, Call failed_call, Phase phase) {
   if (err == 0 && a.close_when_connected) close_traced(a);
@@ -47,56 +156,39 @@ void finish(Attempt& a, int err, Call failed_call, Phase phase) {
   a.end_ns = monotonic_ns();
 }
 
-void close_traced(Attempt& a) {
-  if (a.fd < 0) return;
-  // close(2) on Linux releases the fd even when it reports EINTR, so it is
-  // never retried: a retry could close a number another thread just got.
-  int ret = close(a.fd);
-  record(a, Call::kClose, Arg::kNone, ret, ret < 0 ? errno : 0);
-  a.fd = -1;
-}
-
 void fail(Attempt& a, int err, Call failed_call, Phase phase) {
   close_traced(a);
   finish(a, err, failed_call, phase);
 }
 
-bool set_int_option(Attempt& a, int level, int name, Arg arg, int value) {
-  int ret = setsockopt(a.fd, level, name, &value, sizeof value);
-  if (ret == 0) {
-    record(a, Call::kSetsockopt, arg, ret, 0);
-    return true;
-  }
-  int err = errno;
-  record(a, Call::kSetsockopt, arg, ret, err);
-  fail(a, err, Call::kSetsockopt, Phase::kImmediate);
+// Records the call; on failure closes and finishes. True if it succeeded.
+bool traced(Attempt& a, Call call, Arg arg, int res, Phase phase = Phase::kImmediate) {
+  record(a, call, arg, res);
+  if (res >= 0) return true;
+  fail(a, -res, call, phase);
   return false;
 }
 
 bool apply_options(Attempt& a) {
   const SocketOptions& o = a.options;
-  if (o.linger0 >= 0) {
-    linger l{o.linger0 ? 1 : 0, 0};
-    int ret = setsockopt(a.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    int err = ret < 0 ? errno : 0;
-    record(a, Call::kSetsockopt, Arg::kSoLinger, ret, err);
-    if (ret < 0) {
-      fail(a, err, Call::kSetsockopt, Phase::kImmediate);
-      return false;
-    }
-  }
+  if (o.linger0 >= 0 &&
+      !traced(a, Call::kSetsockopt, Arg::kSoLinger, sys_setsockopt_linger(a.fd, o.linger0 ? 1 : 0, 0)))
+    return false;
   if (a.family == AF_UNIX) return true;  // the rest are TCP and IP options
-  return (o.no_delay < 0 ||
-          set_int_option(a, IPPROTO_TCP, TCP_NODELAY, Arg::kTcpNoDelay, o.no_delay)) &&
-         (o.syn_count < 0 ||
-          set_int_option(a, IPPROTO_TCP, TCP_SYNCNT, Arg::kTcpSynCount, o.syn_count)) &&
-         (o.user_timeout_ms < 0 ||
-          set_int_option(a, IPPROTO_TCP, TCP_USER_TIMEOUT, Arg::kTcpUserTimeout,
-                         o.user_timeout_ms)) &&
-         // IP_BIND_ADDRESS_NO_PORT is an IPPROTO_IP option on v6 sockets too.
-         (o.bind_address_no_port < 0 ||
-          set_int_option(a, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, Arg::kIpBindAddressNoPort,
-                         o.bind_address_no_port));
+  const struct { int value; Arg arg; } tcp_options[] = {
+      {o.no_delay, Arg::kTcpNoDelay},
+      {o.syn_count, Arg::kTcpSynCount},
+      {o.user_timeout_ms, Arg::kTcpUserTimeout},
+      {o.bind_address_no_port, Arg::kIpBindAddressNoPort},
+  };
+  for (auto& option : tcp_options) {
+    if (option.value < 0) continue;
+    int level, name;
+    option_of(option.arg, &level, &name);
+    if (!traced(a, Call::kSetsockopt, option.arg, sys_setsockopt_int(a.fd, level, name, option.value)))
+      return false;
+  }
+  return true;
 }
 
 bool same_endpoint(const sockaddr_storage& x, socklen_t xlen, const sockaddr_storage& y,
@@ -120,26 +212,31 @@ bool same_endpoint(const sockaddr_storage& x, socklen_t xlen, const sockaddr_sto
 // local and peer names are equal connected to itself (TCP simultaneous open
 // against its own port), which is never what a caller meant.
 void finish_connected(Attempt& a, Phase phase) {
-  if (a.family == AF_UNIX) {
-    finish(a, 0, Call::kConnect, phase);
+  if (a.family == AF_UNIX) return finish(a, 0, Call::kConnect, phase);
+  if (!traced(a, Call::kGetsockname, Arg::kNone,
+              sys_getsockname(a.fd, &a.local_name, &a.local_name_len), phase))
     return;
-  }
-  a.local_name_len = sizeof a.local_name;
-  int ret = getsockname(a.fd, reinterpret_cast<sockaddr*>(&a.local_name), &a.local_name_len);
-  int err = ret < 0 ? errno : 0;
-  record(a, Call::kGetsockname, Arg::kNone, ret, err);
-  if (ret < 0) return fail(a, err, Call::kGetsockname, phase);
-
-  a.peer_name_len = sizeof a.peer_name;
-  ret = getpeername(a.fd, reinterpret_cast<sockaddr*>(&a.peer_name), &a.peer_name_len);
-  err = ret < 0 ? errno : 0;
-  record(a, Call::kGetpeername, Arg::kNone, ret, err);
-  // ENOTCONN here means the peer reset between SO_ERROR and now.
-  if (ret < 0) return fail(a, err, Call::kGetpeername, phase);
-
+  // The getpeername confirm method has asked already.
+  // ENOTCONN here means the peer reset between the verdict and now.
+  if (a.peer_name_len == 0 &&
+      !traced(a, Call::kGetpeername, Arg::kNone,
+              sys_getpeername(a.fd, &a.peer_name, &a.peer_name_len), phase))
+    return;
   if (same_endpoint(a.local_name, a.local_name_len, a.peer_name, a.peer_name_len))
     return fail(a, kSelfConnect, Call::kConnect, phase);
   finish(a, 0, Call::kConnect, phase);
+}
+
+// Reads SO_ERROR and finishes with it: 0 connected, else that error.
+void finish_with_so_error(Attempt& a) {
+  int so_error = 0;
+  int res = sys_getsockopt_so_error(a.fd, &so_error);
+  Step& s = record(a, Call::kGetsockopt, Arg::kSoError, res);
+  if (res < 0) return fail(a, -res, Call::kGetsockopt, Phase::kAsync);
+  s.detail |= Step::kValue;
+  s.value = so_error;
+  if (so_error != 0) return fail(a, so_error, Call::kConnect, Phase::kAsync);
+  finish_connected(a, Phase::kAsync);
 }
 
 }  // namespace
@@ -147,14 +244,9 @@ void finish_connected(Attempt& a, Phase phase) {
 bool start_connect(Attempt& a) {
   a.steps.reserve(16);
 
-  a.fd = socket(a.family, SOCK_STREAM, 0);
-  int err = a.fd < 0 ? errno : 0;
-  record(a, Call::kSocket, Arg::kNone, a.fd, err);
-  if (a.fd < 0) {
-    a.fd = -1;
-    finish(a, err, Call::kSocket, Phase::kImmediate);
-    return false;
-  }
+  int fd = sys_socket(a.family);
+  if (!traced(a, Call::kSocket, Arg::kNone, fd)) return false;
+  a.fd = fd;
 
   // select(2) cannot hold this fd: FD_SET would write past the fd_set.
   // Refuse before connect() so no handshake is started and abandoned.
@@ -164,35 +256,21 @@ bool start_connect(Attempt& a) {
     return false;
   }
 
-  int flags = fcntl(a.fd, F_GETFL);
-  err = flags < 0 ? errno : 0;
-  record(a, Call::kFcntl, Arg::kGetFl, flags, err);
-  if (flags < 0) return fail(a, err, Call::kFcntl, Phase::kImmediate), false;
-
-  int ret = fcntl(a.fd, F_SETFL, flags | O_NONBLOCK);
-  err = ret < 0 ? errno : 0;
-  record(a, Call::kFcntl, Arg::kSetFl, ret, err);
-  if (ret < 0) return fail(a, err, Call::kFcntl, Phase::kImmediate), false;
-
+  int flags = sys_fcntl(a.fd, F_GETFL, 0);
+  if (!traced(a, Call::kFcntl, Arg::kGetFl, flags)) return false;
+  if (!traced(a, Call::kFcntl, Arg::kSetFl, sys_fcntl(a.fd, F_SETFL, flags | O_NONBLOCK)))
+    return false;
   // Not inherited by children that a racing thread forks and execs.
-  ret = fcntl(a.fd, F_SETFD, FD_CLOEXEC);
-  err = ret < 0 ? errno : 0;
-  record(a, Call::kFcntl, Arg::kSetFd, ret, err);
-  if (ret < 0) return fail(a, err, Call::kFcntl, Phase::kImmediate), false;
+  if (!traced(a, Call::kFcntl, Arg::kSetFd, sys_fcntl(a.fd, F_SETFD, FD_CLOEXEC))) return false;
 
   if (!apply_options(a)) return false;
 
-  if (a.local_len > 0) {
-    ret = bind(a.fd, reinterpret_cast<const sockaddr*>(&a.local), a.local_len);
-    err = ret < 0 ? errno : 0;
-    record(a, Call::kBind, Arg::kNone, ret, err);
-    if (ret < 0) return fail(a, err, Call::kBind, Phase::kImmediate), false;
-  }
+  if (a.local_len > 0 && !traced(a, Call::kBind, Arg::kNone, sys_bind(a.fd, a.local, a.local_len)))
+    return false;
 
-  ret = connect(a.fd, reinterpret_cast<const sockaddr*>(&a.remote), a.remote_len);
-  err = ret < 0 ? errno : 0;
-  record(a, Call::kConnect, Arg::kNone, ret, err);
-  if (ret == 0) {
+  int res = sys_connect(a.fd, a.remote, a.remote_len);
+  record(a, Call::kConnect, Arg::kNone, res);
+  if (res == 0) {
     // Same host, or AF_UNIX (always immediate on Linux while the backlog
     // has room).
     finish_connected(a, Phase::kImmediate);
@@ -200,24 +278,43 @@ bool start_connect(Attempt& a) {
   }
   // EINTR: the handshake goes on in the kernel; calling connect() again
   // would only say EALREADY. Wait as for EINPROGRESS.
-  if (err == EINPROGRESS || err == EINTR) return true;
+  if (res == -EINPROGRESS || res == -EINTR) return true;
   // AF_UNIX with a full backlog says EAGAIN, not EINPROGRESS: there is
   // nothing to wait for, so it is an immediate failure.
-  fail(a, err, Call::kConnect, Phase::kImmediate);
+  fail(a, -res, Call::kConnect, Phase::kImmediate);
   return false;
 }
 
 void finish_after_wake(Attempt& a) {
-  int so_error = 0;
-  socklen_t len = sizeof so_error;
-  int ret = getsockopt(a.fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
-  int err = ret < 0 ? errno : 0;
-  Step& s = record(a, Call::kGetsockopt, Arg::kSoError, ret, err);
-  if (ret < 0) return fail(a, err, Call::kGetsockopt, Phase::kAsync);
-  s.detail |= Step::kValue;
-  s.value = so_error;
-  if (so_error != 0) return fail(a, so_error, Call::kConnect, Phase::kAsync);
-  finish_connected(a, Phase::kAsync);
+  switch (a.confirm) {
+    case Confirm::kSoError:
+      return finish_with_so_error(a);
+
+    case Confirm::kGetpeername: {
+      int res = sys_getpeername(a.fd, &a.peer_name, &a.peer_name_len);
+      record(a, Call::kGetpeername, Arg::kNone, res);
+      if (res == 0) return finish_connected(a, Phase::kAsync);
+      a.peer_name_len = 0;
+      // Not connected: UNP's recipe asks SO_ERROR for the reason.
+      if (res == -ENOTCONN) return finish_with_so_error(a);
+      return fail(a, -res, Call::kGetpeername, Phase::kAsync);
+    }
+
+    case Confirm::kRead: {
+      char byte;
+      int res = sys_read(a.fd, &byte, 0);
+      record(a, Call::kRead, Arg::kNone, res);
+      if (res >= 0) return finish_connected(a, Phase::kAsync);
+      return fail(a, -res, Call::kRead, Phase::kAsync);
+    }
+
+    case Confirm::kReconnect: {
+      int res = sys_connect(a.fd, a.remote, a.remote_len);
+      record(a, Call::kConnect, Arg::kNone, res);
+      if (res == 0 || res == -EISCONN) return finish_connected(a, Phase::kAsync);
+      return fail(a, -res, Call::kConnect, Phase::kAsync);
+    }
+  }
 }
 
 void finish_timeout(Attempt& a) { fail(a, ETIMEDOUT, Call::kConnect, Phase::kTimeout); }
@@ -228,40 +325,33 @@ void finish_aborted(Attempt& a) {
 }
 
 void record_poll_wake(Attempt& a, int ret, short revents) {
-  Step& s = record(a, Call::kPoll, Arg::kNone, ret, 0);
+  Step& s = record(a, Call::kPoll, Arg::kNone, ret);
   s.detail |= Step::kRevents;
   s.revents = revents;
 }
 
 void record_select_wake(Attempt& a, int ret, bool readable, bool writable) {
-  Step& s = record(a, Call::kSelect, Arg::kNone, ret, 0);
+  Step& s = record(a, Call::kSelect, Arg::kNone, ret);
   s.detail |= Step::kSets;
   s.readable = readable;
   s.writable = writable;
 }
 
-int poll_timeout_ms(int64_t deadline_ns, int64_t now_ns) {
-  if (deadline_ns < 0) return -1;
-  int64_t left = deadline_ns - now_ns;
-  if (left <= 0) return 0;
-  int64_t ms = (left + 999999) / 1000000;
-  return ms > 0x7fffffff ? 0x7fffffff : int(ms);
-}
-
 void connect_blocking(Attempt& a) {
   if (!start_connect(a)) return;
+  if (a.wait_delay_ns > 0) {
+    timespec pause{time_t(a.wait_delay_ns / 1000000000), long(a.wait_delay_ns % 1000000000)};
+    while (nanosleep(&pause, &pause) < 0 && errno == EINTR) {
+    }
+  }
   for (;;) {
     int64_t now = monotonic_ns();
     if (a.deadline_ns >= 0 && now >= a.deadline_ns) return finish_timeout(a);
-    // The helpers return the count or -errno; the step shows the syscall's
-    // own return value and errno.
-    int ret;
+    int res;
     if (a.wait == Wait::kPoll) {
       pollfd p{a.fd, POLLOUT, 0};
-      ret = poll_fds(&p, 1, poll_timeout_ms(a.deadline_ns, now));
-      Step& s = record(a, Call::kPoll, Arg::kNone, ret < 0 ? -1 : ret, -ret);
-      s.detail |= Step::kRevents;
-      s.revents = ret > 0 ? p.revents : 0;
+      res = poll_fds(&p, 1, poll_timeout_ms(a.deadline_ns, now));
+      record_poll_wake(a, res, res > 0 ? p.revents : 0);
     } else {
       // Read and write sets both, as in UNP's connect_nonb: a failed
       // connect shows in both, a connected one with early data too.
@@ -269,57 +359,18 @@ void connect_blocking(Attempt& a) {
       FD_ZERO(&rset);
       FD_SET(a.fd, &rset);
       wset = rset;
-      ret = select_fds(a.fd + 1, &rset, &wset, a.deadline_ns < 0 ? -1 : a.deadline_ns - now);
-      Step& s = record(a, Call::kSelect, Arg::kNone, ret < 0 ? -1 : ret, -ret);
-      s.detail |= Step::kSets;
-      s.readable = ret > 0 && FD_ISSET(a.fd, &rset);
-      s.writable = ret > 0 && FD_ISSET(a.fd, &wset);
+      res = select_fds(a.fd + 1, &rset, &wset, a.deadline_ns < 0 ? -1 : a.deadline_ns - now);
+      record_select_wake(a, res, res > 0 && FD_ISSET(a.fd, &rset), res > 0 && FD_ISSET(a.fd, &wset));
     }
     // EINTR: the remaining time is recomputed from the same deadline.
-    if (ret == -EINTR) continue;
-    if (ret < 0) return fail(a, -ret, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect,
-                             Phase::kAsync);
-    // ret == 0 is a timeout only once the deadline has really passed: poll's
+    if (res == -EINTR) continue;
+    if (res < 0)
+      return fail(a, -res, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
+    // 0 is a timeout only once the deadline has really passed: poll's
     // millisecond rounding is upward, so this loops at most once more.
-    if (ret == 0) continue;
+    if (res == 0) continue;
     return finish_after_wake(a);
   }
 }
-
-int poll_fds(pollfd* fds, nfds_t count, int timeout_ms) {
-  int ret = poll(fds, count, timeout_ms);
-  return ret < 0 ? -errno : ret;
-}
-
-int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns) {
-  timeval tv, *tvp = nullptr;
-  if (timeout_ns >= 0) {
-    tv.tv_sec = timeout_ns / 1000000000;
-    tv.tv_usec = (timeout_ns % 1000000000 + 999) / 1000;
-    tvp = &tv;
-  }
-  int ret = select(nfds, readfds, writefds, nullptr, tvp);
-  return ret < 0 ? -errno : ret;
-}
-
-int wake_fd_open() {
-  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  return fd < 0 ? -errno : fd;
-}
-
-int wake_fd_signal(int fd) {
-  uint64_t one = 1;
-  // EAGAIN means the counter is already non-zero: the wake is pending.
-  ssize_t n = write(fd, &one, sizeof one);
-  return n < 0 && errno != EAGAIN ? -errno : 0;
-}
-
-int wake_fd_drain(int fd) {
-  uint64_t count;
-  ssize_t n = read(fd, &count, sizeof count);
-  return n < 0 && errno != EAGAIN ? -errno : 0;
-}
-
-int close_fd(int fd) { return close(fd) < 0 ? -errno : 0; }
 
 }  // namespace nbc

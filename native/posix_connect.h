@@ -24,6 +24,7 @@ enum class Call : uint8_t {
   kGetsockopt,
   kGetsockname,
   kGetpeername,
+  kRead,
   kClose,
 };
 
@@ -41,6 +42,16 @@ enum class Arg : uint8_t {
 };
 
 enum class Wait : uint8_t { kPoll, kSelect };
+
+// How the verdict is read after a wake. UNP names four ways; SO_ERROR is the
+// one that works everywhere, and the default. The others exist so the
+// conformance matrix can show what each says on this kernel.
+enum class Confirm : uint8_t {
+  kSoError,      // getsockopt(SO_ERROR): 0 or the pending error
+  kGetpeername,  // ENOTCONN means failed; SO_ERROR then says why
+  kRead,         // read(fd, buf, 0): UNP says it fails with the error
+  kReconnect,    // connect() again: EISCONN means connected
+};
 
 // Where the verdict came from. Success is 'immediate' (connect() returned 0)
 // or 'async' (SO_ERROR was 0 after a wake); failures add 'timeout' (our
@@ -84,6 +95,9 @@ struct Attempt {
   socklen_t local_len = 0;              // 0: no bind()
   SocketOptions options;
   Wait wait = Wait::kPoll;
+  Confirm confirm = Confirm::kSoError;
+  int64_t wait_delay_ns = 0;            // between connect() and the first wait
+  int64_t watch_from_ns = 0;            // waiter: when that delay ends
   int64_t start_ns = 0;                 // CLOCK_MONOTONIC
   int64_t deadline_ns = -1;             // -1: none, the kernel decides
   bool close_when_connected = false;    // probe: the verdict is all we want
@@ -127,14 +141,30 @@ void connect_blocking(Attempt& a);
 void record_poll_wake(Attempt& a, int ret, short revents);
 void record_select_wake(Attempt& a, int ret, bool readable, bool writable);
 
-// Thin wrappers for the waiter thread: each makes one syscall and returns
-// its result, or -errno.
+// One thin wrapper per syscall, for the algorithm, the waiter and the
+// step-by-step API alike. Each makes exactly one call and returns its result,
+// or -errno read right after it (libuv's convention).
+int sys_socket(int family);
+int sys_fcntl(int fd, int cmd, int arg);
+int sys_setsockopt_int(int fd, int level, int name, int value);
+int sys_setsockopt_linger(int fd, int on, int seconds);
+int sys_bind(int fd, const sockaddr_storage& addr, socklen_t len);
+int sys_connect(int fd, const sockaddr_storage& addr, socklen_t len);
+int sys_getsockopt_so_error(int fd, int* value);
+int sys_getsockname(int fd, sockaddr_storage* addr, socklen_t* len);
+int sys_getpeername(int fd, sockaddr_storage* addr, socklen_t* len);
+int sys_read(int fd, void* buf, size_t n);
+int sys_close(int fd);
 int poll_fds(pollfd* fds, nfds_t count, int timeout_ms);
+// timeout_ns < 0 blocks; the timeval is rounded up to the next microsecond.
 int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
 int wake_fd_open();                   // eventfd
 int wake_fd_signal(int fd);
 int wake_fd_drain(int fd);
-int close_fd(int fd);
+inline int close_fd(int fd) { return sys_close(fd); }
+
+// The level and name of an option the algorithm or the step-by-step API sets.
+bool option_of(Arg arg, int* level, int* name);
 
 // Milliseconds for poll(2), rounded up so a wait never ends before the
 // deadline; -1 for none.

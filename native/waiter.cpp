@@ -77,6 +77,8 @@ void Waiter::shutdown() {
   }
   for (auto& a : pending_) finish_aborted(*a);
   pending_.clear();
+  for (auto& a : parked_) finish_aborted(*a);
+  parked_.clear();
   auto close_owned = [](std::vector<std::unique_ptr<Attempt>>& list) {
     for (auto& a : list)
       if (a->fd >= 0) close_fd(a->fd);
@@ -124,17 +126,39 @@ void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh,
       finish_aborted(*a);
       complete(std::move(a));
     } else if (start_connect(*a)) {
-      add_pending(std::move(a));
+      if (a->wait_delay_ns > 0) {
+        a->watch_from_ns = monotonic_ns() + a->wait_delay_ns;
+        parked_.push_back(std::move(a));
+      } else {
+        add_pending(std::move(a));
+      }
     } else {
       complete(std::move(a));
     }
   }
   for (uint64_t id : cancel_now) {
+    std::unique_ptr<Attempt> a;
     auto it = index_of_.find(id);
-    if (it == index_of_.end()) continue;  // already finished: its verdict stands
-    auto a = remove_pending(it->second);
+    if (it != index_of_.end()) {
+      a = remove_pending(it->second);
+    } else {
+      auto parked = std::find_if(parked_.begin(), parked_.end(),
+                                 [id](const std::unique_ptr<Attempt>& p) { return p->id == id; });
+      if (parked == parked_.end()) continue;  // already finished: its verdict stands
+      a = std::move(*parked);
+      parked_.erase(parked);
+    }
     finish_aborted(*a);
     complete(std::move(a));
+  }
+}
+
+// A parked attempt joins the watched set once its wait delay has passed.
+void Waiter::unpark(int64_t now) {
+  for (size_t i = parked_.size(); i-- > 0;) {
+    if (parked_[i]->watch_from_ns > now) continue;
+    add_pending(std::move(parked_[i]));
+    parked_.erase(parked_.begin() + i);
   }
 }
 
@@ -183,10 +207,13 @@ void Waiter::publish() {
 
 void Waiter::wait_and_finish() {
   int64_t now = monotonic_ns();
+  unpark(now);
   int64_t nearest = -1;
-  for (auto& a : pending_)
-    if (a->deadline_ns >= 0 && (nearest < 0 || a->deadline_ns < nearest))
-      nearest = a->deadline_ns;
+  auto consider = [&nearest](int64_t t) {
+    if (t >= 0 && (nearest < 0 || t < nearest)) nearest = t;
+  };
+  for (auto& a : pending_) consider(a->deadline_ns);
+  for (auto& a : parked_) consider(a->watch_from_ns);
 
   int ret;
   fd_set rset, wset;

@@ -63,6 +63,7 @@ class Waiter {
   void start_new(std::vector<std::unique_ptr<Attempt>>& fresh,
                  std::vector<uint64_t>& cancels);
   void add_pending(std::unique_ptr<Attempt> attempt);
+  void unpark(int64_t now);
   std::unique_ptr<Attempt> remove_pending(size_t index);
   void complete(std::unique_ptr<Attempt> attempt);
   void wait_and_finish();
@@ -89,6 +90,8 @@ class Waiter {
   std::vector<pollfd> pollfds_;                    // [0] is the eventfd
   std::unordered_map<uint64_t, size_t> index_of_;  // id -> index in pending_
   std::vector<std::unique_ptr<Attempt>> finished_; // not yet published
+  // Connected-in-progress attempts with a wait delay, not yet watched.
+  std::vector<std::unique_ptr<Attempt>> parked_;
 };
 
 }  // namespace nbc
