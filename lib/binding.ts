@@ -17,7 +17,38 @@ export interface NativeSpec {
   userTimeout: number;
   bindAddressNoPort: number;
   linger0: number;
+  confirm: 0 | 1 | 2 | 3;       // so_error, getpeername, read, reconnect
+  waitDelay: number;            // ms between connect() and the first wait
   closeWhenConnected: boolean;
+}
+
+/** A sockaddr as lib/ hands it over: family 0 is AF_UNIX. */
+export interface NativeAddr {
+  family: 4 | 6 | 0;
+  address: string;
+  port: number;
+  path: string;
+}
+
+export interface NativeRawResult {
+  ret: number;
+  errno?: number;
+}
+
+interface RawAddon {
+  socket(family: 4 | 6 | 0): NativeRawResult;
+  fcntl(fd: number, cmd: 0 | 1 | 2, arg: number): NativeRawResult;
+  setsockopt(fd: number, name: string, value: number): NativeRawResult;
+  bind(fd: number, addr: NativeAddr): NativeRawResult;
+  connect(fd: number, addr: NativeAddr): NativeRawResult;
+  poll(fds: number[], events: number[], timeout: number): NativeRawResult & { revents: string[][] };
+  select(fds: number[], read: boolean[], write: boolean[], timeout: number): NativeRawResult & { readable: boolean[]; writable: boolean[] };
+  getSoError(fd: number): NativeRawResult & { value?: number };
+  getsockname(fd: number): NativeRawResult & { family?: 4 | 6 | 0; address?: string; port?: number; path?: string };
+  getpeername(fd: number): NativeRawResult & { family?: 4 | 6 | 0; address?: string; port?: number; path?: string };
+  read(fd: number, n: number): NativeRawResult & { data: Buffer };
+  close(fd: number): NativeRawResult;
+  readonly constants: Record<string, number>;
 }
 
 export interface NativeStep {
@@ -61,6 +92,7 @@ interface Addon {
   cancel(wait: 0 | 1, id: number): void;
   close(fd: number): number;
   lookupSync(host: string, family: number): NativeAddress[] | { eai: number; message: string };
+  readonly raw: RawAddon;
   readonly FD_SETSIZE: number;
   readonly SUN_PATH_SIZE: number;
 }

@@ -30,7 +30,22 @@ export interface ConnectOptions {
   bindAddressNoPort?: boolean;
   /** setsockopt SO_LINGER {1, 0}: close() sends RST and leaves no TIME_WAIT. */
   linger0?: boolean;
+  /**
+   * How the verdict is read after a wake (UNP 16.3): 'so_error' (default,
+   * getsockopt SO_ERROR), 'getpeername' (ENOTCONN: failed, then SO_ERROR says
+   * why), 'read' (read of 0 bytes) or 'reconnect' (a second connect: EISCONN
+   * means connected). Only SO_ERROR is exact on Linux; see the README.
+   */
+  confirm?: Confirm;
+  /**
+   * ms to hold off between connect() and the first poll/select. A
+   * conformance aid: it lets a peer's data or RST arrive before the wait, the
+   * portability trap UNP warns about. Counts against `timeout`.
+   */
+  waitDelay?: number;
 }
+
+export type Confirm = 'so_error' | 'getpeername' | 'read' | 'reconnect';
 
 export type Phase = 'lookup' | 'immediate' | 'async' | 'timeout' | 'aborted';
 
@@ -38,7 +53,7 @@ export type Phase = 'lookup' | 'immediate' | 'async' | 'timeout' | 'aborted';
 export interface Step {
   call:
     | 'socket' | 'fcntl' | 'setsockopt' | 'bind' | 'connect' | 'poll' | 'select'
-    | 'getsockopt' | 'getsockname' | 'getpeername' | 'close';
+    | 'getsockopt' | 'getsockname' | 'getpeername' | 'read' | 'close';
   /** 'F_GETFL', 'F_SETFL', 'F_SETFD', 'SO_ERROR', 'TCP_SYNCNT', ... */
   arg?: string;
   /** What the call returned: socket the fd, poll/select the count. */

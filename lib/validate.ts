@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import { inspect } from 'node:util';
 
 import { addon, type NativeSpec } from './binding';
-import type { ConnectOptions } from './types';
+import type { Confirm, ConnectOptions } from './types';
 
 /** A target after parsing: a literal address, a name still to resolve, or a path. */
 export type ParsedTarget =
@@ -21,7 +21,7 @@ export interface Prepared {
   signal: AbortSignal | undefined;
 }
 
-function show(value: unknown): string {
+export function show(value: unknown): string {
   return inspect(value, { depth: 1, breakLength: Infinity, maxStringLength: 64 });
 }
 
@@ -33,7 +33,7 @@ function rangeError(name: string, expected: string, value: unknown): RangeError 
   return new RangeError(`The value of "${name}" is out of range. It must be ${expected}. Received ${show(value)}`);
 }
 
-function checkInteger(name: string, value: unknown, min: number, max: number): number {
+export function checkInteger(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number') throw typeError(name, 'of type number', value);
   if (!Number.isInteger(value) || value < min || value > max)
     throw rangeError(name, `an integer >= ${min} and <= ${max}`, value);
@@ -76,32 +76,32 @@ function checkPath(name: string, path: unknown): ParsedTarget {
 }
 
 /** Parses every form of `Target`. */
-export function parseTarget(target: unknown): ParsedTarget {
+export function parseTarget(target: unknown, name = 'target'): ParsedTarget {
   if (typeof target === 'string') {
-    if (target.startsWith('unix:')) return checkPath('target', target.slice(5));
+    if (target.startsWith('unix:')) return checkPath(name, target.slice(5));
     const bracketed = /^\[([^\]]*)\]:([0-9]+)$/.exec(target);
     const plain = /^([^:]*):([0-9]+)$/.exec(target);
     const match = bracketed ?? plain;
     if (!match)
       throw new TypeError(
-        `The "target" argument must be 'host:port', '[v6]:port' or 'unix:/path'. Received ${show(target)}`,
+        `The "${name}" argument must be 'host:port', '[v6]:port' or 'unix:/path'. Received ${show(target)}`,
       );
-    const port = checkPort('target port', Number(match[2]));
-    const parsed = parseHost('target host', match[1], port);
+    const port = checkPort(`${name} port`, Number(match[2]));
+    const parsed = parseHost(`${name} host`, match[1], port);
     if (bracketed && !(parsed.kind === 'ip' && parsed.family === 6))
-      throw new RangeError(`Brackets in "target" hold an IPv6 literal. Received ${show(target)}`);
+      throw new RangeError(`Brackets in "${name}" hold an IPv6 literal. Received ${show(target)}`);
     return parsed;
   }
   if (target === null || typeof target !== 'object')
-    throw typeError('target', "an object with host and port, an object with path, or a string", target);
+    throw typeError(name, "an object with host and port, an object with path, or a string", target);
   const t = target as Record<string, unknown>;
   if ('path' in t && t.path !== undefined) {
     if ('host' in t || 'port' in t)
-      throw new TypeError(`The "target" argument takes path, or host and port, not both. Received ${show(target)}`);
-    return checkPath('target.path', t.path);
+      throw new TypeError(`The "${name}" argument takes path, or host and port, not both. Received ${show(target)}`);
+    return checkPath(`${name}.path`, t.path);
   }
-  const port = checkPort('target.port', t.port);
-  return parseHost('target.host', t.host, port);
+  const port = checkPort(`${name}.port`, t.port);
+  return parseHost(`${name}.host`, t.host, port);
 }
 
 function optionalBoolean(options: Record<string, unknown>, name: string): number {
@@ -115,6 +115,8 @@ function optionalInteger(options: Record<string, unknown>, name: string, min: nu
   const value = options[name];
   return value === undefined ? -1 : checkInteger(`options.${name}`, value, min, max);
 }
+
+const CONFIRMS: readonly Confirm[] = ['so_error', 'getpeername', 'read', 'reconnect'];
 
 const TCP_ONLY = ['localAddress', 'localPort', 'family', 'noDelay', 'synCount', 'userTimeout', 'bindAddressNoPort'];
 
@@ -164,6 +166,9 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
   if (parsed.kind === 'ip' && o.family !== undefined && o.family !== parsed.family)
     throw new RangeError(`The "options.family" ${o.family} does not match the IPv${parsed.family} address ${parsed.address}`);
 
+  if (o.confirm !== undefined && !CONFIRMS.includes(o.confirm))
+    throw new TypeError(`The "options.confirm" argument must be one of ${CONFIRMS.map((c) => `'${c}'`).join(', ')}. Received ${show(o.confirm)}`);
+
   const spec: NativeSpec = {
     family: parsed.kind === 'unix' ? 0 : parsed.kind === 'ip' ? parsed.family : 4,
     address: parsed.kind === 'ip' ? parsed.address : '',
@@ -179,6 +184,8 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
     userTimeout: optionalInteger(o, 'userTimeout', 0, 2 ** 31 - 1),
     bindAddressNoPort: optionalBoolean(o, 'bindAddressNoPort'),
     linger0: optionalBoolean(o, 'linger0'),
+    confirm: CONFIRMS.indexOf(o.confirm ?? 'so_error') as NativeSpec['confirm'],
+    waitDelay: Math.max(0, optionalInteger(o, 'waitDelay', 0, 60000)),
     closeWhenConnected,
   };
   return { target: parsed, spec, family: o.family ?? 0, timeout, signal };

@@ -1,0 +1,189 @@
+/**
+ * The step-by-step API: each function makes exactly one syscall and returns
+ * what it said, `{ ret, errno?, code? }` plus its data. None of them throws
+ * for a kernel error; they throw TypeError or RangeError only for malformed
+ * arguments, before the call.
+ *
+ * They run on the calling thread and block it wherever the syscall blocks:
+ * `poll`, `select` and `read` on a blocking fd, `connect` on a blocking
+ * socket. Call `setNonblocking` first, as the algorithm does.
+ *
+ * The fds are yours: nothing here closes one behind your back, and nothing
+ * stops you from closing a number that is not yours.
+ *
+ * @module
+ */
+import { addon, type NativeAddr, type NativeRawResult } from './binding';
+import { errnoName } from './errors';
+import { checkInteger, parseTarget, show } from './validate';
+
+const native = addon.raw;
+
+/** What every call returns: ret as the syscall returned it, errno (positive) and its name when ret < 0. */
+export interface RawResult {
+  ret: number;
+  errno?: number;
+  code?: string;
+}
+
+function named<T extends NativeRawResult>(result: T): T & RawResult {
+  if (result.errno !== undefined) (result as T & RawResult).code = errnoName(result.errno);
+  return result;
+}
+
+const INT_MAX = 2 ** 31 - 1;
+const checkFd = (fd: unknown, name = 'fd') => checkInteger(name, fd, 0, INT_MAX);
+
+/** An address for bind or connect: an IP literal and port, a path, or their string forms. No name lookup. */
+export type RawAddress = { host: string; port: number } | { path: string } | string;
+
+function toNativeAddr(addr: unknown): NativeAddr {
+  const parsed = parseTarget(addr, 'addr');
+  if (parsed.kind === 'name')
+    throw new TypeError(`The "addr" argument must hold an IP literal; raw calls do no name lookup. Received ${show(parsed.host)}`);
+  if (parsed.kind === 'unix') return { family: 0, address: '', port: 0, path: parsed.path };
+  return { family: parsed.family, address: parsed.address, port: parsed.port, path: '' };
+}
+
+/** socket(2): `socket(family, SOCK_STREAM, 0)`; family 4, 6 or 'unix'. ret is the fd. */
+export function socket(family: 4 | 6 | 'unix'): RawResult {
+  if (family !== 4 && family !== 6 && family !== 'unix')
+    throw new TypeError(`The "family" argument must be 4, 6 or 'unix'. Received ${show(family)}`);
+  return named(native.socket(family === 'unix' ? 0 : family));
+}
+
+/** fcntl(2) F_GETFL: ret is the file status flags. */
+export function getFlags(fd: number): RawResult {
+  return named(native.fcntl(checkFd(fd), 0, 0));
+}
+
+/** fcntl(2) F_SETFL with `flags | O_NONBLOCK`; pass what getFlags returned to keep the other flags. */
+export function setNonblocking(fd: number, flags = 0): RawResult {
+  checkFd(fd);
+  checkInteger('flags', flags, 0, INT_MAX);
+  return named(native.fcntl(fd, 1, flags | native.constants.O_NONBLOCK));
+}
+
+export type SocketOption = 'TCP_NODELAY' | 'TCP_SYNCNT' | 'TCP_USER_TIMEOUT' | 'IP_BIND_ADDRESS_NO_PORT' | 'SO_LINGER';
+const OPTIONS: readonly SocketOption[] = ['TCP_NODELAY', 'TCP_SYNCNT', 'TCP_USER_TIMEOUT', 'IP_BIND_ADDRESS_NO_PORT', 'SO_LINGER'];
+
+/**
+ * setsockopt(2) with an int value; for SO_LINGER, a truthy value sets
+ * `{ l_onoff: 1, l_linger: 0 }` (close sends RST) and 0 turns lingering off.
+ */
+export function setsockopt(fd: number, name: SocketOption, value: number | boolean): RawResult {
+  checkFd(fd);
+  if (!OPTIONS.includes(name))
+    throw new TypeError(`The "name" argument must be one of ${OPTIONS.join(', ')}. Received ${show(name)}`);
+  const v = typeof value === 'boolean' ? Number(value) : checkInteger('value', value, 0, INT_MAX);
+  return named(native.setsockopt(fd, name, v));
+}
+
+/** bind(2). */
+export function bind(fd: number, addr: RawAddress): RawResult {
+  checkFd(fd);
+  return named(native.bind(fd, toNativeAddr(addr)));
+}
+
+/** connect(2). On a nonblocking TCP socket expect -1 EINPROGRESS; again later, EALREADY or EISCONN. */
+export function connect(fd: number, addr: RawAddress): RawResult {
+  checkFd(fd);
+  return named(native.connect(fd, toNativeAddr(addr)));
+}
+
+export type PollEvent = 'POLLIN' | 'POLLPRI' | 'POLLOUT' | 'POLLRDHUP';
+// POLLERR and POLLHUP are always reported and never asked for.
+const POLL_EVENTS: readonly string[] = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLRDHUP'];
+
+function checkTimeout(timeout: unknown): number {
+  if (timeout === undefined || timeout === -1) return -1;
+  return checkInteger('timeout', timeout, 0, INT_MAX);
+}
+
+/**
+ * poll(2) on `fds` (each watching `events`, default POLLOUT) for `timeout`
+ * ms (-1 or absent: block). `revents[i]` names what came back for fds[i].
+ */
+export function poll(fds: Array<{ fd: number; events?: PollEvent[] }>, timeout?: number): RawResult & { revents: string[][] } {
+  if (!Array.isArray(fds) || fds.length === 0) throw new TypeError(`The "fds" argument must be a non-empty array. Received ${show(fds)}`);
+  const list: number[] = [];
+  const events: number[] = [];
+  fds.forEach((entry, i) => {
+    if (entry === null || typeof entry !== 'object') throw new TypeError(`The "fds[${i}]" argument must be an object. Received ${show(entry)}`);
+    list.push(checkFd(entry.fd, `fds[${i}].fd`));
+    let mask = 0;
+    const names: unknown = entry.events ?? ['POLLOUT'];
+    if (!Array.isArray(names)) throw new TypeError(`The "fds[${i}].events" argument must be an array. Received ${show(names)}`);
+    for (const name of names) {
+      if (!POLL_EVENTS.includes(name) || native.constants[name] === undefined)
+        throw new TypeError(`The "fds[${i}].events" argument must hold ${POLL_EVENTS.join(', ')}. Received ${show(name)}`);
+      mask |= native.constants[name];
+    }
+    events.push(mask);
+  });
+  return named(native.poll(list, events, checkTimeout(timeout)));
+}
+
+/** The largest fd select(2) can watch, plus one. */
+export const FD_SETSIZE = addon.FD_SETSIZE;
+
+/**
+ * select(2) on `fds` (read and/or write sets; default write) for `timeout`
+ * ms (-1 or absent: block). An fd >= FD_SETSIZE is a RangeError: FD_SET
+ * would write past the fd_set.
+ */
+export function select(
+  fds: Array<{ fd: number; read?: boolean; write?: boolean }>,
+  timeout?: number,
+): RawResult & { readable: boolean[]; writable: boolean[] } {
+  if (!Array.isArray(fds) || fds.length === 0) throw new TypeError(`The "fds" argument must be a non-empty array. Received ${show(fds)}`);
+  const list: number[] = [];
+  const reads: boolean[] = [];
+  const writes: boolean[] = [];
+  fds.forEach((entry, i) => {
+    if (entry === null || typeof entry !== 'object') throw new TypeError(`The "fds[${i}]" argument must be an object. Received ${show(entry)}`);
+    const fd = checkFd(entry.fd, `fds[${i}].fd`);
+    if (fd >= FD_SETSIZE)
+      throw new RangeError(`The value of "fds[${i}].fd" is out of range for select(2): ${fd} >= FD_SETSIZE (${FD_SETSIZE}). Use poll.`);
+    list.push(fd);
+    reads.push(entry.read === true);
+    writes.push(entry.write ?? !entry.read);
+  });
+  return named(native.select(list, reads, writes, checkTimeout(timeout)));
+}
+
+/** getsockopt(2) SO_ERROR: `value` is the pending error (0 for none), and reading it clears it. */
+export function getSoError(fd: number): RawResult & { value?: number; valueCode?: string } {
+  const result = named(native.getSoError(checkFd(fd))) as RawResult & { value?: number; valueCode?: string };
+  if (result.value) result.valueCode = errnoName(result.value);
+  return result;
+}
+
+type Name = RawResult & { family?: 4 | 6 | 'unix'; address?: string; port?: number; path?: string };
+
+function nameOf(result: ReturnType<typeof native.getsockname>): Name {
+  const out = named(result) as Name & { family?: unknown };
+  if (result.family === 0) out.family = 'unix';
+  return out;
+}
+
+/** getsockname(2). */
+export function getsockname(fd: number): Name {
+  return nameOf(native.getsockname(checkFd(fd)));
+}
+
+/** getpeername(2): ENOTCONN when not connected. */
+export function getpeername(fd: number): Name {
+  return nameOf(native.getpeername(checkFd(fd)));
+}
+
+/** read(2) of up to `n` bytes (0 is allowed, and is one of UNP's confirm methods). */
+export function read(fd: number, n: number): RawResult & { data: Buffer } {
+  checkFd(fd);
+  return named(native.read(fd, checkInteger('n', n, 0, 1 << 20)));
+}
+
+/** close(2). Never retried: Linux frees the fd even when close reports EINTR. */
+export function close(fd: number): RawResult {
+  return named(native.close(checkFd(fd)));
+}
