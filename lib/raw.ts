@@ -124,6 +124,9 @@ export function poll(fds: Array<{ fd: number; events?: PollEvent[] }>, timeout?:
   return named(native.poll(list, events, checkTimeout(timeout)));
 }
 
+/** O_NONBLOCK and the poll(2) event bits, as this platform defines them. */
+export const constants: Readonly<Record<string, number>> = Object.freeze({ ...native.constants });
+
 /** The largest fd select(2) can watch, plus one. */
 export const FD_SETSIZE = addon.FD_SETSIZE;
 

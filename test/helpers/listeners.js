@@ -7,7 +7,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const BLACKHOLE = path.join(__dirname, 'blackhole.py');
+const PEERS = path.join(__dirname, 'peers.py');
 
 /** An accepting net.Server; `onSocket` may talk to each peer. */
 async function listen(where, onSocket = (s) => s.resume()) {
@@ -50,17 +50,18 @@ function tempSocketPath() {
 }
 
 /**
- * A listener that never accepts and whose queue is full (see blackhole.py):
- * kind 'tcp4' | 'tcp6' | 'unix' | 'unix-stale'.
+ * A peer in its own process (see peers.py): 'tcp4' | 'tcp6' | 'unix' (full
+ * queue, never accepts), 'unix-stale' (a socket file, nobody behind it),
+ * 'greet4' (accepts and writes at once), 'reset4' (accepts and resets).
  */
-async function blackHole(kind) {
-  const args = [BLACKHOLE, kind];
+async function pythonPeer(kind) {
+  const args = [PEERS, kind];
   if (kind.startsWith('unix')) args.push(tempSocketPath());
   const child = spawn('python3', args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   const first = await new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`blackhole.py ${kind} exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`peers.py ${kind} exited with ${code}`)));
     lines.once('line', resolve);
   });
   const info = JSON.parse(first);
@@ -74,6 +75,9 @@ async function blackHole(kind) {
   };
 }
 
+/** A listener that never accepts and whose queue is full: 'tcp4' | 'tcp6' | 'unix' | 'unix-stale'. */
+const blackHole = (kind) => pythonPeer(kind);
+
 /** Open fds of this process: what a leak would change. */
 function fdCount() {
   return fs.readdirSync('/proc/self/fd').length;
@@ -84,4 +88,4 @@ function callsOf(steps) {
   return steps.map((s) => (s.arg ? `${s.call} ${s.arg}` : s.call));
 }
 
-module.exports = { tcpListener, unixListener, refusedPort, tempSocketPath, blackHole, fdCount, callsOf };
+module.exports = { tcpListener, unixListener, refusedPort, tempSocketPath, blackHole, pythonPeer, fdCount, callsOf };

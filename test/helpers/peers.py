@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""Listeners that never accept, for tests and the demo.
+"""Peers that must live outside the Node process under test: listeners that
+never accept, and listeners that act the instant they accept. (A peer inside
+the process could not act while connectSync blocks its event loop.)
 
-  blackhole.py tcp4|tcp6         a loopback listener with listen(fd, 0) whose
+  peers.py tcp4|tcp6             a loopback listener with listen(fd, 0) whose
                                  accept queue is already full: the kernel
                                  drops every further SYN, so connects to it
                                  stay pending until a deadline.
-  blackhole.py unix PATH         the same on AF_UNIX: further connects get
+  peers.py unix PATH             the same on AF_UNIX: further connects get
                                  EAGAIN at once.
-  blackhole.py unix-stale PATH   a socket file with nobody listening behind
+  peers.py greet4                accepts and writes at once, then holds.
+  peers.py reset4                accepts and resets at once (SO_LINGER 0
+                                 close), so the client sees an RST.
+  peers.py unix-stale PATH       a socket file with nobody listening behind
                                  it: connects get ECONNREFUSED.
 
 Prints one JSON line ({"port": N} or {"path": P}), then holds the sockets
@@ -17,7 +22,9 @@ and turns backlog 0 into 511.
 import json
 import os
 import socket
+import struct
 import sys
+import threading
 
 QUEUE_FILLERS = 3
 
@@ -35,6 +42,29 @@ def fill_queue(family, address):
     return fillers
 
 
+def serve(kind, held):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    held.append(listener)
+
+    def loop():
+        while True:
+            try:
+                peer, _ = listener.accept()
+            except OSError:
+                return
+            if kind == "greet4":
+                peer.sendall(b"hello\n")
+                held.append(peer)
+            else:
+                peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                peer.close()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return listener.getsockname()[1]
+
+
 def main():
     kind = sys.argv[1]
     held = []
@@ -47,6 +77,8 @@ def main():
         port = listener.getsockname()[1]
         held = [listener] + fill_queue(family, (host, port))
         print(json.dumps({"port": port}), flush=True)
+    elif kind in ("greet4", "reset4"):
+        print(json.dumps({"port": serve(kind, held)}), flush=True)
     elif kind == "unix":
         path = sys.argv[2]
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -61,10 +93,13 @@ def main():
         stale.close()
         print(json.dumps({"path": path}), flush=True)
     else:
-        sys.exit("usage: blackhole.py tcp4|tcp6|unix PATH|unix-stale PATH")
+        sys.exit("usage: peers.py tcp4|tcp6|greet4|reset4|unix PATH|unix-stale PATH")
     sys.stdin.read()
     for s in held:
-        s.close()
+        try:
+            s.close()
+        except OSError:
+            pass
     if kind.startswith("unix"):
         try:
             os.unlink(sys.argv[2])

@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+'use strict';
+// npm run conformance: for every scenario x wait x mode x confirm, nbconnect's
+// trace against the C oracle's (test/oracle/oracle.c), call by call: call
+// and arg, return value, errno, this fd's revents or select sets, the
+// SO_ERROR value, and the verdict (self-connect included). Fd numbers,
+// times, and the multiplexed count a waiter's poll returns are left out.
+//
+//   node test/conformance/run.js [--json] [--only TEXT]
+// Exits 1 on any mismatch, or when a namespace group could not run under CI=true.
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const { Worker } = require('node:worker_threads');
+
+const ROOT = path.join(__dirname, '..', '..');
+const { connect, connectSync } = require(path.join(ROOT, 'dist', 'lib'));
+const { refusedPort } = require('../helpers/listeners');
+const { scenarios, configureNamespace } = require('./scenarios');
+
+const WAITS = ['poll', 'select'];
+const MODES = ['sync', 'async'];
+const CONFIRMS = ['so_error', 'getpeername', 'read', 'reconnect'];
+const GROUPS = ['routes', 'lo-down'];
+
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'netns-child': { type: 'string' },
+    oracle: { type: 'string' },
+  },
+});
+
+// ---- the oracle ---------------------------------------------------------------
+
+function buildOracle() {
+  const out = path.join(ROOT, 'build', 'conformance', 'oracle');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', out, path.join(ROOT, 'test', 'oracle', 'oracle.c')], { stdio: 'inherit' });
+  return out;
+}
+
+function oracleArgs(target, options) {
+  const args = [];
+  if ('path' in target) args.push('family=unix', `path=${target.path}`);
+  else args.push(`family=${target.host.includes(':') ? 6 : 4}`, `addr=${target.host}`, `port=${target.port}`);
+  const o = options;
+  if (o.wait) args.push(`wait=${o.wait}`);
+  if (o.confirm) args.push(`confirm=${o.confirm}`);
+  if (o.timeout !== undefined) args.push(`timeout=${o.timeout}`);
+  if (o.localAddress) args.push(`local=${o.localAddress}`);
+  if (o.localPort !== undefined) args.push(`localport=${o.localPort}`);
+  if (o.linger0) args.push('linger0=1');
+  if (o.noDelay) args.push('nodelay=1');
+  if (o.synCount !== undefined) args.push(`syncnt=${o.synCount}`);
+  if (o.userTimeout !== undefined) args.push(`usertimeout=${o.userTimeout}`);
+  if (o.bindAddressNoPort) args.push('bindnoport=1');
+  if (o.waitDelay) args.push(`waitdelay=${o.waitDelay}`);
+  return args;
+}
+
+function runOracle(oracle, target, options) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(oracle, oracleArgs(target, options), { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('error', reject);
+    child.on('close', () => {
+      const result = JSON.parse(out);
+      const code = result.self ? 'ESELFCONNECT' : result.errno === 0 ? 'OK' : os.constants.errno && errnoName(result.errno);
+      resolve({ steps: result.steps, code });
+    });
+  });
+}
+
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).reverse().map(([k, v]) => [v, k]));
+const errnoName = (n) => ERRNO_NAMES.get(n) ?? `E${n}`;
+
+// ---- nbconnect ------------------------------------------------------------------
+
+const verdictOf = (connection, error) => {
+  if (connection) {
+    connection.close();
+    return { steps: connection.steps.slice(0, -1), code: 'OK' }; // the close() we just made is ours, not the algorithm's
+  }
+  return { steps: error.steps, code: error.code };
+};
+
+// connectSync blocks this thread; a cell of a slow scenario runs it in a
+// worker so the cells can overlap.
+const SYNC_IN_WORKER = `
+  const { workerData, parentPort } = require('node:worker_threads');
+  const { connectSync } = require(workerData.lib);
+  try {
+    const c = connectSync(workerData.target, workerData.options);
+    c.close();
+    parentPort.postMessage({ steps: c.steps.slice(0, -1), code: 'OK' });
+  } catch (e) {
+    parentPort.postMessage({ steps: e.steps, code: e.code });
+  }`;
+
+async function runOurs(mode, target, options, inWorker) {
+  if (mode === 'async') return connect(target, options).then((c) => verdictOf(c), (e) => verdictOf(undefined, e));
+  if (!inWorker) {
+    try {
+      return verdictOf(connectSync(target, options));
+    } catch (e) {
+      return verdictOf(undefined, e);
+    }
+  }
+  const worker = new Worker(SYNC_IN_WORKER, { eval: true, workerData: { lib: path.join(ROOT, 'dist', 'lib'), target, options } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+// ---- comparison -----------------------------------------------------------------
+
+function normalize(steps, mode) {
+  return steps.map((s) => {
+    const n = { call: s.call };
+    if (s.arg) n.arg = s.arg;
+    n.ret = s.call === 'socket' && s.ret >= 0 ? 'fd' : s.ret;
+    // The waiter's poll/select watches many fds: its count is not this fd's.
+    if (mode === 'async' && (s.call === 'poll' || s.call === 'select')) n.ret = '*';
+    if (s.ret < 0) n.errno = errnoName(s.errno);
+    if (s.revents) n.revents = s.revents.join('|') || '-';
+    if (s.readable !== undefined) n.sets = `${s.readable ? 'r' : '-'}${s.writable ? 'w' : '-'}`;
+    if (s.value !== undefined) n.value = s.value === 0 ? 0 : errnoName(s.value);
+    return n;
+  });
+}
+
+const show = (n) => `${n.call}${n.arg ? `(${n.arg})` : ''}=${n.ret}${n.errno ? ` ${n.errno}` : ''}${n.revents ? ` [${n.revents}]` : ''}${n.sets ? ` [${n.sets}]` : ''}${n.value !== undefined ? ` value=${n.value}` : ''}`;
+
+function compare(oracle, ours, mode) {
+  const a = normalize(oracle.steps, 'sync');
+  const b = normalize(ours.steps, mode);
+  if (mode === 'async') for (const n of a) if (n.call === 'poll' || n.call === 'select') n.ret = '*';
+  const diffs = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ? show(a[i]) : '(none)';
+    const y = b[i] ? show(b[i]) : '(none)';
+    if (x !== y) diffs.push(`step ${i}: oracle ${x} | nbconnect ${y}`);
+  }
+  if (oracle.code !== ours.code) diffs.push(`verdict: oracle ${oracle.code} | nbconnect ${ours.code}`);
+  return { match: diffs.length === 0, diffs, trace: b.map(show).join(' ') };
+}
+
+// ---- the matrix -----------------------------------------------------------------
+
+async function runScenario(oracle, scenario) {
+  const { ctx, teardown } = await scenario.setup();
+  const rows = [];
+  try {
+    const cell = async (wait, mode, confirm) => {
+      const resolve = async () => {
+        const c = scenario.perRunPort ? { ...ctx, port: await refusedPort(scenario.perRunPort) } : ctx;
+        const extra = typeof scenario.options === 'function' ? scenario.options(c) : scenario.options ?? {};
+        return { target: scenario.target(c), options: { ...extra, wait, confirm } };
+      };
+      const forOracle = await resolve();
+      const forUs = await resolve();
+      const [o, ours] = await Promise.all([
+        runOracle(oracle, forOracle.target, forOracle.options),
+        runOurs(mode, forUs.target, forUs.options, scenario.concurrent),
+      ]);
+      const { match, diffs, trace } = compare(o, ours, mode);
+      rows.push({ scenario: scenario.name, wait, mode, confirm, match, code: ours.code, oracleCode: o.code, diffs, trace });
+    };
+    const cells = [];
+    for (const wait of WAITS) for (const mode of MODES) for (const confirm of CONFIRMS) cells.push([wait, mode, confirm]);
+    if (scenario.concurrent) await Promise.all(cells.map((c) => cell(...c)));
+    else for (const c of cells) await cell(...c);
+  } finally {
+    await teardown();
+  }
+  return rows;
+}
+
+async function runGroup(oracle, group) {
+  const rows = [];
+  for (const scenario of scenarios) {
+    if ((scenario.group ?? null) !== group) continue;
+    if (flags.only && !scenario.name.includes(flags.only)) continue;
+    rows.push(...(await runScenario(oracle, scenario)));
+  }
+  return rows;
+}
+
+/** Why the namespace groups cannot run here, or null if they can. */
+function namespaceBlocker() {
+  if (process.getuid?.() !== 0) return 'not root';
+  const probe = spawnSync('unshare', ['-n', 'true']);
+  if (probe.error) return 'no unshare(1)';
+  if (probe.status !== 0) return `unshare -n failed: ${String(probe.stderr).trim()}`;
+  if (spawnSync('ip', ['-V']).error) return 'no ip(8) (iproute2)';
+  return null;
+}
+
+function runGroupInNamespace(oracle, group) {
+  const args = ['-n', process.execPath, __filename, '--netns-child', group, '--oracle', oracle];
+  if (flags.only) args.push('--only', flags.only);
+  const child = spawnSync('unshare', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error(`the ${group} namespace run failed with status ${child.status}`);
+  return JSON.parse(child.stdout);
+}
+
+function confirmTable(rows) {
+  // What each confirm method reports, per scenario (identical across waits
+  // and modes whenever every cell matched the oracle).
+  const table = new Map();
+  for (const r of rows) {
+    if (!table.has(r.scenario)) table.set(r.scenario, {});
+    const entry = table.get(r.scenario);
+    const seen = entry[r.confirm];
+    entry[r.confirm] = seen === undefined || seen === r.code ? r.code : `${seen}/${r.code}`;
+  }
+  return [...table].map(([scenario, verdicts]) => ({ scenario, ...verdicts }));
+}
+
+function printReport(rows, skipped) {
+  const width = Math.max(...rows.map((r) => r.scenario.length), 10);
+  for (const r of rows) {
+    console.log(`${r.scenario.padEnd(width)}  ${r.wait.padEnd(6)} ${r.mode.padEnd(5)} ${r.confirm.padEnd(11)} ${r.match ? 'match   ' : 'MISMATCH'} ${r.code}`);
+    for (const d of r.diffs) console.log(`    ${d}`);
+  }
+  console.log('\nWhat each confirm method reports (SO_ERROR is the reference):');
+  console.log(`${'scenario'.padEnd(width)}  ${CONFIRMS.map((c) => c.padEnd(20)).join('')}`);
+  for (const row of confirmTable(rows)) {
+    const cells = CONFIRMS.map((c) => `${row[c]}${c !== 'so_error' && row[c] !== row.so_error ? ' (wrong)' : ''}`.padEnd(20));
+    console.log(`${row.scenario.padEnd(width)}  ${cells.join('')}`);
+  }
+  for (const [group, why] of Object.entries(skipped)) console.log(`\nSKIPPED the '${group}' namespace scenarios: ${why}`);
+  const mismatches = rows.filter((r) => !r.match).length;
+  console.log(`\n${rows.length - mismatches} passed, ${mismatches} failed`);
+}
+
+async function main() {
+  if (flags['netns-child']) {
+    configureNamespace(flags['netns-child']);
+    const rows = await runGroup(flags.oracle, flags['netns-child']);
+    process.stdout.write(JSON.stringify(rows));
+    return;
+  }
+  const oracle = buildOracle();
+  const rows = await runGroup(oracle, null);
+  const skipped = {};
+  const blocker = namespaceBlocker();
+  for (const group of GROUPS) {
+    if (blocker) skipped[group] = blocker;
+    else rows.push(...runGroupInNamespace(oracle, group));
+  }
+  if (flags.json) process.stdout.write(JSON.stringify({ rows, skipped, confirmTable: confirmTable(rows) }));
+  else printReport(rows, skipped);
+  const failed = rows.some((r) => !r.match) || (process.env.CI === 'true' && Object.keys(skipped).length > 0);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
