@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+'use strict';
+// npm run bench [-- --quick] [-- --reps N] [-- --out DIR]
+//
+// Every (scenario x parameter) runs every driver in a fresh child process,
+// interleaved A B C ... A B C over the repetitions, against the same
+// listeners, which run in processes of their own. Each child warms up before
+// it measures. Figures are medians over the repetitions, with min-max, and
+// ratios against net.Socket and against the C reference taken in the same run.
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+const { parseArgs } = require('node:util');
+const { pythonPeer, refusedPort } = require('../test/helpers/listeners');
+
+const ROOT = path.join(__dirname, '..');
+const BUILD = path.join(ROOT, 'build', 'bench');
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    tiny: { type: 'boolean', default: false }, // the test suite's smoke run
+    reps: { type: 'string' },
+    out: { type: 'string', default: path.join(__dirname, 'results') },
+  },
+});
+
+const size = flags.tiny ? 'tiny' : flags.quick ? 'quick' : 'full';
+const REPS = Number(flags.reps ?? { tiny: 1, quick: 3, full: 5 }[size]);
+const N = {
+  tiny: { latency: 200, throughput: 500, refused: 500, timeout: [1, 100], memory: 500, eventloop: 500, inflight: [1, 64] },
+  quick: { latency: 5000, throughput: 10000, refused: 10000, timeout: [1, 100, 1000], memory: 10000, eventloop: 10000, inflight: [1, 64, 256, 1024] },
+  full: { latency: 20000, throughput: 50000, refused: 30000, timeout: [1, 100, 1000, 10000], memory: 10000, eventloop: 10000, inflight: [1, 64, 256, 1024] },
+}[size];
+const DEADLINE = 200;
+
+const ALL_DRIVERS = ['c-reference', 'nbconnect-poll', 'nbconnect-select', 'connectSync', 'net'];
+
+// ---- builds and peers -------------------------------------------------------------
+
+function compile(name) {
+  fs.mkdirSync(BUILD, { recursive: true });
+  const out = path.join(BUILD, name);
+  execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', out, path.join(__dirname, 'reference', `${name}.c`)], { stdio: 'inherit' });
+  return out;
+}
+
+async function startListener(binary) {
+  const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    readline.createInterface({ input: child.stdout }).once('line', resolve);
+  });
+  return { port: JSON.parse(line).port, close: () => child.stdin.end() };
+}
+
+function runChild(command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+// ---- the plan ----------------------------------------------------------------------
+
+/** Which drivers a scenario applies to: connectSync can only have one in flight. */
+function driversFor(scenario, param) {
+  if (scenario === 'latency') return ALL_DRIVERS;
+  if (scenario === 'throughput' || scenario === 'refused') return ALL_DRIVERS.filter((d) => d !== 'connectSync' || param === 1);
+  if (scenario === 'timeout') return ALL_DRIVERS.filter((d) => d !== 'connectSync' || param === 1);
+  if (scenario === 'memory') return ALL_DRIVERS.filter((d) => d !== 'connectSync');
+  if (scenario === 'eventloop') return ALL_DRIVERS.filter((d) => d !== 'connectSync' && d !== 'c-reference');
+  throw new Error(scenario);
+}
+
+function plan(ports) {
+  const cases = [{ scenario: 'latency', param: 1, port: ports.accept, n: N.latency }];
+  for (const inflight of N.inflight) cases.push({ scenario: 'throughput', param: inflight, port: ports.accept, n: N.throughput, inflight });
+  for (const count of N.timeout) cases.push({ scenario: 'timeout', param: count, port: ports.blackHole, n: count, deadline: DEADLINE });
+  cases.push({ scenario: 'memory', param: N.memory, port: ports.blackHole, n: N.memory });
+  cases.push({ scenario: 'eventloop', param: N.eventloop, port: ports.accept, n: N.eventloop });
+  cases.push({ scenario: 'refused', param: 64, port: ports.refused, n: N.refused, inflight: 64 });
+  return cases;
+}
+
+function runDriver(driver, c, reference) {
+  if (driver === 'c-reference') {
+    const args = { latency: [c.port, c.n, 1], throughput: [c.port, c.n, c.inflight], refused: [c.port, c.n, c.inflight], timeout: [c.port, c.n, c.deadline], memory: [c.port, c.n] }[c.scenario];
+    return runChild(reference, [c.scenario, ...args.map(String)]);
+  }
+  const config = { driver, scenario: c.scenario, port: c.port, n: c.n, inflight: c.inflight, deadline: c.deadline };
+  return runChild(process.execPath, ['--expose-gc', path.join(__dirname, 'driver.js'), JSON.stringify(config)]);
+}
+
+// ---- figures -----------------------------------------------------------------------
+
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const METRICS = {
+  latency: ['p50', 'p99', 'p999', 'perSec', 'cpuUsPerConnect'],
+  throughput: ['perSec', 'cpuUsPerConnect', 'p50', 'p99'],
+  refused: ['perSec', 'cpuUsPerConnect', 'p99'],
+  timeout: ['p50', 'p99', 'max'],
+  memory: ['rssBytesPerPending', 'heapBytesPerPending'],
+  eventloop: ['blockMs', 'eldP99Ms', 'eldMaxMs'],
+};
+
+function summarize(runs) {
+  const summary = {};
+  for (const [key, list] of Object.entries(runs)) {
+    const [scenario] = key.split('|');
+    summary[key] = {};
+    for (const [driver, reps] of Object.entries(list)) {
+      summary[key][driver] = {};
+      for (const metric of METRICS[scenario]) {
+        const values = reps.map((r) => r[metric]).filter((v) => typeof v === 'number');
+        if (values.length) summary[key][driver][metric] = { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+      }
+    }
+  }
+  return summary;
+}
+
+const fmt = (v) => (v === undefined ? '-' : Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
+
+function table(summary) {
+  const lines = ['| scenario | metric | driver | median | min–max | × net.Socket | × C |', '|---|---|---|---|---|---|---|'];
+  for (const [key, byDriver] of Object.entries(summary)) {
+    const [scenario, param] = key.split('|');
+    for (const metric of METRICS[scenario]) {
+      for (const [driver, figures] of Object.entries(byDriver)) {
+        const f = figures[metric];
+        if (!f) continue;
+        const vs = (other) => {
+          const o = byDriver[other]?.[metric]?.median;
+          return o ? (f.median / o).toFixed(2) : '-';
+        };
+        lines.push(`| ${scenario} ${param} | ${metric} | ${driver} | ${fmt(f.median)} | ${fmt(f.min)}–${fmt(f.max)} | ${vs('net')} | ${vs('c-reference')} |`);
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+async function charts(summary, runs, outDir, stamp) {
+  const vega = await import('vega');
+  const vl = await import('vega-lite');
+  const render = async (name, spec) => {
+    const compiled = vl.compile({ width: 480, height: 280, ...spec }).spec;
+    const svg = await new vega.View(vega.parse(compiled), { renderer: 'none' }).toSVG();
+    const file = path.join(outDir, `${stamp}-${name}.svg`);
+    fs.writeFileSync(file, svg);
+    fs.copyFileSync(file, path.join(outDir, `latest-${name}.svg`));
+  };
+  const throughputRows = [];
+  const overshootRows = [];
+  for (const [key, byDriver] of Object.entries(summary)) {
+    const [scenario, param] = key.split('|');
+    for (const [driver, f] of Object.entries(byDriver)) {
+      if (scenario === 'throughput') throughputRows.push({ inflight: Number(param), driver, perSec: f.perSec.median });
+      if (scenario === 'timeout') overshootRows.push({ concurrent: Number(param), driver, p99: f.p99.median, max: f.max.median });
+    }
+  }
+  await render('throughput', {
+    title: 'Connects per second against in-flight (loopback, RST close)',
+    data: { values: throughputRows },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'inflight', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'connects in flight' },
+      y: { field: 'perSec', type: 'quantitative', title: 'connects/s (median)' },
+      color: { field: 'driver', type: 'nominal' },
+    },
+  });
+  await render('timeout-overshoot', {
+    title: `p99 overshoot past a ${DEADLINE} ms deadline`,
+    data: { values: overshootRows },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'concurrent', type: 'quantitative', scale: { type: 'log' }, title: 'concurrent deadlines' },
+      y: { field: 'p99', type: 'quantitative', title: 'p99 overshoot (ms)' },
+      color: { field: 'driver', type: 'nominal' },
+    },
+  });
+  // The latency CDF of the median repetition's percentiles is what a run
+  // keeps; each point is a percentile of sequential handshake latency.
+  const cdfRows = [];
+  for (const [driver, reps] of Object.entries(runs['latency|1'] ?? {}))
+    for (const [q, metric] of [[0.5, 'p50'], [0.99, 'p99'], [0.999, 'p999'], [1, 'max']])
+      cdfRows.push({ driver, quantile: q, us: median(reps.map((r) => r[metric])) });
+  await render('latency-cdf', {
+    title: 'Sequential handshake latency, by percentile',
+    data: { values: cdfRows },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'us', type: 'quantitative', scale: { type: 'log' }, title: 'µs' },
+      y: { field: 'quantile', type: 'quantitative', title: 'fraction of connects' },
+      color: { field: 'driver', type: 'nominal' },
+    },
+  });
+}
+
+// ---- main --------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  const reference = compile('reference');
+  const listener = await startListener(compile('listener'));
+  const blackHole = await pythonPeer('tcp4');
+  const ports = { accept: listener.port, blackHole: blackHole.port, refused: await refusedPort() };
+  const runs = {};
+  try {
+    for (const c of plan(ports)) {
+      const key = `${c.scenario}|${c.param}`;
+      const drivers = driversFor(c.scenario, c.param);
+      runs[key] = Object.fromEntries(drivers.map((d) => [d, []]));
+      for (let rep = 0; rep < REPS; rep++) {
+        // Interleaved, and the first driver rotates so no one always goes first.
+        for (let i = 0; i < drivers.length; i++) {
+          const driver = drivers[(i + rep) % drivers.length];
+          runs[key][driver].push(await runDriver(driver, c, reference));
+        }
+      }
+      process.stderr.write(`  ${key}: done\n`);
+    }
+  } finally {
+    listener.close();
+    await blackHole.close();
+  }
+
+  const summary = summarize(runs);
+  const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, kernel: os.release(), node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) };
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  fs.mkdirSync(flags.out, { recursive: true });
+  const result = { date: new Date().toISOString(), size, reps: REPS, machine, deadlineMs: DEADLINE, notes: NOTES, summary, runs, seconds: (Date.now() - started) / 1000 };
+  const file = path.join(flags.out, `${stamp}.json`);
+  fs.writeFileSync(file, JSON.stringify(result, null, 1));
+  const markdown = table(summary);
+  fs.writeFileSync(path.join(flags.out, 'latest.md'), `Machine: ${JSON.stringify(machine)}; ${size} run, ${REPS} repetitions.\n\n${markdown}\n`);
+  if (!flags.tiny) await charts(summary, runs, flags.out, stamp);
+  console.log(markdown);
+  console.log(`\n${NOTES.join('\n')}\nMachine: ${JSON.stringify(machine)}\nResults: ${file} (${result.seconds.toFixed(0)} s)`);
+}
+
+const NOTES = [
+  'net.Socket is given resetAndDestroy() so that it, too, closes with RST; its timeout is the usual setTimeout + destroy().',
+  'Every driver connects to the same C listener (bench/reference/listener.c), which holds each connection until the client RST.',
+  'Latencies are µs from the call to the verdict; timeout overshoot is ms past the 200 ms deadline, as the caller sees it.',
+];
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
