@@ -51,44 +51,16 @@ interface RawAddon {
   readonly constants: Record<string, number>;
 }
 
-export interface NativeStep {
-  call: string;
-  arg?: string;
-  ret: number;
-  errno?: number;
-  code?: string;
-  revents?: string[];
-  readable?: boolean;
-  writable?: boolean;
-  value?: number;
-  at: number;
-}
-
-export interface NativeResult {
-  id: number;
-  fd: number;
-  errno: number;                 // positive errno, 0 for success, -1 self-connect
-  syscall: string;
-  phase: 'immediate' | 'async' | 'timeout' | 'aborted';
-  why?: string;
-  start: number;                 // ms on process.hrtime's clock
-  elapsed: number;
-  localAddress?: string;
-  localPort?: number;
-  remoteAddress?: string;
-  remotePort?: number;
-  steps: NativeStep[];
-}
-
 export interface NativeAddress {
   address: string;
   family: 4 | 6;
 }
 
 interface Addon {
-  init(onBatch: (results: NativeResult[]) => void): void;
-  connectSync(spec: NativeSpec): NativeResult;
-  connectStart(spec: NativeSpec, id: number): void;
+  init(onBatch: (results: Float64Array) => void): void;
+  /** spec: lib/wire.ts's pack(); returns one encoded result. */
+  connectSync(spec: Float64Array, address: string, localAddress: string | undefined): Float64Array;
+  connectStart(spec: Float64Array, address: string, localAddress: string | undefined): void;
   cancel(wait: 0 | 1, id: number): void;
   close(fd: number): number;
   lookupSync(host: string, family: number): NativeAddress[] | { eai: number; message: string };

@@ -1,74 +1,73 @@
 import * as dns from 'node:dns';
 
-import { addon, type NativeResult } from './binding';
-import { Connection } from './connection';
-import { abortError, ConnectError, errorFromResult, nameSteps } from './errors';
-import type { ConnectOptions, Endpoint, Outcome, Step, Target, Where } from './types';
+import { addon } from './binding';
+import { closeStep, Connection } from './connection';
+import { abortError, ConnectError, errorFromResult } from './errors';
+import type { ConnectOptions, Endpoint, Outcome, Target, Where } from './types';
 import { prepare, type ParsedTarget, type Prepared } from './validate';
+import { decodeBatch, pack, type Result } from './wire';
 
-// ---- async results from the waiter threads -----------------------------------
+// ---- async attempts on the waiter threads ----------------------------------------
 
+/** What to do with an attempt's result once the waiter hands it back. */
 interface Pending {
-  target: Endpoint;
-  resolve(result: NativeResult): void;
+  endpoint: Endpoint;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  settle(result: Result, pending: Pending): void;
 }
 
 const pending = new Map<number, Pending>();
 let nextId = 1;
 
-// The waiter hands over finished attempts in batches, one call per batch.
-addon.init((results) => {
-  for (const result of results) {
+// The waiter hands over finished attempts in batches: one call, one buffer.
+addon.init((batch) => {
+  for (const result of decodeBatch(batch)) {
     const entry = pending.get(result.id);
     if (entry === undefined) continue;
     pending.delete(result.id);
-    entry.resolve(result);
+    if (entry.onAbort) entry.signal!.removeEventListener('abort', entry.onAbort);
+    entry.settle(result, entry);
   }
 });
 
-/** Starts an attempt on the waiter thread; resolves with its native result. */
-function startOnWaiter(prepared: Prepared, endpoint: Endpoint): Promise<NativeResult> {
+/**
+ * Hands an attempt to the waiter. `settle` receives its result: on success
+ * with the socket still open (unless probe asked for it closed).
+ */
+function startOnWaiter(prepared: Prepared, endpoint: Endpoint, settle: Pending['settle']): void {
   const { spec, signal } = prepared;
   const id = nextId++;
-  return new Promise<NativeResult>((resolve) => {
-    let onAbort: (() => void) | undefined;
-    if (signal) {
-      // A message to the waiter, which owns the fd: it closes the socket and
-      // reports 'aborted', unless the verdict was already on its way.
-      onAbort = () => addon.cancel(spec.wait, id);
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-    pending.set(id, {
-      target: endpoint,
-      resolve(result) {
-        if (onAbort) signal!.removeEventListener('abort', onAbort);
-        resolve(result);
-      },
-    });
-    addon.connectStart(spec, id);
-  });
+  const entry: Pending = { endpoint, signal, onAbort: undefined, settle };
+  if (signal) {
+    // A message to the waiter, which owns the fd: it closes the socket and
+    // reports 'aborted', unless the verdict was already on its way.
+    entry.onAbort = () => addon.cancel(spec.wait, id);
+    signal.addEventListener('abort', entry.onAbort, { once: true });
+  }
+  pending.set(id, entry);
+  addon.connectStart(pack(spec, id), address(spec), spec.localAddress);
 }
 
-// ---- name lookup ---------------------------------------------------------------
+const address = (spec: Prepared['spec']) => (spec.family === 0 ? spec.path : spec.address);
 
-function lookupError(err: NodeJS.ErrnoException, host: string, port: number, elapsed: number): ConnectError {
-  const e = new ConnectError(
-    {
-      code: err.code ?? 'ENOTFOUND',
-      posixErrno: undefined,
-      syscall: err.syscall ?? 'getaddrinfo',
-      target: { host, port },
-      phase: 'lookup',
-      elapsed,
-      steps: [],
-      message: err.message,
-    },
-    { cause: err },
-  );
-  // Keep dns's own errno (e.g. -3008 for ENOTFOUND), as net.Socket does.
-  e.errno = typeof err.errno === 'number' ? err.errno : undefined;
-  return e;
+/**
+ * The verdict as the caller asked for it: an abort requested before the
+ * result arrived wins, and then a socket that did connect is closed here.
+ */
+function verdict(result: Result, entry: Pending): { connection?: Connection; error?: ConnectError } {
+  const { endpoint, signal } = entry;
+  if (signal?.aborted && result.phase !== 'aborted') {
+    const steps = result.steps();
+    if (result.fd >= 0) steps.push(closeStep(result.fd, result.start));
+    return { error: abortError(endpoint, result.elapsed, steps, signal.reason) };
+  }
+  if (result.phase === 'aborted') return { error: abortError(endpoint, result.elapsed, result.steps(), signal?.reason) };
+  if (result.errno !== 0) return { error: errorFromResult(result, endpoint) };
+  return { connection: new Connection(result, endpoint) };
 }
+
+// ---- name lookup ----------------------------------------------------------------
 
 function whereOf(target: ParsedTarget): Where {
   return target.kind === 'unix' ? { path: target.path } : { host: target.host, port: target.port };
@@ -79,90 +78,130 @@ function endpointOf(target: ParsedTarget, address: string, family: 4 | 6): Endpo
   return { host: target.host, address, port: target.port, family };
 }
 
-function settleDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error, signal?: AbortSignal, onAbort?: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms);
-    const abort = () => {
+function literalEndpoint(target: ParsedTarget): Endpoint | undefined {
+  if (target.kind === 'unix') return { path: target.path };
+  if (target.kind === 'ip') return endpointOf(target, target.address, target.family);
+  return undefined;
+}
+
+function lookupError(err: NodeJS.ErrnoException, host: string, port: number, elapsed: number): ConnectError {
+  const e = new ConnectError(
+    { code: err.code ?? 'ENOTFOUND', posixErrno: undefined, syscall: err.syscall ?? 'getaddrinfo', target: { host, port }, phase: 'lookup', elapsed, steps: [], message: err.message },
+    { cause: err },
+  );
+  // Keep dns's own errno (e.g. -3008 for ENOTFOUND), as net.Socket does.
+  e.errno = typeof err.errno === 'number' ? err.errno : undefined;
+  return e;
+}
+
+/**
+ * Resolves a name with dns.lookup, under the deadline and the signal. The
+ * lookup itself cannot be cancelled (it runs on libuv's threadpool); past the
+ * deadline its answer is ignored.
+ */
+function resolveName(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>, startedAt: number): Promise<Endpoint> {
+  const where = { host: target.host, port: target.port };
+  const elapsed = () => performance.now() - startedAt;
+  return new Promise<Endpoint>((resolve, reject) => {
+    const { signal, timeout } = prepared;
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
       clearTimeout(timer);
-      reject(onAbort!());
+      signal?.removeEventListener('abort', onAbort);
     };
-    signal?.addEventListener('abort', abort, { once: true });
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', abort);
-        resolve(value);
+    const onAbort = () => {
+      done();
+      reject(abortError(where, elapsed(), [], signal!.reason));
+    };
+    if (timeout !== undefined)
+      timer = setTimeout(() => {
+        done();
+        reject(new ConnectError({ code: 'ETIMEDOUT', posixErrno: 110, syscall: 'getaddrinfo', target: where, phase: 'timeout', elapsed: elapsed(), steps: [] }));
+      }, timeout);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    dns.promises.lookup(target.host, { family: prepared.family }).then(
+      ({ address, family }) => {
+        done();
+        resolve(endpointOf(target, address, family as 4 | 6));
       },
       (err) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', abort);
-        reject(err);
+        done();
+        reject(lookupError(err, target.host, target.port, elapsed()));
       },
     );
   });
 }
 
-/**
- * Resolves a name with dns.lookup, under what is left of the deadline. The
- * lookup itself cannot be cancelled (it runs on libuv's threadpool); past the
- * deadline its answer is ignored.
- */
-async function resolveTarget(prepared: Prepared, startedAt: number): Promise<Endpoint> {
-  const target = prepared.target;
-  if (target.kind === 'unix') return { path: target.path };
-  if (target.kind === 'ip') return endpointOf(target, target.address, target.family);
-  const lookup = dns.promises.lookup(target.host, { family: prepared.family });
-  const elapsed = () => performance.now() - startedAt;
-  const where = { host: target.host, port: target.port };
-  try {
-    const { address, family } = await settleDeadline(
-      lookup,
-      prepared.timeout ?? 2 ** 31 - 1,
-      () => new ConnectError({ code: 'ETIMEDOUT', posixErrno: 110, syscall: 'getaddrinfo', target: where, phase: 'timeout', elapsed: elapsed(), steps: [] }),
-      prepared.signal,
-      () => abortError(where, elapsed(), [], prepared.signal?.reason),
-    );
-    return endpointOf(target, address, family as 4 | 6);
-  } catch (err) {
-    if (err instanceof ConnectError) throw err;
-    throw lookupError(err as NodeJS.ErrnoException, target.host, target.port, elapsed());
-  }
-}
-
-function resolveTargetSync(prepared: Prepared): Endpoint {
-  const target = prepared.target;
-  if (target.kind === 'unix') return { path: target.path };
-  if (target.kind === 'ip') return endpointOf(target, target.address, target.family);
+function resolveNameSync(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>): Endpoint {
   const startedAt = performance.now();
   const answer = addon.lookupSync(target.host, prepared.family);
-  if (!Array.isArray(answer) || answer.length === 0) {
-    // What dns.lookup reports for the same failure: EAI_NONAME and
-    // EAI_NODATA both read as ENOTFOUND.
-    const code = Array.isArray(answer) || answer.eai === -2 || answer.eai === -5 ? 'ENOTFOUND' : answer.message;
-    const err = new ConnectError({
-      code,
-      posixErrno: undefined,
-      syscall: 'getaddrinfo',
-      target: { host: target.host, port: target.port },
-      phase: 'lookup',
-      elapsed: performance.now() - startedAt,
-      steps: [],
-      message: `getaddrinfo ${code} ${target.host}`,
-    });
-    throw err;
-  }
-  return endpointOf(target, answer[0].address, answer[0].family);
+  if (Array.isArray(answer) && answer.length > 0) return endpointOf(target, answer[0].address, answer[0].family);
+  // What dns.lookup reports for the same failure: EAI_NONAME and EAI_NODATA
+  // both read as ENOTFOUND.
+  const code = Array.isArray(answer) || answer.eai === -2 || answer.eai === -5 ? 'ENOTFOUND' : answer.message;
+  throw new ConnectError({
+    code,
+    posixErrno: undefined,
+    syscall: 'getaddrinfo',
+    target: { host: target.host, port: target.port },
+    phase: 'lookup',
+    elapsed: performance.now() - startedAt,
+    steps: [],
+    message: `getaddrinfo ${code} ${target.host}`,
+  });
 }
 
-function withAddress(prepared: Prepared, endpoint: Endpoint, remainingTimeout: number | undefined): Prepared {
+/** The spec with a looked-up address, and what is left of the deadline. */
+function withAddress(prepared: Prepared, endpoint: Endpoint, startedAt: number): Prepared {
   if ('path' in endpoint || prepared.target.kind !== 'name') return prepared;
-  return {
-    ...prepared,
-    spec: { ...prepared.spec, family: endpoint.family, address: endpoint.address, timeout: remainingTimeout ?? -1 },
-  };
+  const timeout = prepared.timeout === undefined ? -1 : Math.max(0, prepared.timeout - (performance.now() - startedAt));
+  return { ...prepared, spec: { ...prepared.spec, family: endpoint.family, address: endpoint.address, timeout } };
 }
 
-// ---- the public calls ----------------------------------------------------------
+/**
+ * Runs one attempt to its verdict: the lookup if the host is a name, then
+ * the waiter. Literal targets go straight to the waiter: one promise each.
+ */
+function attempt<T>(prepared: Prepared, onVerdict: (v: { connection?: Connection; error?: ConnectError }) => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const settle = (result: Result, entry: Pending) => {
+      try {
+        resolve(onVerdict(verdict(result, entry)));
+      } catch (err) {
+        reject(err);
+      }
+    };
+    const { target, signal } = prepared;
+    if (signal?.aborted) {
+      try {
+        resolve(onVerdict({ error: abortError(whereOf(target), 0, [], signal.reason) }));
+      } catch (err) {
+        reject(err);
+      }
+      return;
+    }
+    const endpoint = literalEndpoint(target);
+    if (endpoint) return startOnWaiter(prepared, endpoint, settle);
+    const startedAt = performance.now();
+    resolveName(prepared, target as Extract<ParsedTarget, { kind: 'name' }>, startedAt).then(
+      (found) => startOnWaiter(withAddress(prepared, found, startedAt), found, settle),
+      (error) => {
+        try {
+          resolve(onVerdict({ error }));
+        } catch (err) {
+          reject(err);
+        }
+      },
+    );
+  });
+}
+
+const connectionOrThrow = ({ connection, error }: { connection?: Connection; error?: ConnectError }): Connection => {
+  if (error) throw error;
+  return connection!;
+};
+
+// ---- the public calls -----------------------------------------------------------
 
 /**
  * Connects without blocking the event loop. socket, fcntl(F_GETFL/F_SETFL
@@ -173,34 +212,14 @@ function withAddress(prepared: Prepared, endpoint: Endpoint, remainingTimeout: n
  *
  * Rejects with a ConnectError (or TypeError/RangeError for bad arguments).
  */
-export async function connect(target: Target, options?: ConnectOptions): Promise<Connection> {
-  const prepared = prepare(target, options);
-  const { endpoint, result } = await run(prepared);
-  if (result.errno !== 0) throw errorFromResult(result, endpoint);
-  return new Connection(result, endpoint);
-}
-
-async function run(prepared: Prepared): Promise<{ endpoint: Endpoint; result: NativeResult }> {
-  const startedAt = performance.now();
-  const signal = prepared.signal;
-  if (signal?.aborted) throw abortError(whereOf(prepared.target), 0, [], signal.reason);
-
-  const endpoint = await resolveTarget(prepared, startedAt);
-  const spent = performance.now() - startedAt;
-  const remaining = prepared.timeout === undefined ? undefined : Math.max(0, prepared.timeout - spent);
-  const result = await startOnWaiter(withAddress(prepared, endpoint, remaining), endpoint);
-  if (signal?.aborted && result.phase !== 'aborted') {
-    // The abort came after the verdict had left the waiter. The caller asked
-    // for an abort, so that is what it gets, with the socket closed here.
-    const steps = nameSteps(result.steps);
-    if (result.fd >= 0) {
-      const posixErrno = addon.close(result.fd);
-      steps.push({ call: 'close', ret: posixErrno === 0 ? 0 : -1, ...(posixErrno ? { errno: posixErrno } : {}), at: Number(process.hrtime.bigint()) / 1e6 - result.start });
-    }
-    throw abortError(endpoint, result.elapsed, steps, signal.reason);
+export function connect(target: Target, options?: ConnectOptions): Promise<Connection> {
+  let prepared: Prepared;
+  try {
+    prepared = prepare(target, options);
+  } catch (err) {
+    return Promise.reject(err);
   }
-  if (result.phase === 'aborted') throw abortError(endpoint, result.elapsed, nameSteps(result.steps), signal?.reason);
-  return { endpoint, result };
+  return attempt(prepared, connectionOrThrow);
 }
 
 /**
@@ -212,12 +231,11 @@ async function run(prepared: Prepared): Promise<{ endpoint: Endpoint; result: Na
  */
 export function connectSync(target: Target, options?: ConnectOptions): Connection {
   const prepared = prepare(target, options);
-  const signal = prepared.signal;
+  if (prepared.signal?.aborted) throw abortError(whereOf(prepared.target), 0, [], prepared.signal.reason);
   const startedAt = performance.now();
-  if (signal?.aborted) throw abortError(whereOf(prepared.target), 0, [], signal.reason);
-  const endpoint = resolveTargetSync(prepared);
-  const remaining = prepared.timeout === undefined ? undefined : Math.max(0, prepared.timeout - (performance.now() - startedAt));
-  const result = addon.connectSync(withAddress(prepared, endpoint, remaining).spec);
+  const endpoint = literalEndpoint(prepared.target) ?? resolveNameSync(prepared, prepared.target as Extract<ParsedTarget, { kind: 'name' }>);
+  const { spec } = withAddress(prepared, endpoint, startedAt);
+  const [result] = decodeBatch(addon.connectSync(pack(spec, 0), address(spec), spec.localAddress));
   if (result.errno !== 0) throw errorFromResult(result, endpoint);
   return new Connection(result, endpoint);
 }
@@ -232,15 +250,16 @@ function outcomeOf(err: ConnectError): Outcome {
  * it rejects only for bad arguments. The socket is closed by the waiter
  * thread right after the verdict, and the close is the last step.
  */
-export async function probe(target: Target, options?: ConnectOptions): Promise<Outcome> {
-  const prepared = prepare(target, options, true);
+export function probe(target: Target, options?: ConnectOptions): Promise<Outcome> {
+  let prepared: Prepared;
   try {
-    const { endpoint, result } = await run(prepared);
-    if (result.errno !== 0) return outcomeOf(errorFromResult(result, endpoint));
-    const steps: Step[] = nameSteps(result.steps);
-    return { ok: true, code: 'OK', errno: 0, phase: result.phase, elapsed: result.elapsed, steps, target: endpoint };
+    prepared = prepare(target, options, true);
   } catch (err) {
-    if (err instanceof ConnectError) return outcomeOf(err);
-    throw err;
+    return Promise.reject(err);
   }
+  return attempt(prepared, ({ connection, error }): Outcome => {
+    if (error) return outcomeOf(error);
+    const c = connection!;
+    return { ok: true, code: 'OK', errno: 0, phase: c.immediate ? 'immediate' : 'async', elapsed: c.elapsed, steps: c.steps, target: c.target };
+  });
 }

@@ -1,8 +1,9 @@
 import * as net from 'node:net';
 
-import { addon, type NativeResult } from './binding';
-import { ConnectError, errnoName, nameSteps } from './errors';
+import { addon } from './binding';
+import { ConnectError, errnoName } from './errors';
 import type { Endpoint, Step } from './types';
+import type { Result } from './wire';
 
 // A Connection dropped without close() or toSocket() would leak its fd. The
 // number is still ours, since only this object owns it, so closing it at
@@ -12,39 +13,67 @@ const leaked = new FinalizationRegistry<number>((fd) => {
   process.emitWarning(`nbconnect: a Connection was garbage-collected while open; closed fd ${fd}`, 'ResourceWarning');
 });
 
+/** A close step made on this side, after the algorithm handed the fd over. */
+export function closeStep(fd: number, start: number): Step {
+  const posixErrno = addon.close(fd);
+  const step: Step = { call: 'close', ret: posixErrno === 0 ? 0 : -1, at: Number(process.hrtime.bigint()) / 1e6 - start };
+  if (posixErrno !== 0) Object.assign(step, { errno: posixErrno, code: errnoName(posixErrno) });
+  return step;
+}
+
 /** A connected socket: its fd is owned by this object until close() or toSocket(). */
 export class Connection {
   /** The file descriptor; -1 once closed or handed to a net.Socket. */
   fd: number;
-  /** connect() returned 0: the handshake was done before it returned. */
-  readonly immediate: boolean;
-  readonly family: 'IPv4' | 'IPv6' | 'unix';
-  readonly localAddress: string | undefined;
-  readonly localPort: number | undefined;
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
-  readonly path: string | undefined;
-  /** ms from the start of the attempt to its verdict. */
-  readonly elapsed: number;
-  readonly steps: Step[];
   readonly target: Endpoint;
-  private readonly start: number;
+  private readonly result: Result;
+  private trace: Step[] | undefined;
+  private closedBy: Step | undefined; // our close(), until the trace is built
 
   /** @internal */
-  constructor(result: NativeResult, target: Endpoint) {
+  constructor(result: Result, target: Endpoint) {
     this.fd = result.fd;
-    this.immediate = result.phase === 'immediate';
-    this.family = 'path' in target ? 'unix' : target.family === 6 ? 'IPv6' : 'IPv4';
-    this.localAddress = result.localAddress;
-    this.localPort = result.localPort;
-    this.remoteAddress = result.remoteAddress;
-    this.remotePort = result.remotePort;
-    this.path = 'path' in target ? target.path : undefined;
-    this.elapsed = result.elapsed;
-    this.steps = nameSteps(result.steps);
+    this.result = result;
     this.target = target;
-    this.start = result.start;
-    leaked.register(this, this.fd, this);
+    // probe() hands over results whose socket the waiter already closed.
+    if (this.fd >= 0) leaked.register(this, this.fd, this);
+  }
+
+  /** connect() returned 0: the handshake was done before it returned. */
+  get immediate(): boolean {
+    return this.result.phase === 'immediate';
+  }
+  get family(): 'IPv4' | 'IPv6' | 'unix' {
+    return 'path' in this.target ? 'unix' : this.target.family === 6 ? 'IPv6' : 'IPv4';
+  }
+  /** From getsockname(2), on TCP. */
+  get localAddress(): string | undefined {
+    return this.result.localAddress;
+  }
+  get localPort(): number | undefined {
+    return this.result.localPort;
+  }
+  /** From getpeername(2), on TCP. */
+  get remoteAddress(): string | undefined {
+    return this.result.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.result.remotePort;
+  }
+  get path(): string | undefined {
+    return 'path' in this.target ? this.target.path : undefined;
+  }
+  /** ms from the start of the attempt to its verdict. */
+  get elapsed(): number {
+    return this.result.elapsed;
+  }
+  /** The syscall trace; built on first read. */
+  get steps(): Step[] {
+    if (this.trace === undefined) {
+      this.trace = this.result.steps();
+      if (this.closedBy) this.trace.push(this.closedBy);
+    }
+    return this.trace;
   }
 
   private release(): number {
@@ -72,16 +101,15 @@ export class Connection {
   /** close(2), traced as a step. Closing twice is a no-op. */
   close(): void {
     if (this.fd < 0) return;
-    const posixErrno = addon.close(this.release());
-    const step: Step = { call: 'close', ret: posixErrno === 0 ? 0 : -1, at: Number(process.hrtime.bigint()) / 1e6 - this.start };
-    if (posixErrno !== 0) Object.assign(step, { errno: posixErrno, code: errnoName(posixErrno) });
-    this.steps.push(step);
+    const step = closeStep(this.release(), this.result.start);
+    if (this.trace) this.trace.push(step);
+    else this.closedBy = step;
     // Linux releases the fd even when close reports an error, so there is
     // nothing to retry; the caller still learns what the kernel said.
-    if (posixErrno !== 0)
+    if (step.errno !== undefined)
       throw new ConnectError({
-        code: errnoName(posixErrno),
-        posixErrno,
+        code: step.code!,
+        posixErrno: step.errno,
         syscall: 'close',
         target: this.target,
         phase: this.immediate ? 'immediate' : 'async',

@@ -1,27 +1,8 @@
-import { constants } from 'node:os';
-
-import type { NativeResult, NativeStep } from './binding';
+import { errnoName } from './errnos';
 import type { Endpoint, Phase, Step, Where } from './types';
+import type { Result } from './wire';
 
-// From the platform's own errno table: util.getSystemErrorName only knows
-// libuv's subset, which lacks EINPROGRESS among others.
-const ERRNO_NAMES = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) {
-  // Linux aliases (EWOULDBLOCK = EAGAIN, EDEADLOCK = EDEADLK): the first,
-  // canonical name wins.
-  if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
-}
-
-/** The name of a positive POSIX errno, e.g. 115 -> 'EINPROGRESS'. */
-export function errnoName(posixErrno: number): string {
-  return ERRNO_NAMES.get(posixErrno) ?? `E${posixErrno}`;
-}
-
-/** Adds `code` to every step that failed, in place. */
-export function nameSteps(steps: NativeStep[]): Step[] {
-  for (const step of steps) if (step.errno !== undefined) step.code = errnoName(step.errno);
-  return steps as Step[];
-}
+export { errnoName };
 
 // Node's own form, unbracketed even for IPv6: 'connect ECONNREFUSED ::1:4000'.
 export function describe(target: Endpoint): string {
@@ -87,8 +68,7 @@ export class ConnectError extends Error {
 }
 
 /** Builds the error for a native result that is not a success. */
-export function errorFromResult(result: NativeResult, target: Endpoint): ConnectError {
-  const steps = nameSteps(result.steps);
+export function errorFromResult(result: Result, target: Endpoint, steps: Step[] = result.steps()): ConnectError {
   const base = { syscall: result.syscall, target, phase: result.phase, elapsed: result.elapsed, steps };
   if (result.phase === 'aborted') return abortError(target, result.elapsed, steps);
   if (result.errno === -1)

@@ -22,30 +22,12 @@
 
 #include "posix_connect.h"
 #include "waiter.h"
+#include "wire.h"
 
 namespace {
 
 using nbc::Attempt;
-using nbc::Call;
 using nbc::Wait;
-
-const char* call_name(Call c) {
-  switch (c) {
-    case Call::kSocket: return "socket";
-    case Call::kFcntl: return "fcntl";
-    case Call::kSetsockopt: return "setsockopt";
-    case Call::kBind: return "bind";
-    case Call::kConnect: return "connect";
-    case Call::kPoll: return "poll";
-    case Call::kSelect: return "select";
-    case Call::kGetsockopt: return "getsockopt";
-    case Call::kGetsockname: return "getsockname";
-    case Call::kGetpeername: return "getpeername";
-    case Call::kRead: return "read";
-    case Call::kClose: return "close";
-  }
-  return "?";
-}
 
 const char* arg_name(nbc::Arg a) {
   switch (a) {
@@ -61,16 +43,6 @@ const char* arg_name(nbc::Arg a) {
     case nbc::Arg::kSoLinger: return "SO_LINGER";
   }
   return nullptr;
-}
-
-const char* phase_name(nbc::Phase p) {
-  switch (p) {
-    case nbc::Phase::kImmediate: return "immediate";
-    case nbc::Phase::kAsync: return "async";
-    case nbc::Phase::kTimeout: return "timeout";
-    case nbc::Phase::kAborted: return "aborted";
-  }
-  return "?";
 }
 
 Napi::Array revents_names(Napi::Env env, short revents) {
@@ -156,48 +128,50 @@ bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& l
                      int_field(spec, "port", 0), out, len);
 }
 
-// The spec object lib/ builds: { family: 4|6|0, address, port, path,
-// localAddress, localPort, wait: 0|1, timeout, noDelay, synCount,
-// userTimeout, bindAddressNoPort, linger0, confirm: 0-3, waitDelay }.
-// Numbers are -1 when absent.
-std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const Napi::Object& spec) {
+// The spec lib/ packs (see wire.h) plus the address or path, and the local
+// address (a string, or undefined).
+std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec,
+                                      const Napi::Value& address, const Napi::Value& local) {
+  namespace w = nbc::wire;
   auto a = std::make_unique<Attempt>();
-  int family = int_field(spec, "family", -1);
-  bool ok = sockaddr_from(spec, a->remote, a->remote_len);
-  a->family = family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET;
-  if (family != 0) {
-    Napi::Value local = spec.Get("localAddress");
-    int local_port = int_field(spec, "localPort", -1);
+  int family = int(spec[w::kSpecFamily]);
+  std::string text = address.As<Napi::String>().Utf8Value();
+  bool ok;
+  if (family == 0) {
+    a->family = AF_UNIX;
+    ok = unix_sockaddr(text, a->remote, a->remote_len);
+  } else {
+    a->family = family == 6 ? AF_INET6 : AF_INET;
+    ok = (family == 4 || family == 6) &&
+         ip_sockaddr(text, family, int(spec[w::kSpecPort]), a->remote, a->remote_len);
+    int local_port = int(spec[w::kSpecLocalPort]);
     if (ok && (local.IsString() || local_port >= 0)) {
       // The local family follows the literal; a mismatch is the kernel's to
       // report (EAFNOSUPPORT or EINVAL from bind), and the trace shows it.
-      std::string address = local.IsString() ? local.As<Napi::String>().Utf8Value() : "";
-      int local_family = address.empty() ? family : (address.find(':') != std::string::npos ? 6 : 4);
-      ok = ip_sockaddr(address, local_family, local_port < 0 ? 0 : local_port, a->local,
+      std::string local_text = local.IsString() ? local.As<Napi::String>().Utf8Value() : "";
+      int local_family =
+          local_text.empty() ? family : (local_text.find(':') != std::string::npos ? 6 : 4);
+      ok = ip_sockaddr(local_text, local_family, local_port < 0 ? 0 : local_port, a->local,
                        a->local_len);
     }
   }
-  if (!ok) {
-    Napi::RangeError::New(env, "nbconnect: address rejected by the native layer").ThrowAsJavaScriptException();
+  int confirm = int(spec[w::kSpecConfirm]);
+  if (!ok || confirm < 0 || confirm > int(nbc::Confirm::kReconnect)) {
+    Napi::RangeError::New(env, "nbconnect: spec rejected by the native layer").ThrowAsJavaScriptException();
     return nullptr;
   }
-  a->wait = int_field(spec, "wait", 0) == 1 ? Wait::kSelect : Wait::kPoll;
-  a->options.no_delay = int_field(spec, "noDelay", -1);
-  a->options.syn_count = int_field(spec, "synCount", -1);
-  a->options.user_timeout_ms = int_field(spec, "userTimeout", -1);
-  a->options.bind_address_no_port = int_field(spec, "bindAddressNoPort", -1);
-  a->options.linger0 = int_field(spec, "linger0", -1);
-  int confirm = int_field(spec, "confirm", 0);
-  if (confirm < 0 || confirm > int(nbc::Confirm::kReconnect)) {
-    Napi::RangeError::New(env, "nbconnect: unknown confirm method").ThrowAsJavaScriptException();
-    return nullptr;
-  }
+  a->id = uint64_t(spec[w::kSpecId]);
+  a->wait = spec[w::kSpecWait] == 1 ? Wait::kSelect : Wait::kPoll;
+  a->options.no_delay = int(spec[w::kSpecNoDelay]);
+  a->options.syn_count = int(spec[w::kSpecSynCount]);
+  a->options.user_timeout_ms = int(spec[w::kSpecUserTimeout]);
+  a->options.bind_address_no_port = int(spec[w::kSpecBindNoPort]);
+  a->options.linger0 = int(spec[w::kSpecLinger0]);
   a->confirm = nbc::Confirm(confirm);
-  a->wait_delay_ns = int64_t(int_field(spec, "waitDelay", 0)) * 1000000;
-
-  a->close_when_connected = spec.Get("closeWhenConnected").ToBoolean();
+  a->wait_delay_ns = int64_t(spec[w::kSpecWaitDelay] * 1e6);
+  a->close_when_connected = spec[w::kSpecCloseWhenConnected] != 0;
   a->start_ns = nbc::monotonic_ns();
-  double timeout_ms = spec.Get("timeout").As<Napi::Number>().DoubleValue();
+  double timeout_ms = spec[w::kSpecTimeout];
   if (timeout_ms >= 0) a->deadline_ns = a->start_ns + int64_t(timeout_ms * 1e6);
   return a;
 }
@@ -223,38 +197,71 @@ void set_endpoint(Napi::Object& o, const char* address_key, const char* port_key
   o.Set(port_key, port);
 }
 
-Napi::Object to_js(Napi::Env env, const Attempt& a) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("id", double(a.id));
-  o.Set("fd", a.fd);
-  o.Set("errno", a.err);  // positive errno; -1 for a self-connect
-  o.Set("syscall", call_name(a.failed_call));
-  o.Set("phase", phase_name(a.phase));
-  if (a.why) o.Set("why", a.why);
-  o.Set("start", double(a.start_ns) / 1e6);  // on process.hrtime's clock
-  o.Set("elapsed", double(a.end_ns - a.start_ns) / 1e6);
-  if (a.local_name_len > 0) set_endpoint(o, "localAddress", "localPort", a.local_name);
-  if (a.peer_name_len > 0) set_endpoint(o, "remoteAddress", "remotePort", a.peer_name);
+size_t encoded_size(const Attempt& a) {
+  return nbc::wire::kHeaderSlots + a.steps.size() * nbc::wire::kStepSlots;
+}
 
-  Napi::Array steps = Napi::Array::New(env, a.steps.size());
-  for (uint32_t i = 0; i < a.steps.size(); i++) {
-    const nbc::Step& s = a.steps[i];
-    Napi::Object step = Napi::Object::New(env);
-    step.Set("call", call_name(s.call));
-    if (const char* arg = arg_name(s.arg)) step.Set("arg", arg);
-    step.Set("ret", s.ret);
-    if (s.ret < 0) step.Set("errno", s.err);
-    if (s.detail & nbc::Step::kRevents) step.Set("revents", revents_names(env, s.revents));
-    if (s.detail & nbc::Step::kSets) {
-      step.Set("readable", s.readable);
-      step.Set("writable", s.writable);
-    }
-    if (s.detail & nbc::Step::kValue) step.Set("value", s.value);
-    step.Set("at", double(s.at_ns) / 1e6);
-    steps.Set(i, step);
+// family, port, and the address as four big-endian 32-bit words.
+void encode_endpoint(double* out, const sockaddr_storage& ss, socklen_t len) {
+  out[0] = 0;
+  if (len == 0) return;
+  const uint8_t* bytes;
+  size_t n;
+  if (ss.ss_family == AF_INET) {
+    auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
+    out[0] = 4;
+    out[1] = ntohs(sin.sin_port);
+    bytes = reinterpret_cast<const uint8_t*>(&sin.sin_addr);
+    n = 4;
+  } else if (ss.ss_family == AF_INET6) {
+    auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
+    out[0] = 6;
+    out[1] = ntohs(sin6.sin6_port);
+    bytes = sin6.sin6_addr.s6_addr;
+    n = 16;
+  } else {
+    return;
   }
-  o.Set("steps", steps);
-  return o;
+  for (size_t word = 0; word < n / 4; word++)
+    out[2 + word] = double((uint32_t(bytes[4 * word]) << 24) | (uint32_t(bytes[4 * word + 1]) << 16) |
+                           (uint32_t(bytes[4 * word + 2]) << 8) | bytes[4 * word + 3]);
+}
+
+// Writes one result at `out`; returns the slots written.
+size_t encode(const Attempt& a, double* out) {
+  namespace w = nbc::wire;
+  std::fill(out, out + w::kHeaderSlots, 0.0);
+  out[w::kResId] = double(a.id);
+  out[w::kResFd] = a.fd;
+  out[w::kResErrno] = a.err;
+  out[w::kResSyscall] = int(a.failed_call);
+  out[w::kResPhase] = int(a.phase);
+  out[w::kResWhy] = int(a.why);
+  out[w::kResStart] = double(a.start_ns) / 1e6;
+  out[w::kResElapsed] = double(a.end_ns - a.start_ns) / 1e6;
+  encode_endpoint(out + w::kResLocalFamily, a.local_name, a.local_name_len);
+  encode_endpoint(out + w::kResRemoteFamily, a.peer_name, a.peer_name_len);
+  out[w::kResStepCount] = double(a.steps.size());
+  double* step = out + w::kHeaderSlots;
+  for (const nbc::Step& s : a.steps) {
+    step[w::kStepPacked] = int(s.call) + 16 * int(s.arg) + 256 * s.detail + 2048 * s.readable + 4096 * s.writable;
+    step[w::kStepRet] = s.ret;
+    step[w::kStepErrno] = s.err;
+    step[w::kStepValue] = s.value;
+    step[w::kStepRevents] = s.revents;
+    step[w::kStepAt] = double(s.at_ns) / 1e6;
+    step += w::kStepSlots;
+  }
+  return encoded_size(a);
+}
+
+Napi::Float64Array encode_all(Napi::Env env, const std::vector<std::unique_ptr<Attempt>>& list) {
+  size_t total = 0;
+  for (auto& a : list) total += encoded_size(*a);
+  Napi::Float64Array out = Napi::Float64Array::New(env, total);
+  double* cursor = out.Data();
+  for (auto& a : list) cursor += encode(*a, cursor);
+  return out;
 }
 
 // ---- the waiters ------------------------------------------------------------
@@ -286,9 +293,7 @@ void deliver(Napi::Env env, Napi::Function on_batch, WaiterBinding* binding, std
   if (env == nullptr) return;  // torn down: shutdown() closed what was left
   binding->waiter.take_completions(binding->batch);
   if (binding->batch.empty()) return;
-  Napi::Array results = Napi::Array::New(env, binding->batch.size());
-  for (uint32_t i = 0; i < binding->batch.size(); i++)
-    results.Set(i, to_js(env, *binding->batch[i]));
+  Napi::Float64Array results = encode_all(env, binding->batch);
   binding->in_flight -= binding->batch.size();
   binding->batch.clear();
   if (binding->in_flight == 0) binding->tsfn.Unref(env);
@@ -341,21 +346,24 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// connectSync(spec): the whole algorithm on this thread.
+// connectSync(spec, address, localAddress): the whole algorithm on this
+// thread; returns one encoded result.
 Napi::Value ConnectSync(const Napi::CallbackInfo& info) {
-  auto a = attempt_from(info.Env(), info[0].As<Napi::Object>());
+  auto a = attempt_from(info.Env(), info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
   if (!a) return info.Env().Undefined();
   nbc::connect_blocking(*a);
-  return to_js(info.Env(), *a);
+  std::vector<std::unique_ptr<Attempt>> one;
+  one.push_back(std::move(a));
+  return encode_all(info.Env(), one);
 }
 
-// connectStart(spec, id): hands the attempt to the waiter; the result comes
-// back through onBatch. The syscalls themselves run on the waiter thread.
+// connectStart(spec, address, localAddress): hands the attempt to the
+// waiter; the result comes back through onBatch. The syscalls themselves run
+// on the waiter thread.
 Napi::Value ConnectStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto a = attempt_from(env, info[0].As<Napi::Object>());
+  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
   if (!a) return env.Undefined();
-  a->id = uint64_t(info[1].As<Napi::Number>().DoubleValue());
   WaiterBinding* binding = waiter_for(env, a->wait);
   if (!binding) return env.Undefined();
   if (binding->in_flight++ == 0) binding->tsfn.Ref(env);
@@ -589,6 +597,7 @@ Napi::Object RawExports(Napi::Env env) {
   constants.Set("POLLOUT", POLLOUT);
   constants.Set("POLLERR", POLLERR);
   constants.Set("POLLHUP", POLLHUP);
+  constants.Set("POLLNVAL", POLLNVAL);
 #ifdef POLLRDHUP
   constants.Set("POLLRDHUP", POLLRDHUP);
 #endif

@@ -251,7 +251,7 @@ bool start_connect(Attempt& a) {
   // select(2) cannot hold this fd: FD_SET would write past the fd_set.
   // Refuse before connect() so no handshake is started and abandoned.
   if (a.wait == Wait::kSelect && a.fd >= FD_SETSIZE) {
-    a.why = "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll'";
+    a.why = Why::kFdSetsize;
     fail(a, EINVAL, Call::kSelect, Phase::kImmediate);
     return false;
   }

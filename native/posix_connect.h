@@ -58,6 +58,9 @@ enum class Confirm : uint8_t {
 // deadline passed) and 'aborted' (the caller cancelled).
 enum class Phase : uint8_t { kImmediate, kAsync, kTimeout, kAborted };
 
+// Extra words for an error's message, written out in lib/wire.ts.
+enum class Why : uint8_t { kNone, kFdSetsize };
+
 // ESELFCONNECT is not a kernel errno: the kernel said success, we say no.
 // A value outside the errno range keeps the two apart.
 constexpr int kSelfConnect = -1;
@@ -107,7 +110,7 @@ struct Attempt {
   int err = 0;                          // 0, a positive errno, or kSelfConnect
   Call failed_call = Call::kConnect;    // the call that reported err
   Phase phase = Phase::kImmediate;
-  const char* why = nullptr;            // extra words for the message, rarely
+  Why why = Why::kNone;
   std::vector<Step> steps;
   sockaddr_storage local_name{};        // getsockname, on TCP success
   socklen_t local_name_len = 0;

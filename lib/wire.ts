@@ -1,0 +1,169 @@
+// The numeric wire between lib/ and the binding, mirrored from native/wire.h.
+// Results cross as float64 slots; the objects a caller reads are built here,
+// in JS, and steps only when they are read.
+import { addon, type NativeSpec } from './binding';
+import { errnoName } from './errnos';
+import type { Step } from './types';
+
+const enum Spec {
+  Id, Family, Port, LocalPort, Wait, Timeout, NoDelay, SynCount, UserTimeout, BindNoPort, Linger0,
+  Confirm, WaitDelay, CloseWhenConnected, Slots,
+}
+
+const enum Res {
+  Id, Fd, Errno, Syscall, Phase, Why, Start, Elapsed,
+  LocalFamily, LocalPort, LocalWords,
+  RemoteFamily = LocalWords + 4, RemotePort, RemoteWords,
+  StepCount = RemoteWords + 4, HeaderSlots,
+}
+
+const enum S { Packed, Ret, Errno, Value, Revents, At, Slots }
+
+// The native enums, in their order.
+const CALLS = ['socket', 'fcntl', 'setsockopt', 'bind', 'connect', 'poll', 'select', 'getsockopt', 'getsockname', 'getpeername', 'read', 'close'] as const;
+const ARGS = [undefined, 'F_GETFL', 'F_SETFL', 'F_SETFD', 'SO_ERROR', 'TCP_NODELAY', 'TCP_SYNCNT', 'TCP_USER_TIMEOUT', 'IP_BIND_ADDRESS_NO_PORT', 'SO_LINGER'] as const;
+const PHASES = ['immediate', 'async', 'timeout', 'aborted'] as const;
+const WHY = [undefined, "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll'"] as const;
+const REVENTS = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLERR', 'POLLHUP', 'POLLNVAL', 'POLLRDHUP']
+  .filter((name) => addon.raw.constants[name] !== undefined)
+  .map((name) => [addon.raw.constants[name], name] as const);
+const DETAIL_REVENTS = 1;
+const DETAIL_SETS = 2;
+const DETAIL_VALUE = 4;
+
+export type NativePhase = (typeof PHASES)[number];
+
+// One scratch array: every call that takes it is synchronous.
+const scratch = new Float64Array(Spec.Slots);
+
+/** Packs a spec for connectStart / connectSync; returns the scratch array. */
+export function pack(spec: NativeSpec, id: number): Float64Array {
+  scratch[Spec.Id] = id;
+  scratch[Spec.Family] = spec.family;
+  scratch[Spec.Port] = spec.port;
+  scratch[Spec.LocalPort] = spec.localPort;
+  scratch[Spec.Wait] = spec.wait;
+  scratch[Spec.Timeout] = spec.timeout;
+  scratch[Spec.NoDelay] = spec.noDelay;
+  scratch[Spec.SynCount] = spec.synCount;
+  scratch[Spec.UserTimeout] = spec.userTimeout;
+  scratch[Spec.BindNoPort] = spec.bindAddressNoPort;
+  scratch[Spec.Linger0] = spec.linger0;
+  scratch[Spec.Confirm] = spec.confirm;
+  scratch[Spec.WaitDelay] = spec.waitDelay;
+  scratch[Spec.CloseWhenConnected] = spec.closeWhenConnected ? 1 : 0;
+  return scratch;
+}
+
+function formatAddress(buf: Float64Array, at: number, family: number): string {
+  if (family === 4) {
+    const w = buf[at];
+    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 4; i++) groups.push(buf[at + i] >>> 16, buf[at + i] & 0xffff);
+  // RFC 5952: the longest run of two or more zero groups becomes '::'.
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) { bestStart = i; bestLength = j - i; }
+    i = j;
+  }
+  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  // An IPv4-mapped address reads as ::ffff:a.b.c.d, as inet_ntop prints it.
+  if (bestStart === 0 && bestLength === 5 && groups[5] === 0xffff)
+    return `::ffff:${formatAddress(buf, at + 3, 4)}`;
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+}
+
+/** One result, decoded from the wire; its steps stay encoded until read. */
+export class Result {
+  readonly id: number;
+  readonly fd: number;
+  /** Positive errno, 0 for success, -1 for a self-connect. */
+  readonly errno: number;
+  readonly syscall: string;
+  readonly phase: NativePhase;
+  readonly why: string | undefined;
+  /** ms on process.hrtime's clock. */
+  readonly start: number;
+  readonly elapsed: number;
+  private readonly encoded: Float64Array;
+
+  constructor(buf: Float64Array, at: number) {
+    const end = at + Res.HeaderSlots + buf[at + Res.StepCount] * S.Slots;
+    this.encoded = buf.slice(at, end);
+    const e = this.encoded;
+    this.id = e[Res.Id];
+    this.fd = e[Res.Fd];
+    this.errno = e[Res.Errno];
+    this.syscall = CALLS[e[Res.Syscall]];
+    this.phase = PHASES[e[Res.Phase]];
+    this.why = WHY[e[Res.Why]];
+    this.start = e[Res.Start];
+    this.elapsed = e[Res.Elapsed];
+  }
+
+  get size(): number {
+    return this.encoded.length;
+  }
+
+  get localAddress(): string | undefined {
+    const family = this.encoded[Res.LocalFamily];
+    return family ? formatAddress(this.encoded, Res.LocalWords, family) : undefined;
+  }
+  get localPort(): number | undefined {
+    return this.encoded[Res.LocalFamily] ? this.encoded[Res.LocalPort] : undefined;
+  }
+  get remoteAddress(): string | undefined {
+    const family = this.encoded[Res.RemoteFamily];
+    return family ? formatAddress(this.encoded, Res.RemoteWords, family) : undefined;
+  }
+  get remotePort(): number | undefined {
+    return this.encoded[Res.RemoteFamily] ? this.encoded[Res.RemotePort] : undefined;
+  }
+
+  /** Builds the Step objects; each call makes a fresh array. */
+  steps(): Step[] {
+    const e = this.encoded;
+    const count = e[Res.StepCount];
+    const steps: Step[] = new Array(count);
+    for (let i = 0, at = Res.HeaderSlots; i < count; i++, at += S.Slots) {
+      const packed = e[at + S.Packed];
+      const detail = (packed >> 8) & 7;
+      const step: Step = { call: CALLS[packed & 15], ret: e[at + S.Ret], at: e[at + S.At] };
+      const arg = ARGS[(packed >> 4) & 15];
+      if (arg !== undefined) step.arg = arg;
+      if (step.ret < 0) {
+        step.errno = e[at + S.Errno];
+        step.code = errnoName(step.errno);
+      }
+      if (detail & DETAIL_REVENTS) {
+        const bits = e[at + S.Revents];
+        step.revents = REVENTS.filter(([bit]) => bits & bit).map(([, name]) => name);
+      }
+      if (detail & DETAIL_SETS) {
+        step.readable = (packed & 2048) !== 0;
+        step.writable = (packed & 4096) !== 0;
+      }
+      if (detail & DETAIL_VALUE) step.value = e[at + S.Value];
+      steps[i] = step;
+    }
+    return steps;
+  }
+}
+
+/** Decodes a batch: results back to back. */
+export function decodeBatch(buf: Float64Array): Result[] {
+  const results: Result[] = [];
+  for (let at = 0; at < buf.length; ) {
+    const result = new Result(buf, at);
+    results.push(result);
+    at += result.size;
+  }
+  return results;
+}
