@@ -9,12 +9,30 @@ import { decodeBatch, pack, type Result } from './wire';
 
 // ---- async attempts on the waiter threads ----------------------------------------
 
-/** What to do with an attempt's result once the waiter hands it back. */
-interface Pending {
-  endpoint: Endpoint;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  settle(result: Result, pending: Pending): void;
+type Verdict = { connection?: Connection; error?: ConnectError };
+
+/**
+ * One attempt in flight: what it needs to settle, and nothing more, since it
+ * lives as long as the connect does (a closure would keep the whole
+ * prepared spec alive with it).
+ */
+class Pending {
+  onAbort: (() => void) | undefined = undefined;
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly signal: AbortSignal | undefined,
+    private readonly onVerdict: (v: Verdict) => unknown,
+    private readonly resolve: (value: unknown) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  settle(v: Verdict): void {
+    try {
+      this.resolve(this.onVerdict(v));
+    } catch (err) {
+      this.reject(err);
+    }
+  }
 }
 
 const pending = new Map<number, Pending>();
@@ -27,18 +45,14 @@ addon.init((batch) => {
     if (entry === undefined) continue;
     pending.delete(result.id);
     if (entry.onAbort) entry.signal!.removeEventListener('abort', entry.onAbort);
-    entry.settle(result, entry);
+    entry.settle(verdict(result, entry));
   }
 });
 
-/**
- * Hands an attempt to the waiter. `settle` receives its result: on success
- * with the socket still open (unless probe asked for it closed).
- */
-function startOnWaiter(prepared: Prepared, endpoint: Endpoint, settle: Pending['settle']): void {
+/** Hands an attempt to the waiter; `entry` settles when its result comes back. */
+function startOnWaiter(prepared: Prepared, entry: Pending): void {
   const { spec, signal } = prepared;
   const id = nextId++;
-  const entry: Pending = { endpoint, signal, onAbort: undefined, settle };
   if (signal) {
     // A message to the waiter, which owns the fd: it closes the socket and
     // reports 'aborted', unless the verdict was already on its way.
@@ -55,7 +69,7 @@ const address = (spec: Prepared['spec']) => (spec.family === 0 ? spec.path : spe
  * The verdict as the caller asked for it: an abort requested before the
  * result arrived wins, and then a socket that did connect is closed here.
  */
-function verdict(result: Result, entry: Pending): { connection?: Connection; error?: ConnectError } {
+function verdict(result: Result, entry: Pending): Verdict {
   const { endpoint, signal } = entry;
   if (signal?.aborted && result.phase !== 'aborted') {
     const steps = result.steps();
@@ -162,41 +176,23 @@ function withAddress(prepared: Prepared, endpoint: Endpoint, startedAt: number):
  * Runs one attempt to its verdict: the lookup if the host is a name, then
  * the waiter. Literal targets go straight to the waiter: one promise each.
  */
-function attempt<T>(prepared: Prepared, onVerdict: (v: { connection?: Connection; error?: ConnectError }) => T): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const settle = (result: Result, entry: Pending) => {
-      try {
-        resolve(onVerdict(verdict(result, entry)));
-      } catch (err) {
-        reject(err);
-      }
-    };
+function attempt<T>(prepared: Prepared, onVerdict: (v: Verdict) => T): Promise<T> {
+  return new Promise<T>((resolveT, reject) => {
+    const resolve = resolveT as (value: unknown) => void;
     const { target, signal } = prepared;
-    if (signal?.aborted) {
-      try {
-        resolve(onVerdict({ error: abortError(whereOf(target), 0, [], signal.reason) }));
-      } catch (err) {
-        reject(err);
-      }
-      return;
-    }
     const endpoint = literalEndpoint(target);
-    if (endpoint) return startOnWaiter(prepared, endpoint, settle);
+    const entry = new Pending(endpoint ?? (whereOf(target) as Endpoint), signal, onVerdict, resolve, reject);
+    if (signal?.aborted) return entry.settle({ error: abortError(whereOf(target), 0, [], signal.reason) });
+    if (endpoint) return startOnWaiter(prepared, entry);
     const startedAt = performance.now();
     resolveName(prepared, target as Extract<ParsedTarget, { kind: 'name' }>, startedAt).then(
-      (found) => startOnWaiter(withAddress(prepared, found, startedAt), found, settle),
-      (error) => {
-        try {
-          resolve(onVerdict({ error }));
-        } catch (err) {
-          reject(err);
-        }
-      },
+      (found) => startOnWaiter(withAddress(prepared, found, startedAt), new Pending(found, signal, onVerdict, resolve, reject)),
+      (error) => entry.settle({ error }),
     );
   });
 }
 
-const connectionOrThrow = ({ connection, error }: { connection?: Connection; error?: ConnectError }): Connection => {
+const connectionOrThrow = ({ connection, error }: Verdict): Connection => {
   if (error) throw error;
   return connection!;
 };

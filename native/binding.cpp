@@ -69,11 +69,11 @@ int32_t int_field(const Napi::Object& o, const char* key, int32_t absent) {
 
 // Fills `out` from an IP literal that lib/ validated; false if inet_pton
 // disagrees, which lib/ promised cannot happen.
-bool ip_sockaddr(const std::string& address, int family, int port, sockaddr_storage& out,
+bool ip_sockaddr(const std::string& address, int family, int port, nbc::IpAddr& out,
                  socklen_t& len) {
   std::memset(&out, 0, sizeof out);
   if (family == 4) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&out);
+    auto* sin = &out.in4;
     sin->sin_family = AF_INET;
     sin->sin_port = htons(uint16_t(port));
     if (address.empty())
@@ -83,7 +83,7 @@ bool ip_sockaddr(const std::string& address, int family, int port, sockaddr_stor
     len = sizeof *sin;
     return true;
   }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
+  auto* sin6 = &out.in6;
   sin6->sin6_family = AF_INET6;
   sin6->sin6_port = htons(uint16_t(port));
   if (address.empty()) {
@@ -123,9 +123,10 @@ bool unix_sockaddr(const std::string& path, sockaddr_storage& out, socklen_t& le
 bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& len) {
   int family = int_field(spec, "family", -1);
   if (family == 0) return unix_sockaddr(spec.Get("path").As<Napi::String>().Utf8Value(), out, len);
+  std::memset(&out, 0, sizeof out);
   return (family == 4 || family == 6) &&
          ip_sockaddr(spec.Get("address").As<Napi::String>().Utf8Value(), family,
-                     int_field(spec, "port", 0), out, len);
+                     int_field(spec, "port", 0), reinterpret_cast<nbc::IpAddr&>(out), len);
 }
 
 // The spec lib/ packs (see wire.h) plus the address or path, and the local
@@ -143,7 +144,8 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec,
   } else {
     a->family = family == 6 ? AF_INET6 : AF_INET;
     ok = (family == 4 || family == 6) &&
-         ip_sockaddr(text, family, int(spec[w::kSpecPort]), a->remote, a->remote_len);
+         ip_sockaddr(text, family, int(spec[w::kSpecPort]),
+                     reinterpret_cast<nbc::IpAddr&>(a->remote), a->remote_len);
     int local_port = int(spec[w::kSpecLocalPort]);
     if (ok && (local.IsString() || local_port >= 0)) {
       // The local family follows the literal; a mismatch is the kernel's to
@@ -202,19 +204,19 @@ size_t encoded_size(const Attempt& a) {
 }
 
 // family, port, and the address as four big-endian 32-bit words.
-void encode_endpoint(double* out, const sockaddr_storage& ss, socklen_t len) {
+void encode_endpoint(double* out, const nbc::IpAddr& addr, socklen_t len) {
   out[0] = 0;
   if (len == 0) return;
   const uint8_t* bytes;
   size_t n;
-  if (ss.ss_family == AF_INET) {
-    auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
+  if (addr.sa.sa_family == AF_INET) {
+    auto& sin = addr.in4;
     out[0] = 4;
     out[1] = ntohs(sin.sin_port);
     bytes = reinterpret_cast<const uint8_t*>(&sin.sin_addr);
     n = 4;
-  } else if (ss.ss_family == AF_INET6) {
-    auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
+  } else if (addr.sa.sa_family == AF_INET6) {
+    auto& sin6 = addr.in6;
     out[0] = 6;
     out[1] = ntohs(sin6.sin6_port);
     bytes = sin6.sin6_addr.s6_addr;
@@ -474,7 +476,7 @@ Napi::Value RawAddressCall(const Napi::CallbackInfo& info, bool is_bind) {
     return info.Env().Undefined();
   }
   int fd = fd_arg(info, 0);
-  return raw_result(info.Env(), is_bind ? nbc::sys_bind(fd, addr, len) : nbc::sys_connect(fd, addr, len));
+  return raw_result(info.Env(), is_bind ? nbc::sys_bind(fd, &addr, len) : nbc::sys_connect(fd, &addr, len));
 }
 Napi::Value RawBind(const Napi::CallbackInfo& info) { return RawAddressCall(info, true); }
 Napi::Value RawConnect(const Napi::CallbackInfo& info) { return RawAddressCall(info, false); }
@@ -542,7 +544,7 @@ Napi::Value RawGetSoError(const Napi::CallbackInfo& info) {
 
 Napi::Value RawName(const Napi::CallbackInfo& info, bool peer) {
   sockaddr_storage addr{};
-  socklen_t len;
+  socklen_t len = sizeof addr;
   int fd = fd_arg(info, 0);
   int res = peer ? nbc::sys_getpeername(fd, &addr, &len) : nbc::sys_getsockname(fd, &addr, &len);
   Napi::Object o = raw_result(info.Env(), res);

@@ -44,12 +44,12 @@ int sys_setsockopt_linger(int fd, int on, int seconds) {
   return result(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l));
 }
 
-int sys_bind(int fd, const sockaddr_storage& addr, socklen_t len) {
-  return result(bind(fd, reinterpret_cast<const sockaddr*>(&addr), len));
+int sys_bind(int fd, const void* addr, socklen_t len) {
+  return result(bind(fd, static_cast<const sockaddr*>(addr), len));
 }
 
-int sys_connect(int fd, const sockaddr_storage& addr, socklen_t len) {
-  return result(connect(fd, reinterpret_cast<const sockaddr*>(&addr), len));
+int sys_connect(int fd, const void* addr, socklen_t len) {
+  return result(connect(fd, static_cast<const sockaddr*>(addr), len));
 }
 
 // getsockopt's own return says whether the call worked; the pending error is
@@ -60,14 +60,12 @@ int sys_getsockopt_so_error(int fd, int* value) {
   return result(getsockopt(fd, SOL_SOCKET, SO_ERROR, value, &len));
 }
 
-int sys_getsockname(int fd, sockaddr_storage* addr, socklen_t* len) {
-  *len = sizeof *addr;
-  return result(getsockname(fd, reinterpret_cast<sockaddr*>(addr), len));
+int sys_getsockname(int fd, void* addr, socklen_t* len) {
+  return result(getsockname(fd, static_cast<sockaddr*>(addr), len));
 }
 
-int sys_getpeername(int fd, sockaddr_storage* addr, socklen_t* len) {
-  *len = sizeof *addr;
-  return result(getpeername(fd, reinterpret_cast<sockaddr*>(addr), len));
+int sys_getpeername(int fd, void* addr, socklen_t* len) {
+  return result(getpeername(fd, static_cast<sockaddr*>(addr), len));
 }
 
 int sys_read(int fd, void* buf, size_t n) { return result(int(read(fd, buf, n))); }
@@ -191,20 +189,13 @@ bool apply_options(Attempt& a) {
   return true;
 }
 
-bool same_endpoint(const sockaddr_storage& x, socklen_t xlen, const sockaddr_storage& y,
-                   socklen_t ylen) {
-  if (xlen != ylen || x.ss_family != y.ss_family) return false;
-  if (x.ss_family == AF_INET) {
-    auto& a = reinterpret_cast<const sockaddr_in&>(x);
-    auto& b = reinterpret_cast<const sockaddr_in&>(y);
-    return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr;
-  }
-  if (x.ss_family == AF_INET6) {
-    auto& a = reinterpret_cast<const sockaddr_in6&>(x);
-    auto& b = reinterpret_cast<const sockaddr_in6&>(y);
-    return a.sin6_port == b.sin6_port &&
-           std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) == 0;
-  }
+bool same_endpoint(const IpAddr& x, socklen_t xlen, const IpAddr& y, socklen_t ylen) {
+  if (xlen != ylen || x.sa.sa_family != y.sa.sa_family) return false;
+  if (x.sa.sa_family == AF_INET)
+    return x.in4.sin_port == y.in4.sin_port && x.in4.sin_addr.s_addr == y.in4.sin_addr.s_addr;
+  if (x.sa.sa_family == AF_INET6)
+    return x.in6.sin6_port == y.in6.sin6_port &&
+           std::memcmp(&x.in6.sin6_addr, &y.in6.sin6_addr, sizeof x.in6.sin6_addr) == 0;
   return false;
 }
 
@@ -213,15 +204,22 @@ bool same_endpoint(const sockaddr_storage& x, socklen_t xlen, const sockaddr_sto
 // against its own port), which is never what a caller meant.
 void finish_connected(Attempt& a, Phase phase) {
   if (a.family == AF_UNIX) return finish(a, 0, Call::kConnect, phase);
+  a.local_name_len = sizeof a.local_name;
   if (!traced(a, Call::kGetsockname, Arg::kNone,
-              sys_getsockname(a.fd, &a.local_name, &a.local_name_len), phase))
+              sys_getsockname(a.fd, &a.local_name, &a.local_name_len), phase)) {
+    a.local_name_len = 0;
     return;
+  }
   // The getpeername confirm method has asked already.
   // ENOTCONN here means the peer reset between the verdict and now.
-  if (a.peer_name_len == 0 &&
-      !traced(a, Call::kGetpeername, Arg::kNone,
-              sys_getpeername(a.fd, &a.peer_name, &a.peer_name_len), phase))
-    return;
+  if (a.peer_name_len == 0) {
+    a.peer_name_len = sizeof a.peer_name;
+    if (!traced(a, Call::kGetpeername, Arg::kNone,
+                sys_getpeername(a.fd, &a.peer_name, &a.peer_name_len), phase)) {
+      a.peer_name_len = 0;
+      return;
+    }
+  }
   if (same_endpoint(a.local_name, a.local_name_len, a.peer_name, a.peer_name_len))
     return fail(a, kSelfConnect, Call::kConnect, phase);
   finish(a, 0, Call::kConnect, phase);
@@ -242,7 +240,7 @@ void finish_with_so_error(Attempt& a) {
 }  // namespace
 
 bool start_connect(Attempt& a) {
-  a.steps.reserve(16);
+  a.steps.reserve(12);  // a TCP success takes 10
 
   int fd = sys_socket(a.family);
   if (!traced(a, Call::kSocket, Arg::kNone, fd)) return false;
@@ -265,10 +263,10 @@ bool start_connect(Attempt& a) {
 
   if (!apply_options(a)) return false;
 
-  if (a.local_len > 0 && !traced(a, Call::kBind, Arg::kNone, sys_bind(a.fd, a.local, a.local_len)))
+  if (a.local_len > 0 && !traced(a, Call::kBind, Arg::kNone, sys_bind(a.fd, &a.local, a.local_len)))
     return false;
 
-  int res = sys_connect(a.fd, a.remote, a.remote_len);
+  int res = sys_connect(a.fd, &a.remote, a.remote_len);
   record(a, Call::kConnect, Arg::kNone, res);
   if (res == 0) {
     // Same host, or AF_UNIX (always immediate on Linux while the backlog
@@ -291,6 +289,7 @@ void finish_after_wake(Attempt& a) {
       return finish_with_so_error(a);
 
     case Confirm::kGetpeername: {
+      a.peer_name_len = sizeof a.peer_name;
       int res = sys_getpeername(a.fd, &a.peer_name, &a.peer_name_len);
       record(a, Call::kGetpeername, Arg::kNone, res);
       if (res == 0) return finish_connected(a, Phase::kAsync);
@@ -309,7 +308,7 @@ void finish_after_wake(Attempt& a) {
     }
 
     case Confirm::kReconnect: {
-      int res = sys_connect(a.fd, a.remote, a.remote_len);
+      int res = sys_connect(a.fd, &a.remote, a.remote_len);
       record(a, Call::kConnect, Arg::kNone, res);
       if (res == 0 || res == -EISCONN) return finish_connected(a, Phase::kAsync);
       return fail(a, -res, Call::kConnect, Phase::kAsync);

@@ -3,6 +3,7 @@
 // this pair of files is the algorithm the way UNP's connect_nonb spells it.
 #pragma once
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -79,6 +80,14 @@ struct Step {
   int64_t at_ns;        // since the attempt began
 };
 
+// An IPv4 or IPv6 socket address: a fifth of a sockaddr_storage, which
+// matters with ten thousand attempts pending.
+union IpAddr {
+  sockaddr sa;
+  sockaddr_in in4;
+  sockaddr_in6 in6;
+};
+
 // An option is set only when it is >= 0; -1 leaves the kernel's default.
 struct SocketOptions {
   int no_delay = -1;
@@ -92,9 +101,9 @@ struct Attempt {
   // What was asked.
   uint64_t id = 0;
   int family = AF_UNSPEC;               // AF_INET, AF_INET6 or AF_UNIX
-  sockaddr_storage remote{};
+  sockaddr_storage remote{};            // AF_UNIX paths need the room
   socklen_t remote_len = 0;
-  sockaddr_storage local{};
+  IpAddr local{};
   socklen_t local_len = 0;              // 0: no bind()
   SocketOptions options;
   Wait wait = Wait::kPoll;
@@ -112,9 +121,9 @@ struct Attempt {
   Phase phase = Phase::kImmediate;
   Why why = Why::kNone;
   std::vector<Step> steps;
-  sockaddr_storage local_name{};        // getsockname, on TCP success
+  IpAddr local_name{};                  // getsockname, on TCP success
   socklen_t local_name_len = 0;
-  sockaddr_storage peer_name{};         // getpeername, on TCP success
+  IpAddr peer_name{};                   // getpeername, on TCP success
   socklen_t peer_name_len = 0;
   int64_t end_ns = 0;
 
@@ -151,11 +160,12 @@ int sys_socket(int family);
 int sys_fcntl(int fd, int cmd, int arg);
 int sys_setsockopt_int(int fd, int level, int name, int value);
 int sys_setsockopt_linger(int fd, int on, int seconds);
-int sys_bind(int fd, const sockaddr_storage& addr, socklen_t len);
-int sys_connect(int fd, const sockaddr_storage& addr, socklen_t len);
+int sys_bind(int fd, const void* addr, socklen_t len);
+int sys_connect(int fd, const void* addr, socklen_t len);
 int sys_getsockopt_so_error(int fd, int* value);
-int sys_getsockname(int fd, sockaddr_storage* addr, socklen_t* len);
-int sys_getpeername(int fd, sockaddr_storage* addr, socklen_t* len);
+// *len is the room at addr on the way in, the name's length on the way out.
+int sys_getsockname(int fd, void* addr, socklen_t* len);
+int sys_getpeername(int fd, void* addr, socklen_t* len);
 int sys_read(int fd, void* buf, size_t n);
 int sys_close(int fd);
 int poll_fds(pollfd* fds, nfds_t count, int timeout_ms);
