@@ -33,26 +33,29 @@ int Waiter::start() {
   return 0;
 }
 
-void Waiter::submit(std::unique_ptr<Attempt> attempt) {
+
+template <typename Push>
+void Waiter::enqueue(Push push) {
   bool was_idle;
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     was_idle = submitted_.empty() && cancelled_.empty();
-    submitted_.push_back(std::move(attempt));
+    push();
   }
-  // One eventfd write per burst: the thread drains the whole queue per wake.
-  if (was_idle) wake_fd_signal(wake_fd_);
+  // The thread drains the whole queue per wake: one eventfd write per burst,
+  // and none while it is awake. blocked_ is set before the thread's last
+  // look at the queue, so a push it missed always sees blocked_ here.
+  if (was_idle && blocked_.load(std::memory_order_seq_cst)) wake_fd_signal(wake_fd_);
+}
+
+void Waiter::submit(std::unique_ptr<Attempt> attempt) {
+  enqueue([&] { submitted_.push_back(std::move(attempt)); });
 }
 
 void Waiter::cancel(uint64_t id) {
-  bool was_idle;
-  {
-    std::lock_guard<std::mutex> lock(queue_mutex_);
-    was_idle = submitted_.empty() && cancelled_.empty();
-    cancelled_.push_back(id);
-  }
-  if (was_idle) wake_fd_signal(wake_fd_);
+  enqueue([&] { cancelled_.push_back(id); });
 }
+
 
 void Waiter::take_completions(std::vector<std::unique_ptr<Attempt>>& out) {
   std::lock_guard<std::mutex> lock(done_mutex_);
@@ -215,6 +218,16 @@ void Waiter::wait_and_finish() {
   for (auto& a : pending_) consider(a->deadline_ns);
   for (auto& a : parked_) consider(a->watch_from_ns);
 
+  // Announce the block, then look at the queue one last time: a submission
+  // from here on sees blocked_ and writes the eventfd.
+  blocked_.store(true, std::memory_order_seq_cst);
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    if (!submitted_.empty() || !cancelled_.empty() || exiting_) {
+      blocked_.store(false, std::memory_order_relaxed);
+      return;
+    }
+  }
   int ret;
   fd_set rset, wset;
   if (kind_ == Wait::kPoll) {
@@ -232,6 +245,7 @@ void Waiter::wait_and_finish() {
     }
     ret = select_fds(maxfd + 1, &rset, &wset, nearest < 0 ? -1 : std::max<int64_t>(0, nearest - now));
   }
+  blocked_.store(false, std::memory_order_relaxed);
   if (ret < 0) return;  // EINTR cannot come (signals are blocked); retry anyway
   now = monotonic_ns();
 
