@@ -33,7 +33,7 @@ export class Connection {
   /** @internal */
   constructor(result: Result, target: Endpoint) {
     this.fd = result.fd;
-    this.result = result;
+    this.result = result.keep();
     this.target = target;
     // probe() hands over results whose socket the waiter already closed.
     if (this.fd >= 0) leaked.register(this, this.fd, this);

@@ -50,7 +50,6 @@ export class ConnectError extends Error {
     const t = init.target;
     const where = 'address' in t || 'path' in t ? describe(t) : t.host;
     super(init.message ?? `${init.syscall} ${init.code} ${where}`, options);
-    this.name = 'ConnectError';
     this.code = init.code;
     this.posixErrno = init.posixErrno;
     this.errno = init.posixErrno === undefined ? undefined : -init.posixErrno;
@@ -102,3 +101,7 @@ export function abortError(target: Where, elapsed: number, steps: Step[], cause?
   err.name = 'AbortError';
   return err;
 }
+
+// On the prototype, so that a stack captured in the constructor already
+// reads 'ConnectError: ...'.
+Object.defineProperty(ConnectError.prototype, 'name', { value: 'ConnectError', writable: true, configurable: true });

@@ -80,7 +80,24 @@ function formatAddress(buf: Float64Array, at: number, family: number): string {
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
-/** One result, decoded from the wire; its steps stay encoded until read. */
+// Most revents values repeat ([], ['POLLOUT'], the refused triple): one
+// frozen array per value instead of one per step.
+const reventsCache = new Map<number, readonly string[]>();
+function reventsNames(bits: number): string[] {
+  let names = reventsCache.get(bits);
+  if (names === undefined) {
+    names = Object.freeze(REVENTS.filter(([bit]) => bits & bit).map(([, name]) => name));
+    reventsCache.set(bits, names);
+  }
+  return names as string[];
+}
+
+/**
+ * One result, decoded from the wire. It reads its slots from the batch it
+ * came in until keep() copies them out: a Connection keeps its result (and
+ * builds steps only when read), an error builds its steps at once and lets
+ * the batch go.
+ */
 export class Result {
   readonly id: number;
   readonly fd: number;
@@ -92,47 +109,54 @@ export class Result {
   /** ms on process.hrtime's clock. */
   readonly start: number;
   readonly elapsed: number;
-  private readonly encoded: Float64Array;
+  readonly size: number;
+  private encoded: Float64Array;
+  private at: number;
 
   constructor(buf: Float64Array, at: number) {
-    const end = at + Res.HeaderSlots + buf[at + Res.StepCount] * S.Slots;
-    this.encoded = buf.slice(at, end);
-    const e = this.encoded;
-    this.id = e[Res.Id];
-    this.fd = e[Res.Fd];
-    this.errno = e[Res.Errno];
-    this.syscall = CALLS[e[Res.Syscall]];
-    this.phase = PHASES[e[Res.Phase]];
-    this.why = WHY[e[Res.Why]];
-    this.start = e[Res.Start];
-    this.elapsed = e[Res.Elapsed];
+    this.encoded = buf;
+    this.at = at;
+    this.size = Res.HeaderSlots + buf[at + Res.StepCount] * S.Slots;
+    this.id = buf[at + Res.Id];
+    this.fd = buf[at + Res.Fd];
+    this.errno = buf[at + Res.Errno];
+    this.syscall = CALLS[buf[at + Res.Syscall]];
+    this.phase = PHASES[buf[at + Res.Phase]];
+    this.why = WHY[buf[at + Res.Why]];
+    this.start = buf[at + Res.Start];
+    this.elapsed = buf[at + Res.Elapsed];
   }
 
-  get size(): number {
-    return this.encoded.length;
+  /** Copies this result out of its batch, for an owner that outlives it. */
+  keep(): this {
+    if (this.at !== 0 || this.encoded.length !== this.size) {
+      this.encoded = this.encoded.slice(this.at, this.at + this.size);
+      this.at = 0;
+    }
+    return this;
   }
 
   get localAddress(): string | undefined {
-    const family = this.encoded[Res.LocalFamily];
-    return family ? formatAddress(this.encoded, Res.LocalWords, family) : undefined;
+    const family = this.encoded[this.at + Res.LocalFamily];
+    return family ? formatAddress(this.encoded, this.at + Res.LocalWords, family) : undefined;
   }
   get localPort(): number | undefined {
-    return this.encoded[Res.LocalFamily] ? this.encoded[Res.LocalPort] : undefined;
+    return this.encoded[this.at + Res.LocalFamily] ? this.encoded[this.at + Res.LocalPort] : undefined;
   }
   get remoteAddress(): string | undefined {
-    const family = this.encoded[Res.RemoteFamily];
-    return family ? formatAddress(this.encoded, Res.RemoteWords, family) : undefined;
+    const family = this.encoded[this.at + Res.RemoteFamily];
+    return family ? formatAddress(this.encoded, this.at + Res.RemoteWords, family) : undefined;
   }
   get remotePort(): number | undefined {
-    return this.encoded[Res.RemoteFamily] ? this.encoded[Res.RemotePort] : undefined;
+    return this.encoded[this.at + Res.RemoteFamily] ? this.encoded[this.at + Res.RemotePort] : undefined;
   }
 
   /** Builds the Step objects; each call makes a fresh array. */
   steps(): Step[] {
     const e = this.encoded;
-    const count = e[Res.StepCount];
+    const count = e[this.at + Res.StepCount];
     const steps: Step[] = new Array(count);
-    for (let i = 0, at = Res.HeaderSlots; i < count; i++, at += S.Slots) {
+    for (let i = 0, at = this.at + Res.HeaderSlots; i < count; i++, at += S.Slots) {
       const packed = e[at + S.Packed];
       const detail = (packed >> 8) & 7;
       const step: Step = { call: CALLS[packed & 15], ret: e[at + S.Ret], at: e[at + S.At] };
@@ -142,10 +166,7 @@ export class Result {
         step.errno = e[at + S.Errno];
         step.code = errnoName(step.errno);
       }
-      if (detail & DETAIL_REVENTS) {
-        const bits = e[at + S.Revents];
-        step.revents = REVENTS.filter(([bit]) => bits & bit).map(([, name]) => name);
-      }
+      if (detail & DETAIL_REVENTS) step.revents = reventsNames(e[at + S.Revents]);
       if (detail & DETAIL_SETS) {
         step.readable = (packed & 2048) !== 0;
         step.writable = (packed & 4096) !== 0;
