@@ -5,3 +5,4 @@ export type { ConnectOptions, Endpoint, Outcome, Phase, Step, Target, Wait, Wher
 export { formatStep, formatTrace } from './format';
 export * as raw from './raw';
 export type { Confirm } from './types';
+export { probeMany, type ProbeManyOptions } from './many';
