@@ -174,42 +174,29 @@ async function charts(summary, runs, outDir, stamp) {
       if (scenario === 'timeout') overshootRows.push({ concurrent: Number(param), driver, p99: f.p99.median, max: f.max.median });
     }
   }
-  await render('throughput', {
-    title: 'Connects per second against in-flight (loopback, RST close)',
-    data: { values: throughputRows },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'inflight', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'connects in flight' },
-      y: { field: 'perSec', type: 'quantitative', title: 'connects/s (median)' },
-      color: { field: 'driver', type: 'nominal' },
-    },
-  });
-  await render('timeout-overshoot', {
-    title: `p99 overshoot past a ${DEADLINE} ms deadline`,
-    data: { values: overshootRows },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'concurrent', type: 'quantitative', scale: { type: 'log' }, title: 'concurrent deadlines' },
-      y: { field: 'p99', type: 'quantitative', title: 'p99 overshoot (ms)' },
-      color: { field: 'driver', type: 'nominal' },
-    },
-  });
-  // The latency CDF of the median repetition's percentiles is what a run
-  // keeps; each point is a percentile of sequential handshake latency.
+  // Every chart is a line per driver.
+  const lineChart = (name, title, rows, x, y) =>
+    render(name, {
+      title,
+      data: { values: rows },
+      mark: { type: 'line', point: true },
+      encoding: { x: { type: 'quantitative', ...x }, y: { type: 'quantitative', ...y }, color: { field: 'driver', type: 'nominal' } },
+    });
+  await lineChart('throughput', 'Connects per second against in-flight (loopback, RST close)', throughputRows,
+    { field: 'inflight', scale: { type: 'log', base: 2 }, title: 'connects in flight' },
+    { field: 'perSec', title: 'connects/s (median)' });
+  await lineChart('timeout-overshoot', `p99 overshoot past a ${DEADLINE} ms deadline`, overshootRows,
+    { field: 'concurrent', scale: { type: 'log' }, title: 'concurrent deadlines' },
+    { field: 'p99', title: 'p99 overshoot (ms)' });
+  // Each point is a percentile of sequential handshake latency, the median
+  // of that percentile over the repetitions.
   const cdfRows = [];
   for (const [driver, reps] of Object.entries(runs['latency|1'] ?? {}))
     for (const [q, metric] of [[0.5, 'p50'], [0.99, 'p99'], [0.999, 'p999'], [1, 'max']])
       cdfRows.push({ driver, quantile: q, us: median(reps.map((r) => r[metric])) });
-  await render('latency-cdf', {
-    title: 'Sequential handshake latency, by percentile',
-    data: { values: cdfRows },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'us', type: 'quantitative', scale: { type: 'log' }, title: 'µs' },
-      y: { field: 'quantile', type: 'quantitative', title: 'fraction of connects' },
-      color: { field: 'driver', type: 'nominal' },
-    },
-  });
+  await lineChart('latency-cdf', 'Sequential handshake latency, by percentile', cdfRows,
+    { field: 'us', scale: { type: 'log' }, title: 'µs' },
+    { field: 'quantile', title: 'fraction of connects' });
 }
 
 // ---- main --------------------------------------------------------------------------

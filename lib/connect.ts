@@ -18,8 +18,9 @@ type Verdict = { connection?: Connection; error?: ConnectError };
  */
 class Pending {
   onAbort: (() => void) | undefined = undefined;
+  /** Known once the attempt goes to the waiter (after a lookup, for a name). */
+  endpoint: Endpoint | undefined = undefined;
   constructor(
-    readonly endpoint: Endpoint,
     readonly signal: AbortSignal | undefined,
     /** Maps a verdict to the value; undefined: a Connection, and errors reject. */
     private readonly onVerdict: ((v: Verdict) => unknown) | undefined,
@@ -67,9 +68,10 @@ addon.init((batch) => {
 });
 
 /** Hands an attempt to the waiter; `entry` settles when its result comes back. */
-function startOnWaiter(prepared: Prepared, entry: Pending): void {
+function startOnWaiter(prepared: Prepared, endpoint: Endpoint, entry: Pending): void {
   const { spec, signal } = prepared;
   const id = nextId++;
+  entry.endpoint = endpoint;
   if (signal) {
     // A message to the waiter, which owns the fd: it closes the socket and
     // reports 'aborted', unless the verdict was already on its way.
@@ -87,7 +89,8 @@ const address = (spec: Prepared['spec']) => (spec.family === 0 ? spec.path : spe
  * result arrived wins, and then a socket that did connect is closed here.
  */
 function verdict(result: Result, entry: Pending): Verdict {
-  const { endpoint, signal } = entry;
+  const endpoint = entry.endpoint!;
+  const signal = entry.signal;
   if (signal?.aborted && result.phase !== 'aborted') {
     const steps = result.steps();
     if (result.fd >= 0) steps.push(closeStep(result.fd, result.start));
@@ -197,13 +200,13 @@ function attempt<T>(prepared: Prepared, onVerdict?: (v: Verdict) => T): Promise<
   return new Promise<T>((resolveT, reject) => {
     const resolve = resolveT as (value: unknown) => void;
     const { target, signal } = prepared;
-    const endpoint = literalEndpoint(target);
-    const entry = new Pending(endpoint ?? (whereOf(target) as Endpoint), signal, onVerdict, resolve, reject);
+    const entry = new Pending(signal, onVerdict, resolve, reject);
     if (signal?.aborted) return entry.settle({ error: abortError(whereOf(target), 0, [], signal.reason) });
-    if (endpoint) return startOnWaiter(prepared, entry);
+    const endpoint = literalEndpoint(target);
+    if (endpoint) return startOnWaiter(prepared, endpoint, entry);
     const startedAt = performance.now();
     resolveName(prepared, target as Extract<ParsedTarget, { kind: 'name' }>, startedAt).then(
-      (found) => startOnWaiter(withAddress(prepared, found, startedAt), new Pending(found, signal, onVerdict, resolve, reject)),
+      (found) => startOnWaiter(withAddress(prepared, found, startedAt), found, entry),
       (error) => entry.settle({ error }),
     );
   });

@@ -1,6 +1,6 @@
 // The Node-API face of nbconnect. It converts JS values to sockaddrs and
-// Attempts, and Attempts back to plain objects; every decision is made in
-// posix_connect.cpp (the algorithm) or lib/ (validation, errors).
+// Attempts, and Attempts back to numbers on the wire (wire.h); every decision
+// is made in posix_connect.cpp (the algorithm) or lib/ (validation, errors).
 //
 // Per environment (the main thread and each worker) the instance data holds
 // at most one Waiter for each wait syscall, made on first use.
@@ -118,15 +118,22 @@ bool unix_sockaddr(const std::string& path, sockaddr_storage& out, socklen_t& le
   return true;
 }
 
-// { family: 4|6|0, address, port, path } -> sockaddr; false if the native
-// side disagrees with what lib/ validated.
-bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& len) {
-  int family = int_field(spec, "family", -1);
-  if (family == 0) return unix_sockaddr(spec.Get("path").As<Napi::String>().Utf8Value(), out, len);
+// family 4, 6 or 0 (AF_UNIX, where `text` is the path) -> sockaddr; false if
+// the native side disagrees with what lib/ validated.
+bool remote_sockaddr(int family, const std::string& text, int port, sockaddr_storage& out,
+                     socklen_t& len) {
+  if (family == 0) return unix_sockaddr(text, out, len);
   std::memset(&out, 0, sizeof out);
   return (family == 4 || family == 6) &&
-         ip_sockaddr(spec.Get("address").As<Napi::String>().Utf8Value(), family,
-                     int_field(spec, "port", 0), reinterpret_cast<nbc::IpAddr&>(out), len);
+         ip_sockaddr(text, family, port, reinterpret_cast<nbc::IpAddr&>(out), len);
+}
+
+// The step-by-step API's { family, address, port, path } -> sockaddr.
+bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& len) {
+  int family = int_field(spec, "family", -1);
+  Napi::Value text = spec.Get(family == 0 ? "path" : "address");
+  return remote_sockaddr(family, text.As<Napi::String>().Utf8Value(), int_field(spec, "port", 0),
+                         out, len);
 }
 
 // The spec lib/ packs (see wire.h) plus the address or path, and the local
@@ -136,16 +143,10 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec,
   namespace w = nbc::wire;
   auto a = std::make_unique<Attempt>();
   int family = int(spec[w::kSpecFamily]);
-  std::string text = address.As<Napi::String>().Utf8Value();
-  bool ok;
-  if (family == 0) {
-    a->family = AF_UNIX;
-    ok = unix_sockaddr(text, a->remote, a->remote_len);
-  } else {
-    a->family = family == 6 ? AF_INET6 : AF_INET;
-    ok = (family == 4 || family == 6) &&
-         ip_sockaddr(text, family, int(spec[w::kSpecPort]),
-                     reinterpret_cast<nbc::IpAddr&>(a->remote), a->remote_len);
+  a->family = family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET;
+  bool ok = remote_sockaddr(family, address.As<Napi::String>().Utf8Value(),
+                            int(spec[w::kSpecPort]), a->remote, a->remote_len);
+  if (family != 0) {
     int local_port = int(spec[w::kSpecLocalPort]);
     if (ok && (local.IsString() || local_port >= 0)) {
       // The local family follows the literal; a mismatch is the kernel's to
@@ -385,7 +386,7 @@ Napi::Value Cancel(const Napi::CallbackInfo& info) {
 
 // close(fd): 0, or the positive errno.
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  int ret = nbc::close_fd(info[0].As<Napi::Number>().Int32Value());
+  int ret = nbc::sys_close(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), -ret);
 }
 

@@ -127,7 +127,6 @@ struct Attempt {
   socklen_t peer_name_len = 0;
   int64_t end_ns = 0;
 
-  bool ok() const { return err == 0; }
 };
 
 int64_t monotonic_ns();
@@ -174,7 +173,6 @@ int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
 int wake_fd_open();                   // eventfd
 int wake_fd_signal(int fd);
 int wake_fd_drain(int fd);
-inline int close_fd(int fd) { return sys_close(fd); }
 
 // The level and name of an option the algorithm or the step-by-step API sets.
 bool option_of(Arg arg, int* level, int* name);

@@ -16,7 +16,7 @@ int Waiter::start() {
   int fd = wake_fd_open();
   if (fd < 0) return fd;
   if (kind_ == Wait::kSelect && fd >= FD_SETSIZE) {
-    close_fd(fd);
+    sys_close(fd);
     return -EMFILE;
   }
   wake_fd_ = fd;
@@ -32,7 +32,6 @@ int Waiter::start() {
   started_ = true;
   return 0;
 }
-
 
 template <typename Push>
 void Waiter::enqueue(Push push) {
@@ -55,7 +54,6 @@ void Waiter::submit(std::unique_ptr<Attempt> attempt) {
 void Waiter::cancel(uint64_t id) {
   enqueue([&] { cancelled_.push_back(id); });
 }
-
 
 void Waiter::take_completions(std::vector<std::unique_ptr<Attempt>>& out) {
   std::lock_guard<std::mutex> lock(done_mutex_);
@@ -84,39 +82,36 @@ void Waiter::shutdown() {
   parked_.clear();
   auto close_owned = [](std::vector<std::unique_ptr<Attempt>>& list) {
     for (auto& a : list)
-      if (a->fd >= 0) close_fd(a->fd);
+      if (a->fd >= 0) sys_close(a->fd);
     list.clear();
   };
   close_owned(finished_);
   close_owned(done_);
   // Never started: no fd yet.
   submitted_.clear();
-  if (wake_fd_ >= 0) close_fd(wake_fd_);
+  if (wake_fd_ >= 0) sys_close(wake_fd_);
   wake_fd_ = -1;
 }
 
 void Waiter::run() {
-  for (;;) {
-    intake();
-    {
-      std::lock_guard<std::mutex> lock(queue_mutex_);
-      if (exiting_) return;
-    }
+  while (intake()) {
     publish();
     wait_and_finish();
   }
 }
 
-void Waiter::intake() {
+// Takes and starts what was queued; false once the thread must exit.
+bool Waiter::intake() {
   std::vector<std::unique_ptr<Attempt>> fresh;
   std::vector<uint64_t> cancels;
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
-    if (exiting_) return;
+    if (exiting_) return false;
     fresh.swap(submitted_);
     cancels.swap(cancelled_);
   }
   start_new(fresh, cancels);
+  return true;
 }
 
 void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh,

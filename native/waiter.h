@@ -64,7 +64,7 @@ class Waiter {
 
  private:
   void run();
-  void intake();
+  bool intake();
   void start_new(std::vector<std::unique_ptr<Attempt>>& fresh,
                  std::vector<uint64_t>& cancels);
   void add_pending(std::unique_ptr<Attempt> attempt);
