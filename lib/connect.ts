@@ -129,15 +129,22 @@ function lookupError(err: NodeJS.ErrnoException, host: string, port: number, ela
 }
 
 /**
- * Resolves a name with dns.lookup, under the deadline and the signal. The
- * lookup itself cannot be cancelled (it runs on libuv's threadpool); past the
- * deadline its answer is ignored.
+ * Every address of a name, from dns.lookup (getaddrinfo) in its order, under
+ * a deadline (ms from `startedAt`) and a signal. The lookup itself cannot be
+ * cancelled (it runs on libuv's threadpool); past the deadline its answer is
+ * ignored.
  */
-function resolveName(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>, startedAt: number): Promise<Endpoint> {
-  const where = { host: target.host, port: target.port };
+export function lookupAll(
+  host: string,
+  port: number,
+  family: 0 | 4 | 6,
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
+  startedAt: number,
+): Promise<dns.LookupAddress[]> {
+  const where = { host, port };
   const elapsed = () => performance.now() - startedAt;
-  return new Promise<Endpoint>((resolve, reject) => {
-    const { signal, timeout } = prepared;
+  return new Promise<dns.LookupAddress[]>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const done = () => {
       clearTimeout(timer);
@@ -151,19 +158,25 @@ function resolveName(prepared: Prepared, target: Extract<ParsedTarget, { kind: '
       timer = setTimeout(() => {
         done();
         reject(new ConnectError({ code: 'ETIMEDOUT', posixErrno: 110, syscall: 'getaddrinfo', target: where, phase: 'timeout', elapsed: elapsed(), steps: [] }));
-      }, timeout);
+      }, Math.max(0, timeout - elapsed()));
     signal?.addEventListener('abort', onAbort, { once: true });
-    dns.promises.lookup(target.host, { family: prepared.family }).then(
-      ({ address, family }) => {
+    dns.promises.lookup(host, { family, all: true }).then(
+      (addresses) => {
         done();
-        resolve(endpointOf(target, address, family as 4 | 6));
+        resolve(addresses);
       },
       (err) => {
         done();
-        reject(lookupError(err, target.host, target.port, elapsed()));
+        reject(lookupError(err, host, port, elapsed()));
       },
     );
   });
+}
+
+/** The first address of a name, as net.Socket takes it. */
+async function resolveName(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>, startedAt: number): Promise<Endpoint> {
+  const [first] = await lookupAll(target.host, target.port, prepared.family, prepared.timeout, prepared.signal, startedAt);
+  return endpointOf(target, first.address, first.family as 4 | 6);
 }
 
 function resolveNameSync(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>): Endpoint {
@@ -251,7 +264,11 @@ export function connectSync(target: Target, options?: ConnectOptions): Connectio
   return new Connection(result, endpoint);
 }
 
-function outcomeOf(err: ConnectError): Outcome {
+export function outcomeOfConnection(c: Connection): Outcome {
+  return { ok: true, code: 'OK', errno: 0, phase: c.immediate ? 'immediate' : 'async', elapsed: c.elapsed, steps: c.steps, target: c.target };
+}
+
+export function outcomeOfError(err: ConnectError): Outcome {
   return { ok: false, code: err.code, errno: err.errno, phase: err.phase, elapsed: err.elapsed, steps: err.steps, target: err.target };
 }
 
@@ -269,8 +286,6 @@ export function probe(target: Target, options?: ConnectOptions): Promise<Outcome
     return Promise.reject(err);
   }
   return attempt(prepared, ({ connection, error }): Outcome => {
-    if (error) return outcomeOf(error);
-    const c = connection!;
-    return { ok: true, code: 'OK', errno: 0, phase: c.immediate ? 'immediate' : 'async', elapsed: c.elapsed, steps: c.steps, target: c.target };
+    return error ? outcomeOfError(error) : outcomeOfConnection(connection!);
   });
 }

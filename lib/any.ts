@@ -1,0 +1,221 @@
+import { connect, lookupAll } from './connect';
+import type { Connection } from './connection';
+import { abortError, ConnectError } from './errors';
+import type { ConnectOptions, Target, Where } from './types';
+import { parseTarget, prepare, show, type ParsedTarget } from './validate';
+
+export interface ConnectAnyOptions extends ConnectOptions {
+  /**
+   * RFC 8305's Connection Attempt Delay, in ms: how long an attempt runs
+   * alone before the next one starts beside it. Default 250. A failure
+   * starts the next attempt at once.
+   */
+  delay?: number;
+}
+
+/** What happened to one address of a `connectAny` race. */
+export interface RaceAttempt {
+  target: Where;
+  /** ms from the call to this attempt's socket(); undefined if it never started. */
+  startedAt: number | undefined;
+  /**
+   * 'won'; 'failed' (its error is in `error`); 'cancelled' (closed because
+   * another won, or the caller aborted); 'not started' (the race ended first).
+   */
+  result: 'won' | 'failed' | 'cancelled' | 'not started';
+  /** 'failed': why. 'cancelled': the AbortError, whose steps end with the close. */
+  error?: ConnectError;
+}
+
+export interface ConnectAnyResult {
+  connection: Connection;
+  /** The index in `attempts` of the winner. */
+  winner: number;
+  /** Every address, in the order it was (or would have been) tried. */
+  attempts: RaceAttempt[];
+}
+
+/** What `connectAny` rejects with when no attempt connects. */
+export interface ConnectAnyError extends AggregateError {
+  /** The first attempt's code, as Node sets it on its own AggregateError. */
+  code: string;
+  errors: ConnectError[];
+  attempts: RaceAttempt[];
+}
+
+type Candidate = { target: Target; where: Where };
+
+const WHERE_OF = (p: ParsedTarget): Where =>
+  p.kind === 'unix' ? { path: p.path } : p.kind === 'ip' ? { host: p.host, address: p.address, port: p.port, family: p.family } : { host: p.host, port: p.port };
+
+/** RFC 8305 section 4: alternate the families, starting with the first one the resolver gave. */
+function interleave<T extends { family: number }>(addresses: T[]): T[] {
+  if (addresses.length === 0) return addresses;
+  const first = addresses.filter((a) => a.family === addresses[0].family);
+  const other = addresses.filter((a) => a.family !== addresses[0].family);
+  const out: T[] = [];
+  for (let i = 0; i < Math.max(first.length, other.length); i++) {
+    if (i < first.length) out.push(first[i]);
+    if (i < other.length) out.push(other[i]);
+  }
+  return out;
+}
+
+function checkTargets(targets: unknown): { list: ParsedTarget[]; name?: Extract<ParsedTarget, { kind: 'name' }> } {
+  if (targets !== null && typeof targets === 'object' && !Array.isArray(targets) && !(Symbol.iterator in targets)) {
+    const one = parseTarget(targets, 'targets');
+    return one.kind === 'name' ? { list: [], name: one } : { list: [one] };
+  }
+  if (typeof targets === 'string') {
+    const one = parseTarget(targets, 'targets');
+    return one.kind === 'name' ? { list: [], name: one } : { list: [one] };
+  }
+  if (targets === null || typeof targets !== 'object')
+    throw new TypeError(`The "targets" argument must be an iterable of targets, or one target. Received ${show(targets)}`);
+  const list = Array.from(targets as Iterable<unknown>, (t, i) => parseTarget(t, `targets[${i}]`));
+  if (list.length === 0) throw new RangeError('The "targets" argument must hold at least one target. Received []');
+  return { list };
+}
+
+/**
+ * Happy Eyeballs v2 (RFC 8305): races connects to several addresses and
+ * keeps the first that connects.
+ *
+ * Given one `{ host, port }` whose host is a name, it resolves every address
+ * with dns.lookup (getaddrinfo) and alternates the families. Given a list,
+ * it tries the targets in that order (a name in the list is connected to its
+ * first address). One attempt starts at once; the next starts after `delay`
+ * ms, or as soon as an attempt fails, and the running ones race on. Each
+ * attempt is a `connect` (socket, fcntl, setsockopt, bind, connect,
+ * poll/select, getsockopt SO_ERROR) with its own socket.
+ *
+ * The first to connect wins. The others are aborted, and their sockets are
+ * closed before the promise resolves. `timeout` is a deadline for the whole
+ * race, lookup included.
+ *
+ * Rejects with an AggregateError (see `ConnectAnyError`) whose `errors` hold
+ * each started attempt's ConnectError, with its steps; with a ConnectError
+ * for a failed lookup; with an AbortError for the signal; with
+ * TypeError/RangeError for bad arguments, before any syscall.
+ */
+export async function connectAny(
+  targets: Iterable<Target> | Target,
+  options: ConnectAnyOptions = {},
+): Promise<ConnectAnyResult> {
+  const calledAt = performance.now();
+  const { list: parsed, name } = checkTargets(targets);
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`The "options" argument must be of type object. Received ${show(options)}`);
+  const { delay = 250, ...connectOptions } = options;
+  if (typeof delay !== 'number' || !(delay >= 0) || !Number.isFinite(delay))
+    throw new RangeError(`The value of "options.delay" is out of range. It must be a finite number >= 0 (ms). Received ${show(delay)}`);
+  // The options are checked once against the first target, so a bad one
+  // throws before the lookup or any socket.
+  const { timeout, signal, family } = prepare(name ?? parsed[0], connectOptions);
+
+  let candidates: Candidate[];
+  if (name) {
+    const addresses = await lookupAll(name.host, name.port, family, timeout, signal, calledAt);
+    candidates = interleave(addresses).map(({ address, family: f }) => ({
+      target: { host: address, port: name.port },
+      where: { host: name.host, address, port: name.port, family: f as 4 | 6 },
+    }));
+  } else {
+    candidates = parsed.map((p) => ({ target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port }, where: WHERE_OF(p) }));
+  }
+  return race(candidates, delay, timeout, signal, connectOptions, calledAt);
+}
+
+function race(
+  candidates: Candidate[],
+  delay: number,
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
+  connectOptions: ConnectOptions,
+  calledAt: number,
+): Promise<ConnectAnyResult> {
+  const attempts: RaceAttempt[] = candidates.map((c) => ({ target: c.where, startedAt: undefined, result: 'not started' }));
+  const controllers: AbortController[] = [];
+  const running = new Set<Promise<void>>();
+  let next = 0;
+  let winner = -1;
+  let connection: Connection | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  return new Promise<ConnectAnyResult>((resolve, reject) => {
+    const since = () => performance.now() - calledAt;
+
+    // Every outcome ends here once nothing is running: the winner, or the
+    // aggregate of failures. Losers are closed by then, so the caller never
+    // shares the process with a socket it cannot see.
+    const finish = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (connection) return resolve({ connection, winner, attempts });
+      if (signal?.aborted) return reject(abortError(candidates[0].where, since(), [], signal.reason));
+      const errors = attempts.filter((a) => a.result === 'failed').map((a) => a.error!);
+      const untried = attempts.filter((a) => a.result === 'not started').length;
+      const list = errors.map((e) => `${placeOf(e)} ${e.code}`);
+      const message = `connectAny: every attempt failed: ${list.join(', ')}${untried ? ` (${untried} not tried before the deadline)` : ''}`;
+      const aggregate = new AggregateError(errors, message) as ConnectAnyError;
+      aggregate.code = errors[0]?.code ?? 'ETIMEDOUT';
+      aggregate.attempts = attempts;
+      reject(aggregate);
+    };
+
+    const stopAll = () => {
+      clearTimeout(timer);
+      for (const c of controllers) c.abort();
+    };
+
+    const onAbort = () => stopAll();
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const startNext = () => {
+      clearTimeout(timer);
+      if (winner >= 0 || signal?.aborted || next >= candidates.length) return;
+      const remaining = timeout === undefined ? undefined : timeout - since();
+      if (remaining !== undefined && remaining <= 0) return;
+      const index = next++;
+      const controller = new AbortController();
+      controllers.push(controller);
+      attempts[index].startedAt = since();
+      const done = connect(candidates[index].target, { ...connectOptions, timeout: remaining, signal: controller.signal }).then(
+        (won) => {
+          if (winner >= 0) {
+            // Two verdicts in one batch: the later one lost the race.
+            won.close();
+            attempts[index].result = 'cancelled';
+            return;
+          }
+          winner = index;
+          connection = won;
+          attempts[index].result = 'won';
+          stopAll();
+        },
+        (error: ConnectError) => {
+          attempts[index].result = error.code === 'ABORT_ERR' ? 'cancelled' : 'failed';
+          attempts[index].error = error;
+          startNext();
+        },
+      );
+      running.add(done);
+      done.then(() => {
+        running.delete(done);
+        if (running.size === 0) finish();
+      });
+      if (next < candidates.length) timer = setTimeout(startNext, delay);
+    };
+
+    if (signal?.aborted) return finish();
+    startNext();
+    if (running.size === 0) finish(); // the deadline had passed during the lookup
+  });
+}
+
+/** '127.0.0.1:80', '[::1]:80', a path, or 'name:80' when a lookup failed. */
+function placeOf(e: ConnectError): string {
+  if (e.path !== undefined) return e.path;
+  const host = e.address ?? e.hostname ?? '';
+  return host.includes(':') ? `[${host}]:${e.port}` : `${host}:${e.port}`;
+}

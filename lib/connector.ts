@@ -1,0 +1,202 @@
+import { EventEmitter } from 'node:events';
+
+import { connect, outcomeOfConnection, outcomeOfError } from './connect';
+import type { Connection } from './connection';
+import { abortError, type ConnectError } from './errors';
+import { errnoName } from './errnos';
+import type { ConnectOptions, Outcome, Target } from './types';
+import { checkInteger, prepare, show } from './validate';
+
+/** What a connect result means for the next move. */
+export type Disposition = 'connecting' | 'retry' | 'fatal';
+
+const CONNECTING = new Set(['OK', 'EINPROGRESS', 'EINTR', 'EISCONN']);
+const RETRY = new Set(['EAGAIN', 'EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 'ENETUNREACH', 'ETIMEDOUT', 'ESELFCONNECT']);
+
+/**
+ * Sorts a connect result the way muduo's Connector does, so a client knows
+ * whether to wait, try again with a fresh socket, or give up:
+ *
+ * | disposition  | codes                                                                 |
+ * |--------------|-----------------------------------------------------------------------|
+ * | 'connecting' | 0 ('OK'), EINPROGRESS, EINTR, EISCONN                                  |
+ * | 'retry'      | EAGAIN, EADDRINUSE, EADDRNOTAVAIL, ECONNREFUSED, ENETUNREACH, ETIMEDOUT, ESELFCONNECT |
+ * | 'fatal'      | EACCES, EPERM, EAFNOSUPPORT, EALREADY, EBADF, EFAULT, ENOTSOCK, and every other code |
+ *
+ * `code` is a name ('ECONNREFUSED') or an errno, positive as the kernel
+ * sets it or negative as Node reports it; 0 means connected.
+ */
+export function classify(code: string | number): Disposition {
+  let name: string;
+  if (typeof code === 'number') {
+    if (!Number.isInteger(code)) throw new RangeError(`The value of "code" must be an integer errno. Received ${show(code)}`);
+    name = code === 0 ? 'OK' : errnoName(Math.abs(code));
+  } else if (typeof code === 'string') name = code;
+  else throw new TypeError(`The "code" argument must be of type string or number. Received ${show(code)}`);
+  if (CONNECTING.has(name)) return 'connecting';
+  if (RETRY.has(name)) return 'retry';
+  return 'fatal';
+}
+
+export interface ConnectorOptions extends ConnectOptions {
+  /** The first retry's delay in ms; default 500. */
+  initialDelay?: number;
+  /** The cap on the delay in ms; default 30,000. */
+  maxDelay?: number;
+  /** Each delay is the previous one times this; default 2. */
+  factor?: number;
+  /**
+   * 0 (default) to 1: each delay is drawn uniformly from
+   * [delay × (1 − jitter), delay], so clients that failed together do not
+   * retry together.
+   */
+  jitter?: number;
+  /** Stop after this many attempts; default Infinity. */
+  maxAttempts?: number;
+  /** Overrides `classify`, e.g. to retry EHOSTUNREACH. */
+  classify?: (code: string) => Disposition;
+}
+
+/** One attempt, as the `'attempt'` event and the `attempts()` iterator report it. */
+export interface AttemptReport {
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** ms from the start of `connect()` to this attempt's start. */
+  startedAt: number;
+  /** What the kernel said, with the steps. */
+  outcome: Outcome;
+  disposition: Disposition;
+  /** ms until the next attempt; undefined when there is none. */
+  nextDelay: number | undefined;
+  /** The socket, on the attempt that connected. */
+  connection?: Connection;
+}
+
+/**
+ * Connects with retry and backoff, in the manner of muduo's Connector:
+ * every attempt takes a fresh socket (a socket whose connect failed cannot be
+ * connected again portably), and each failure is sorted by `classify`.
+ * 'retry' waits `initialDelay`, then doubles up to `maxDelay`; 'fatal',
+ * the signal, or `maxAttempts` ends it.
+ *
+ * Each attempt is a `connect` (socket, fcntl, setsockopt, bind, connect,
+ * poll/select, getsockopt SO_ERROR), and `timeout` applies per attempt.
+ * Every attempt is reported with its steps, through the `'attempt'` event
+ * or the `attempts()` async iterator.
+ */
+export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
+  readonly target: Target;
+  private readonly options: ConnectOptions;
+  private readonly initialDelay: number;
+  private readonly maxDelay: number;
+  private readonly factor: number;
+  private readonly jitter: number;
+  private readonly maxAttempts: number;
+  private readonly sort: (code: string) => Disposition;
+  private readonly signal: AbortSignal | undefined;
+  private running = false;
+
+  constructor(target: Target, options: ConnectorOptions = {}) {
+    super();
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(`The "options" argument must be of type object. Received ${show(options)}`);
+    const { initialDelay = 500, maxDelay = 30000, factor = 2, jitter = 0, maxAttempts = Infinity, classify: sort = classify, ...connectOptions } = options;
+    prepare(target, connectOptions); // target and socket options: checked now, not on the first attempt
+    this.initialDelay = finite('options.initialDelay', initialDelay, 0);
+    this.maxDelay = finite('options.maxDelay', maxDelay, 0);
+    this.factor = finite('options.factor', factor, 1);
+    this.jitter = finite('options.jitter', jitter, 0, 1);
+    if (maxAttempts !== Infinity) checkInteger('options.maxAttempts', maxAttempts, 1, Number.MAX_SAFE_INTEGER);
+    this.maxAttempts = maxAttempts;
+    if (typeof sort !== 'function') throw new TypeError(`The "options.classify" argument must be a function. Received ${show(sort)}`);
+    this.sort = sort;
+    this.target = target;
+    this.signal = connectOptions.signal;
+    this.options = connectOptions;
+  }
+
+  /** The delay before attempt `n + 1`, after attempt `n` (1-based) failed, before jitter. */
+  delayAfter(n: number): number {
+    return Math.min(this.maxDelay, this.initialDelay * this.factor ** (n - 1));
+  }
+
+  /**
+   * Attempts until one connects, yielding a report for each; the last report
+   * of a successful run carries the `connection`. A fatal code or
+   * `maxAttempts` ends the run by throwing the last ConnectError; the signal
+   * throws an AbortError. Leaving the loop early stops the retries, and a
+   * pending attempt is aborted with its socket closed.
+   */
+  async *attempts(): AsyncGenerator<AttemptReport, void, undefined> {
+    if (this.running) throw new Error('nbconnect: this Connector is already running');
+    this.running = true;
+    const startedAt = performance.now();
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(this.signal!.reason);
+    this.signal?.addEventListener('abort', onAbort, { once: true });
+    let current: Promise<unknown> | undefined;
+    try {
+      for (let n = 1; ; n++) {
+        if (stop.signal.aborted) throw abortError(whereOf(this.target), performance.now() - startedAt, [], stop.signal.reason);
+        const attemptAt = performance.now() - startedAt;
+        const attempt = connect(this.target, { ...this.options, signal: stop.signal });
+        current = attempt.catch(() => {});
+        let connection: Connection | undefined;
+        let error: ConnectError | undefined;
+        try {
+          connection = await attempt;
+        } catch (err) {
+          error = err as ConnectError;
+        }
+        current = undefined;
+        if (error?.code === 'ABORT_ERR') throw error;
+        const outcome = connection ? outcomeOfConnection(connection) : outcomeOfError(error!);
+        const disposition = connection ? 'connecting' : this.sort(error!.code);
+        const more = disposition === 'retry' && n < this.maxAttempts;
+        const nextDelay = more ? this.delayAfter(n) * (1 - this.jitter * Math.random()) : undefined;
+        const report: AttemptReport = { attempt: n, startedAt: attemptAt, outcome, disposition, nextDelay };
+        if (connection) report.connection = connection;
+        this.emit('attempt', report);
+        yield report;
+        if (connection) return;
+        if (!more) throw error!;
+        await sleep(nextDelay!, stop.signal);
+      }
+    } finally {
+      stop.abort(new Error('Connector: the consumer left the loop'));
+      await current;
+      this.signal?.removeEventListener('abort', onAbort);
+      this.running = false;
+    }
+  }
+
+  /** Runs `attempts()` to the end: resolves with the Connection, or rejects as it throws. */
+  async connect(): Promise<Connection> {
+    for await (const report of this.attempts()) if (report.connection) return report.connection;
+    throw new Error('nbconnect: Connector ended without a verdict'); // unreachable: attempts() throws instead
+  }
+}
+
+function finite(name: string, value: unknown, min: number, max = Infinity): number {
+  if (typeof value !== 'number') throw new TypeError(`The "${name}" argument must be of type number. Received ${show(value)}`);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new RangeError(`The value of "${name}" is out of range. It must be >= ${min}${max < Infinity ? ` and <= ${max}` : ''}. Received ${show(value)}`);
+  return value;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+function whereOf(target: Target) {
+  const parsed = prepare(target, {}).target;
+  return parsed.kind === 'unix' ? { path: parsed.path } : { host: parsed.host, port: parsed.port };
+}

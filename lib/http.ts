@@ -1,0 +1,144 @@
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
+
+import { connect } from './connect';
+import { ConnectError } from './errors';
+import type { ConnectOptions, Target } from './types';
+import { prepare, show } from './validate';
+
+export interface CreateConnectionOptions extends Omit<ConnectOptions, 'signal'> {
+  /**
+   * Wrap the socket in TLS with tls.connect({ socket, ... }). `true` or TLS
+   * options force it; absent, TLS is used when the client asks for
+   * 'https:' (undici passes `protocol`; an https.Agent has it).
+   * The deadline (`timeout`) covers the handshake too.
+   */
+  tls?: boolean | tls.ConnectionOptions;
+}
+
+/** What http.Agent and undici pass; only these fields are read. */
+export interface ClientConnectOptions {
+  host?: string;
+  hostname?: string;
+  port?: number | string;
+  protocol?: string;
+  socketPath?: string;
+  servername?: string;
+  localAddress?: string;
+  family?: number;
+  /** https.Agent's TLS fields (ca, cert, key, rejectUnauthorized, ALPNProtocols, ...) pass through. */
+  [tlsOption: string]: unknown;
+}
+
+export type ConnectCallback = (err: Error | null, socket?: net.Socket | tls.TLSSocket) => void;
+
+/**
+ * A connect function for HTTP clients, with a real connect deadline and
+ * nbconnect's exact errors (ConnectError, with steps). The same function
+ * fits Node's http/https and undici:
+ *
+ *   agent.createConnection = createConnection({ timeout: 2000 });  // http.Agent, https.Agent
+ *   http.request(url, { createConnection: createConnection({ timeout: 2000 }) });
+ *   new undici.Agent({ connect: createConnection({ timeout: 2000 }) });
+ *
+ * Called as (options, callback): it returns nothing and calls back once,
+ * with the socket or the error. It connects with `connect` (socket, fcntl,
+ * setsockopt, bind, connect, poll/select, getsockopt SO_ERROR), hands the fd
+ * to a net.Socket, and for https wraps it with tls.connect({ socket }),
+ * calling back after 'secureConnect'. A host name connects to its first
+ * address, as net.connect does without autoSelectFamily; use `connectAny`
+ * to race them.
+ */
+export function createConnection(defaults: CreateConnectionOptions = {}) {
+  if (defaults === null || typeof defaults !== 'object')
+    throw new TypeError(`The "options" argument must be of type object. Received ${show(defaults)}`);
+  const { tls: tlsDefault, ...connectDefaults } = defaults;
+  if (tlsDefault !== undefined && typeof tlsDefault !== 'boolean' && (tlsDefault === null || typeof tlsDefault !== 'object'))
+    throw new TypeError(`The "options.tls" argument must be a boolean or an object of TLS options. Received ${show(tlsDefault)}`);
+  prepare('127.0.0.1:0', connectDefaults); // the socket options, checked once, now
+
+  return function nbconnectCreateConnection(this: unknown, options: ClientConnectOptions, callback: ConnectCallback): undefined {
+    if (typeof callback !== 'function')
+      throw new TypeError(`The "callback" argument must be of type function. Received ${show(callback)}`);
+    let called = false;
+    const once: ConnectCallback = (err, socket) => {
+      if (called) return;
+      called = true;
+      callback(err, socket);
+    };
+    let target: Target;
+    const settings: ConnectOptions = { ...connectDefaults };
+    try {
+      target = targetOf(options);
+      if (typeof options.localAddress === 'string' && settings.localAddress === undefined) settings.localAddress = options.localAddress;
+      if ((options.family === 4 || options.family === 6) && settings.family === undefined && !('path' in (target as object))) settings.family = options.family;
+      prepare(target, settings);
+    } catch (err) {
+      process.nextTick(once, err as Error);
+      return;
+    }
+    // undici passes the protocol; as an https.Agent's method, the agent has it.
+    const protocol = options.protocol ?? (this as { protocol?: unknown } | undefined)?.protocol;
+    const useTls = tlsDefault === undefined ? protocol === 'https:' : tlsDefault !== false;
+    const startedAt = performance.now();
+    connect(target, settings).then(
+      (connection) => {
+        const socket = connection.toSocket();
+        if (!useTls) return once(null, socket);
+        secure(socket, options, tlsDefault, connectDefaults.timeout, startedAt, once);
+      },
+      (err: ConnectError) => once(err),
+    );
+    return undefined;
+  };
+}
+
+/** http.Agent passes host/port (or socketPath); undici passes hostname, with IPv6 in brackets. */
+function targetOf(options: ClientConnectOptions): Target {
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`The "options" argument must be of type object. Received ${show(options)}`);
+  if (typeof options.socketPath === 'string') return { path: options.socketPath };
+  let host = options.hostname ?? options.host ?? 'localhost';
+  if (typeof host !== 'string') throw new TypeError(`The "options.host" argument must be of type string. Received ${show(host)}`);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const port = options.port === undefined || options.port === '' ? (options.protocol === 'https:' ? 443 : 80) : Number(options.port);
+  return { host, port };
+}
+
+function secure(
+  socket: net.Socket,
+  options: ClientConnectOptions,
+  tlsDefault: CreateConnectionOptions['tls'],
+  timeout: number | undefined,
+  startedAt: number,
+  callback: ConnectCallback,
+): void {
+  const host = (options.hostname ?? options.host ?? 'localhost').replace(/^\[|\]$/g, '');
+  // https.Agent hands over its TLS options in the same object; undici passes
+  // only servername. Ours come last, so they win.
+  const { host: _h, hostname: _n, port: _p, protocol: _r, socketPath: _s, localAddress: _l, family: _f, ...passed } = options;
+  const servername = options.servername ?? (/^[0-9.]+$|:/.test(host) ? undefined : host);
+  const tlsSocket = tls.connect({ ...(passed as tls.ConnectionOptions), ...(typeof tlsDefault === 'object' ? tlsDefault : {}), socket, servername });
+  let timer: NodeJS.Timeout | undefined;
+  const fail = (err: Error) => {
+    clearTimeout(timer);
+    tlsSocket.destroy();
+    callback(err);
+  };
+  tlsSocket.once('error', fail);
+  tlsSocket.once('secureConnect', () => {
+    clearTimeout(timer);
+    tlsSocket.removeListener('error', fail);
+    callback(null, tlsSocket);
+  });
+  if (timeout !== undefined) {
+    const left = Math.max(0, timeout - (performance.now() - startedAt));
+    timer = setTimeout(() => {
+      const err = Object.assign(new Error(`TLS handshake ETIMEDOUT ${host}:${options.port ?? 443}: no secureConnect within the ${timeout} ms deadline`), {
+        code: 'ETIMEDOUT',
+        syscall: 'tls.connect',
+      });
+      fail(err);
+    }, left);
+  }
+}
