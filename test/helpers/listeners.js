@@ -88,4 +88,23 @@ function callsOf(steps) {
   return steps.map((s) => (s.arg ? `${s.call} ${s.arg}` : s.call));
 }
 
-module.exports = { tcpListener, unixListener, refusedPort, tempSocketPath, blackHole, pythonPeer, fdCount, callsOf };
+/**
+ * A throwaway self-signed certificate for localhost and 127.0.0.1, made by
+ * openssl for this run: { key, cert } as PEM strings.
+ */
+function testCertificate() {
+  const { execFileSync } = require('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbconnect-cert-'));
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ], { stdio: 'ignore' });
+    return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { testCertificate, tcpListener, unixListener, refusedPort, tempSocketPath, blackHole, pythonPeer, fdCount, callsOf };
