@@ -1,0 +1,301 @@
+// The `nbconnect` command: one connect with its trace, a tcping-style ping,
+// and a port scan. Exit status: 0 connected (or the scan finished), 1 a
+// network failure, 2 a usage error.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import { connectSync, lookupAll, outcomeOfConnection, outcomeOfError, probe } from './connect';
+import type { ConnectError } from './errors';
+import { formatTrace } from './format';
+import { probeMany } from './many';
+import type { Confirm, ConnectOptions, Outcome, Target } from './types';
+import { parseTarget } from './validate';
+
+const USAGE = `usage:
+  nbconnect <target> [--timeout ms] [--wait poll|select] [--sync] [--confirm so_error|getpeername|read|reconnect]
+                     [--local addr[:port]] [--syn-count n] [--json]
+  nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait poll|select] [--json]
+  nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait poll|select] [--json]
+
+  <target>  host:port, [v6]:port or unix:/path        <ports>  e.g. 1-1024,8080
+exit status: 0 connected (scan: finished), 1 network failure, 2 usage error`;
+
+/** Where the command writes; a test or an embedder may pass its own. */
+export interface Io {
+  out: (line: string) => void;
+  err: (text: string) => void;
+  /** stderr is a terminal: draw the scan's progress bar. */
+  tty: boolean;
+}
+
+const processIo: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (text) => process.stderr.write(text),
+  tty: process.stderr.isTTY === true,
+};
+
+class UsageError extends Error {}
+
+const fail = (reason: string): never => {
+  throw new UsageError(reason);
+};
+
+function integer(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || value < min || value > max) fail(`${name} must be an integer from ${min} to ${max}, not '${text}'`);
+  return value;
+}
+
+function waitOf(text: string | undefined): ConnectOptions['wait'] {
+  if (text !== undefined && text !== 'poll' && text !== 'select') fail(`--wait must be poll or select, not '${text}'`);
+  return text as ConnectOptions['wait'];
+}
+
+function localOf(text: string | undefined): Pick<ConnectOptions, 'localAddress' | 'localPort'> {
+  if (text === undefined) return {};
+  const withPort = /^\[([^\]]+)\]:([0-9]+)$/.exec(text) ?? /^([^:]+):([0-9]+)$/.exec(text);
+  if (withPort) return { localAddress: withPort[1], localPort: integer('--local port', withPort[2], 0, 65535) };
+  return { localAddress: text.replace(/^\[|\]$/g, '') };
+}
+
+/** Checks the target now, so a bad one is a usage error with a one-line reason. */
+function targetOf(text: string | undefined, what = '<target>'): Target {
+  if (text === undefined) fail(`missing ${what}`);
+  try {
+    parseTarget(text, what);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  return text!;
+}
+
+const COMMON = {
+  timeout: { type: 'string' },
+  wait: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Runs the command line; resolves with the exit status. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  try {
+    if (argv[0] === 'ping') return await ping(argv.slice(1), io);
+    if (argv[0] === 'scan') return await scan(argv.slice(1), io);
+    return await connectOnce(argv, io);
+  } catch (err) {
+    // parseArgs' own errors (ERR_PARSE_ARGS_*) are TypeErrors too.
+    if (err instanceof UsageError || err instanceof TypeError || err instanceof RangeError) {
+      io.err(`nbconnect: ${err.message.replace(/\s*\n\s*/g, ' ')}\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+function parse(args: string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
+  const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+  return { values: values as Values, positionals };
+}
+
+async function connectOnce(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    sync: { type: 'boolean' },
+    confirm: { type: 'string' },
+    local: { type: 'string' },
+    'syn-count': { type: 'string' },
+  });
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) fail(`one <target>, not ${positionals.length}: ${positionals.join(' ')}`);
+  const target = targetOf(positionals[0]);
+  const options: ConnectOptions = {
+    timeout: integer('--timeout', values.timeout as string | undefined, 0, 2 ** 31 - 1),
+    wait: waitOf(values.wait as string | undefined),
+    confirm: values.confirm as Confirm | undefined,
+    synCount: integer('--syn-count', values['syn-count'] as string | undefined, 1, 127),
+    ...localOf(values.local as string | undefined),
+  };
+  let outcome: Outcome;
+  if (values.sync) {
+    try {
+      const connection = connectSync(target, options);
+      connection.close();
+      outcome = outcomeOfConnection(connection);
+    } catch (err) {
+      if ((err as ConnectError).steps === undefined) throw err;
+      outcome = outcomeOfError(err as ConnectError);
+    }
+  } else outcome = await probe(target, options);
+  io.out(values.json ? JSON.stringify(outcome) : formatTrace(outcome));
+  return outcome.ok ? 0 : 1;
+}
+
+function place(outcome: Outcome): string {
+  const t = outcome.target;
+  if ('path' in t) return t.path;
+  const host = 'address' in t ? t.address : t.host;
+  return host.includes(':') ? `[${host}]:${t.port}` : `${host}:${t.port}`;
+}
+
+async function ping(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { count: { type: 'string', short: 'c' }, interval: { type: 'string', short: 'i' } });
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) fail(`one <target>, not ${positionals.length}: ${positionals.join(' ')}`);
+  const target = targetOf(positionals[0]);
+  const count = integer('-c', values.count as string | undefined, 1, 1_000_000) ?? 4;
+  const interval = integer('-i', values.interval as string | undefined, 0, 3_600_000) ?? 1000;
+  const options: ConnectOptions = {
+    timeout: integer('--timeout', values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? 2000,
+    wait: waitOf(values.wait as string | undefined),
+  };
+
+  // Ctrl-C ends the run early, with the summary, as ping does.
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  process.once('SIGINT', onSigint);
+  const times: number[] = [];
+  let sent = 0;
+  let where = String(target);
+  try {
+    for (let seq = 1; seq <= count && !stop.signal.aborted; seq++) {
+      const outcome = await probe(target, { ...options, signal: stop.signal });
+      if (outcome.code === 'ABORT_ERR') break;
+      sent++;
+      where = place(outcome);
+      if (values.json) io.out(JSON.stringify({ seq, ...outcome }));
+      else if (outcome.ok) io.out(`connected to ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms`);
+      else io.out(`${outcome.code} from ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms (${outcome.phase})`);
+      if (outcome.ok) times.push(outcome.elapsed);
+      if (seq < count) await sleep(interval, stop.signal);
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  if (!values.json) {
+    const lost = sent - times.length;
+    io.out(`--- ${where} nbconnect ping statistics ---`);
+    io.out(`${sent} connects, ${times.length} connected, ${lost} failed, ${sent ? ((100 * lost) / sent).toFixed(1) : '0.0'}% loss`);
+    if (times.length > 0) {
+      const mean = times.reduce((a, b) => a + b, 0) / times.length;
+      const mdev = Math.sqrt(times.reduce((a, b) => a + b * b, 0) / times.length - mean * mean);
+      const f = (x: number) => x.toFixed(3);
+      io.out(`handshake min/avg/max/mdev = ${f(Math.min(...times))}/${f(mean)}/${f(Math.max(...times))}/${f(Number.isNaN(mdev) ? 0 : mdev)} ms`);
+    }
+  }
+  return times.length > 0 ? 0 : 1;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+/** '1-1024,8080' as a bitmap: bounded whatever the text, duplicates once. */
+export function parsePorts(text: string): Uint8Array {
+  const ports = new Uint8Array(65536);
+  for (const part of text.split(',')) {
+    const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(part.trim());
+    if (!m) fail(`<ports> takes numbers and ranges like 1-1024,8080, not '${part}'`);
+    const lo = Number(m![1]);
+    const hi = m![2] === undefined ? lo : Number(m![2]);
+    if (lo < 1 || hi > 65535 || lo > hi) fail(`port range '${part}' must lie within 1-65535, low to high`);
+    ports.fill(1, lo, hi + 1);
+  }
+  return ports;
+}
+
+async function scan(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { concurrency: { type: 'string' } });
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 2) fail(`scan takes <host> <ports>, not: ${positionals.join(' ') || '(nothing)'}`);
+  const [host, portText] = positionals;
+  const parsed = (() => {
+    try {
+      return parseTarget({ host, port: 0 }, '<host>');
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+  })();
+  if (parsed.kind === 'unix') fail('scan takes a host, not a path');
+  const ports = parsePorts(portText);
+  const total = ports.reduce((a, b) => a + b, 0);
+  const concurrency = integer('--concurrency', values.concurrency as string | undefined, 1, 65536) ?? 256;
+  const options: ConnectOptions = {
+    timeout: integer('--timeout', values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? 1000,
+    wait: waitOf(values.wait as string | undefined),
+    linger0: true, // an RST per open port: a scan leaves no TIME_WAIT behind
+  };
+
+  // One lookup for the whole scan, not one per port.
+  const started = performance.now();
+  let address = parsed.kind === 'ip' ? parsed.address : '';
+  if (parsed.kind === 'name') {
+    try {
+      [{ address }] = await lookupAll(parsed.host, 0, 0, options.timeout, undefined, started);
+    } catch (err) {
+      io.err(`nbconnect: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
+  function* targets(): Generator<Target> {
+    for (let port = 1; port < 65536; port++) if (ports[port]) yield { host: address, port };
+  }
+
+  const counts = { open: 0, refused: 0, timeout: 0, other: 0 };
+  const open: number[] = [];
+  const others = new Map<string, number>();
+  let done = 0;
+  let drawn = 0;
+  const draw = (force = false) => {
+    const now = performance.now();
+    if (!io.tty || (!force && now - drawn < 100)) return;
+    drawn = now;
+    const width = 30;
+    const filled = Math.round((width * done) / total);
+    io.err(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} open ${counts.open}`);
+  };
+  for await (const outcome of probeMany(targets(), { ...options, concurrency })) {
+    done++;
+    if (outcome.ok) {
+      counts.open++;
+      open.push((outcome.target as { port: number }).port);
+    } else if (outcome.code === 'ECONNREFUSED') counts.refused++;
+    else if (outcome.code === 'ETIMEDOUT') counts.timeout++;
+    else {
+      counts.other++;
+      others.set(outcome.code, (others.get(outcome.code) ?? 0) + 1);
+    }
+    if (values.json) io.out(JSON.stringify(outcome));
+    draw();
+  }
+  if (io.tty) {
+    draw(true);
+    io.err('\n');
+  }
+  if (values.json) return 0;
+  const took = performance.now() - started;
+  io.out(`scanned ${total} port${total === 1 ? '' : 's'} on ${address}${address !== host ? ` (${host})` : ''} in ${took.toFixed(0)} ms`);
+  io.out(`  open     ${String(counts.open).padStart(6)}`);
+  io.out(`  refused  ${String(counts.refused).padStart(6)}`);
+  io.out(`  timeout  ${String(counts.timeout).padStart(6)}`);
+  io.out(`  other    ${String(counts.other).padStart(6)}${others.size ? `  (${[...others].map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`);
+  io.out(`open ports: ${open.length ? open.sort((a, b) => a - b).join(', ') : 'none'}`);
+  return 0;
+}
