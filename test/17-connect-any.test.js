@@ -5,10 +5,13 @@ const { connectAny, ConnectError } = require('../dist/lib');
 const { tcpListener, refusedPort, blackHole, fdCount } = require('./helpers/listeners');
 
 describe('connectAny (Happy Eyeballs v2)', () => {
+  // The waiter thread's eventfd is made on first use: make it before fds are counted.
+  before(async () => require('../dist/lib').probe(`127.0.0.1:${await refusedPort()}`));
+
   it('a dead first address: the live second one starts after the delay and wins; the loser is closed', async () => {
     const hole = await blackHole('tcp4');
-    const live = await tcpListener('127.0.0.1');
     const before = fdCount();
+    const live = await tcpListener('127.0.0.1');
     let closed = false;
     try {
       const delay = 150;
