@@ -69,14 +69,23 @@ interface Addon {
   readonly SUN_PATH_SIZE: number;
 }
 
+const PACKAGE_ROOT = path.join(__dirname, '..', '..');
+
+/**
+ * node-gyp-build finds the binary: build/Release when it was built from
+ * source here, else the prebuild in prebuilds/<platform>-<arch>/ for this
+ * platform, arch and libc (one Node-API binary serves every Node version).
+ */
 function load(): Addon {
-  const built = path.join(__dirname, '..', '..', 'build', 'Release', 'nbconnect.node');
+  if (process.platform === 'win32')
+    throw new Error('nbconnect: Windows is not supported. nbconnect makes the POSIX calls (fcntl, poll, select, SO_ERROR) directly, and runs on Linux.');
   try {
-    return require(built) as Addon;
+    return (require('node-gyp-build') as (dir: string) => Addon)(PACKAGE_ROOT);
   } catch (cause) {
     throw new Error(
-      `nbconnect: cannot load the native addon from ${built}. ` +
-        'Build it from source with `npm run build` (needs python3, make and a C++17 compiler).',
+      `nbconnect: cannot load the native addon for ${process.platform}-${process.arch} (Node-API ${process.versions.napi}). ` +
+        `Tried ${path.join(PACKAGE_ROOT, 'build', 'Release')} and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
+        'Build it from source with `npm rebuild nbconnect` (or `npm run build` in a clone); that needs python3, make and a C++17 compiler.',
       { cause },
     );
   }
