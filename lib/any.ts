@@ -4,6 +4,7 @@ import { abortError, ConnectError } from './errors';
 import type { ConnectOptions, Target, Where } from './types';
 import { parseTarget, prepare, show, type ParsedTarget } from './validate';
 
+/** `connect`'s options; `timeout` is one deadline for the whole race. */
 export interface ConnectAnyOptions extends ConnectOptions {
   /**
    * RFC 8305's Connection Attempt Delay, in ms: how long an attempt runs
@@ -27,7 +28,9 @@ export interface RaceAttempt {
   error?: ConnectError;
 }
 
+/** What `connectAny` resolves with. */
 export interface ConnectAnyResult {
+  /** The winner's socket, now the caller's to use and close. */
   connection: Connection;
   /** The index in `attempts` of the winner. */
   winner: number;

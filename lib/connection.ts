@@ -43,6 +43,7 @@ export class Connection {
   get immediate(): boolean {
     return this.result.phase === 'immediate';
   }
+  /** The address family of the socket. */
   get family(): 'IPv4' | 'IPv6' | 'unix' {
     return 'path' in this.target ? 'unix' : this.target.family === 6 ? 'IPv6' : 'IPv4';
   }
@@ -50,6 +51,7 @@ export class Connection {
   get localAddress(): string | undefined {
     return this.result.localAddress;
   }
+  /** From getsockname(2), on TCP. */
   get localPort(): number | undefined {
     return this.result.localPort;
   }
@@ -57,9 +59,11 @@ export class Connection {
   get remoteAddress(): string | undefined {
     return this.result.remoteAddress;
   }
+  /** From getpeername(2), on TCP. */
   get remotePort(): number | undefined {
     return this.result.remotePort;
   }
+  /** The AF_UNIX path, or undefined on TCP. */
   get path(): string | undefined {
     return 'path' in this.target ? this.target.path : undefined;
   }

@@ -38,6 +38,7 @@ export function classify(code: string | number): Disposition {
   return 'fatal';
 }
 
+/** `connect`'s options, applied to every attempt (`timeout` per attempt), plus the backoff. */
 export interface ConnectorOptions extends ConnectOptions {
   /** The first retry's delay in ms; default 500. */
   initialDelay?: number;

@@ -6,6 +6,7 @@ import { ConnectError } from './errors';
 import type { ConnectOptions, Target } from './types';
 import { prepare, show } from './validate';
 
+/** `connect`'s options (the signal aside), applied to every connection, plus TLS. */
 export interface CreateConnectionOptions extends Omit<ConnectOptions, 'signal'> {
   /**
    * Wrap the socket in TLS with tls.connect({ socket, ... }). `true` or TLS
@@ -30,6 +31,7 @@ export interface ClientConnectOptions {
   [tlsOption: string]: unknown;
 }
 
+/** Called once: with the connected (and for https, secured) socket, or the error. */
 export type ConnectCallback = (err: Error | null, socket?: net.Socket | tls.TLSSocket) => void;
 
 /**

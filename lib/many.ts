@@ -4,6 +4,7 @@ import { probe } from './connect';
 import type { ConnectOptions, Outcome, Target } from './types';
 import { checkInteger, show } from './validate';
 
+/** `probe`'s options, plus how many attempts run at once. */
 export interface ProbeManyOptions extends ConnectOptions {
   /** Attempts in flight at once; default 256. */
   concurrency?: number;

@@ -64,6 +64,7 @@ export function setNonblocking(fd: number, flags = 0): RawResult {
   return named(native.fcntl(fd, 1, flags | native.constants.O_NONBLOCK));
 }
 
+/** The options `setsockopt` takes: the ones the connect algorithm may set before connect(). */
 export type SocketOption = 'TCP_NODELAY' | 'TCP_SYNCNT' | 'TCP_USER_TIMEOUT' | 'IP_BIND_ADDRESS_NO_PORT' | 'SO_LINGER';
 const OPTIONS: readonly SocketOption[] = ['TCP_NODELAY', 'TCP_SYNCNT', 'TCP_USER_TIMEOUT', 'IP_BIND_ADDRESS_NO_PORT', 'SO_LINGER'];
 
@@ -91,6 +92,7 @@ export function connect(fd: number, addr: RawAddress): RawResult {
   return named(native.connect(fd, toNativeAddr(addr)));
 }
 
+/** The events `poll` may watch for. */
 export type PollEvent = 'POLLIN' | 'POLLPRI' | 'POLLOUT' | 'POLLRDHUP';
 // POLLERR and POLLHUP are always reported and never asked for.
 const POLL_EVENTS: readonly string[] = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLRDHUP'];
@@ -162,7 +164,8 @@ export function getSoError(fd: number): RawResult & { value?: number; valueCode?
   return result;
 }
 
-type Name = RawResult & { family?: 4 | 6 | 'unix'; address?: string; port?: number; path?: string };
+/** What getsockname/getpeername return: the address in `family`/`address`/`port`, or `path`. */
+export type Name = RawResult & { family?: 4 | 6 | 'unix'; address?: string; port?: number; path?: string };
 
 function nameOf(result: ReturnType<typeof native.getsockname>): Name {
   const out = named(result) as Name & { family?: unknown };

@@ -5,8 +5,13 @@
  */
 export type Target = { host: string; port: number } | { path: string } | string;
 
+/** The syscall that waits for the handshake: poll(2) or select(2). */
 export type Wait = 'poll' | 'select';
 
+/**
+ * Options of every connect call. Each socket option is one setsockopt(2)
+ * before connect(2), and appears in the trace as a step.
+ */
 export interface ConnectOptions {
   /** Deadline in ms from the call, covering name lookup too. Absent: the kernel's own give-up. */
   timeout?: number;
@@ -45,8 +50,15 @@ export interface ConnectOptions {
   waitDelay?: number;
 }
 
+/** How the verdict is read after the wait; see `ConnectOptions.confirm`. */
 export type Confirm = 'so_error' | 'getpeername' | 'read' | 'reconnect';
 
+/**
+ * Where the verdict came from: 'lookup' (getaddrinfo failed), 'immediate'
+ * (connect(2) returned 0 or failed at once, or a step before it failed),
+ * 'async' (EINPROGRESS, then poll/select and SO_ERROR), 'timeout' (the
+ * deadline passed first), 'aborted' (the signal).
+ */
 export type Phase = 'lookup' | 'immediate' | 'async' | 'timeout' | 'aborted';
 
 /** One syscall of the trace. */
