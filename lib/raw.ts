@@ -105,6 +105,9 @@ function checkTimeout(timeout: unknown): number {
 /**
  * poll(2) on `fds` (each watching `events`, default POLLOUT) for `timeout`
  * ms (-1 or absent: block). `revents[i]` names what came back for fds[i].
+ * A signal's EINTR is not an answer about the fds: the call polls again for
+ * what is left of the same timeout, so a signal neither ends the wait nor
+ * restarts its clock.
  */
 export function poll(fds: Array<{ fd: number; events?: PollEvent[] }>, timeout?: number): RawResult & { revents: string[][] } {
   if (!Array.isArray(fds) || fds.length === 0) throw new TypeError(`The "fds" argument must be a non-empty array. Received ${show(fds)}`);
@@ -135,7 +138,8 @@ export const FD_SETSIZE = addon.FD_SETSIZE;
 /**
  * select(2) on `fds` (read and/or write sets; default write) for `timeout`
  * ms (-1 or absent: block). An fd >= FD_SETSIZE is a RangeError: FD_SET
- * would write past the fd_set.
+ * would write past the fd_set. EINTR is retried as in `poll`, with the sets
+ * asked for again.
  */
 export function select(
   fds: Array<{ fd: number; read?: boolean; write?: boolean }>,

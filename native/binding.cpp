@@ -491,7 +491,7 @@ Napi::Value RawPoll(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < set.size(); i++)
     set[i] = pollfd{fds.Get(i).As<Napi::Number>().Int32Value(),
                     short(events.Get(i).As<Napi::Number>().Int32Value()), 0};
-  int res = nbc::poll_fds(set.data(), set.size(), info[2].As<Napi::Number>().Int32Value());
+  int res = nbc::poll_fds_until(set.data(), set.size(), info[2].As<Napi::Number>().Int32Value());
   Napi::Object o = raw_result(env, res);
   Napi::Array revents = Napi::Array::New(env, set.size());
   for (uint32_t i = 0; i < set.size(); i++) revents.Set(i, revents_names(env, res > 0 ? set[i].revents : 0));
@@ -522,7 +522,7 @@ Napi::Value RawSelect(const Napi::CallbackInfo& info) {
     maxfd = std::max(maxfd, fd);
   }
   double timeout_ms = info[3].As<Napi::Number>().DoubleValue();
-  int res = nbc::select_fds(maxfd + 1, &rset, &wset, timeout_ms < 0 ? -1 : int64_t(timeout_ms * 1e6));
+  int res = nbc::select_fds_until(maxfd + 1, &rset, &wset, timeout_ms < 0 ? -1 : int64_t(timeout_ms * 1e6));
   Napi::Object o = raw_result(env, res);
   Napi::Array readable = Napi::Array::New(env, list.size());
   Napi::Array writable = Napi::Array::New(env, list.size());

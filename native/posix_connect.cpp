@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -86,6 +87,27 @@ int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns) 
     tvp = &tv;
   }
   return result(select(nfds, readfds, writefds, nullptr, tvp));
+}
+
+int poll_fds_until(pollfd* fds, nfds_t count, int timeout_ms) {
+  const int64_t deadline = timeout_ms < 0 ? -1 : monotonic_ns() + int64_t(timeout_ms) * 1000000;
+  for (;;) {
+    int res = poll_fds(fds, count, deadline < 0 ? -1 : poll_timeout_ms(deadline, monotonic_ns()));
+    if (res != -EINTR) return res;
+  }
+}
+
+int select_fds_until(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns) {
+  const int64_t deadline = timeout_ns < 0 ? -1 : monotonic_ns() + timeout_ns;
+  const fd_set want_read = *readfds, want_write = *writefds;
+  for (;;) {
+    int64_t left = deadline < 0 ? -1 : std::max<int64_t>(0, deadline - monotonic_ns());
+    int res = select_fds(nfds, readfds, writefds, left);
+    if (res != -EINTR) return res;
+    // After EINTR the sets are unspecified: ask for the same fds again.
+    *readfds = want_read;
+    *writefds = want_write;
+  }
 }
 
 int wake_fd_open() { return result(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)); }

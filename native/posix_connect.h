@@ -170,6 +170,11 @@ int sys_close(int fd);
 int poll_fds(pollfd* fds, nfds_t count, int timeout_ms);
 // timeout_ns < 0 blocks; the timeval is rounded up to the next microsecond.
 int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
+// The same, for a caller that wants the wait and not a signal's EINTR: they
+// wait again for what is left of the same deadline, so the clock never
+// restarts. The step-by-step API uses these.
+int poll_fds_until(pollfd* fds, nfds_t count, int timeout_ms);
+int select_fds_until(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
 int wake_fd_open();                   // eventfd
 int wake_fd_signal(int fd);
 int wake_fd_drain(int fd);
