@@ -66,6 +66,8 @@ interface Addon {
   lookupSync(host: string, family: number): NativeAddress[] | { eai: number; message: string };
   readonly raw: RawAddon;
   readonly FD_SETSIZE: number;
+  /** Socket syscalls made so far by this process (for the tests: bad input makes none). */
+  socketCalls(): number;
   readonly SUN_PATH_SIZE: number;
 }
 
@@ -77,6 +79,9 @@ const PACKAGE_ROOT = path.join(__dirname, '..', '..');
  * platform, arch and libc (one Node-API binary serves every Node version).
  */
 function load(): Addon {
+  // The sanitizer run (npm run test:sanitize) points this at its own build.
+  const override = process.env.NBCONNECT_ADDON;
+  if (override) return require(path.resolve(override)) as Addon;
   if (process.platform === 'win32')
     throw new Error('nbconnect: Windows is not supported. nbconnect makes the POSIX calls (fcntl, poll, select, SO_ERROR) directly, and runs on Linux.');
   try {

@@ -620,6 +620,9 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("lookupSync", Napi::Function::New(env, LookupSync, "lookupSync"));
   exports.Set("raw", RawExports(env));
   exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
+  exports.Set("socketCalls", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), double(nbc::socket_calls()));
+  }, "socketCalls"));
   exports.Set("SUN_PATH_SIZE", Napi::Number::New(env, sizeof(sockaddr_un::sun_path)));
   return exports;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -30,27 +31,38 @@ int64_t monotonic_ns() {
 
 namespace {
 inline int result(int ret) { return ret < 0 ? -errno : ret; }
+
+// Every call on a socket through these wrappers, counted so that a test can
+// show that bad input reaches none. errno is read before the count moves.
+std::atomic<uint64_t> socket_call_count{0};
+inline int socket_call(int ret) {
+  int out = result(ret);
+  socket_call_count.fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
 }  // namespace
 
-int sys_socket(int family) { return result(socket(family, SOCK_STREAM, 0)); }
+uint64_t socket_calls() { return socket_call_count.load(std::memory_order_relaxed); }
 
-int sys_fcntl(int fd, int cmd, int arg) { return result(fcntl(fd, cmd, arg)); }
+int sys_socket(int family) { return socket_call(socket(family, SOCK_STREAM, 0)); }
+
+int sys_fcntl(int fd, int cmd, int arg) { return socket_call(fcntl(fd, cmd, arg)); }
 
 int sys_setsockopt_int(int fd, int level, int name, int value) {
-  return result(setsockopt(fd, level, name, &value, sizeof value));
+  return socket_call(setsockopt(fd, level, name, &value, sizeof value));
 }
 
 int sys_setsockopt_linger(int fd, int on, int seconds) {
   linger l{on, seconds};
-  return result(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l));
+  return socket_call(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l));
 }
 
 int sys_bind(int fd, const void* addr, socklen_t len) {
-  return result(bind(fd, static_cast<const sockaddr*>(addr), len));
+  return socket_call(bind(fd, static_cast<const sockaddr*>(addr), len));
 }
 
 int sys_connect(int fd, const void* addr, socklen_t len) {
-  return result(connect(fd, static_cast<const sockaddr*>(addr), len));
+  return socket_call(connect(fd, static_cast<const sockaddr*>(addr), len));
 }
 
 // getsockopt's own return says whether the call worked; the pending error is
@@ -58,22 +70,22 @@ int sys_connect(int fd, const void* addr, socklen_t len) {
 // error in *value; Solaris returned -1 with errno set (UNP 16.3).
 int sys_getsockopt_so_error(int fd, int* value) {
   socklen_t len = sizeof *value;
-  return result(getsockopt(fd, SOL_SOCKET, SO_ERROR, value, &len));
+  return socket_call(getsockopt(fd, SOL_SOCKET, SO_ERROR, value, &len));
 }
 
 int sys_getsockname(int fd, void* addr, socklen_t* len) {
-  return result(getsockname(fd, static_cast<sockaddr*>(addr), len));
+  return socket_call(getsockname(fd, static_cast<sockaddr*>(addr), len));
 }
 
 int sys_getpeername(int fd, void* addr, socklen_t* len) {
-  return result(getpeername(fd, static_cast<sockaddr*>(addr), len));
+  return socket_call(getpeername(fd, static_cast<sockaddr*>(addr), len));
 }
 
-int sys_read(int fd, void* buf, size_t n) { return result(int(read(fd, buf, n))); }
+int sys_read(int fd, void* buf, size_t n) { return socket_call(int(read(fd, buf, n))); }
 
 // close(2) on Linux releases the fd even when it reports EINTR, so it is
 // never retried: a retry could close a number another thread just got.
-int sys_close(int fd) { return result(close(fd)); }
+int sys_close(int fd) { return socket_call(close(fd)); }
 
 int poll_fds(pollfd* fds, nfds_t count, int timeout_ms) {
   return result(poll(fds, count, timeout_ms));

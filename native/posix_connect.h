@@ -168,6 +168,10 @@ int sys_getpeername(int fd, void* addr, socklen_t* len);
 int sys_read(int fd, void* buf, size_t n);
 int sys_close(int fd);
 int poll_fds(pollfd* fds, nfds_t count, int timeout_ms);
+
+// How many socket calls (socket through close, not the waits) the wrappers
+// above have made in this process.
+uint64_t socket_calls();
 // timeout_ns < 0 blocks; the timeval is rounded up to the next microsecond.
 int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
 // The same, for a caller that wants the wait and not a signal's EINTR: they

@@ -54,8 +54,9 @@ describe('the package: packed, installed without a compiler, imported every way'
     consumer = path.join(work, 'consumer');
     fs.mkdirSync(consumer);
     fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-    env = { ...process.env, PATH: compilerFreePath(path.join(work, 'bin')), npm_config_nodedir: undefined };
-    delete env.npm_config_node_gyp;
+    env = { ...process.env, PATH: compilerFreePath(path.join(work, 'bin')) };
+    // The consumer loads what it installed: not a sanitizer build, not npm's build settings.
+    for (const name of ['NBCONNECT_ADDON', 'npm_config_nodedir', 'npm_config_node_gyp']) delete env[name];
   });
 
   after(() => fs.rmSync(work, { recursive: true, force: true }));

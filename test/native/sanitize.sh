@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# npm run test:sanitize
+#  1. the waiter stress harness under ThreadSanitizer;
+#  2. the same harness under AddressSanitizer + LeakSanitizer + UBSan;
+#  3. the addon built with AddressSanitizer + UBSan, and the whole mocha
+#     suite run against it.
+# Any report fails the run (halt_on_error, exit codes).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=build-sanitize
+mkdir -p "$OUT"
+SOURCES="test/native/waiter_stress.cpp native/waiter.cpp native/posix_connect.cpp"
+PER_PRODUCER=${NBCONNECT_STRESS:-2000}
+
+echo "== waiter stress, ThreadSanitizer"
+g++ -std=c++17 -O1 -g -pthread -fsanitize=thread $SOURCES -o "$OUT/waiter_stress_tsan"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$OUT/waiter_stress_tsan" "$PER_PRODUCER"
+
+echo "== waiter stress, AddressSanitizer + LeakSanitizer + UBSan"
+g++ -std=c++17 -O1 -g -pthread -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $SOURCES -o "$OUT/waiter_stress_asan"
+ASAN_OPTIONS="detect_leaks=1 halt_on_error=1" "$OUT/waiter_stress_asan" "$PER_PRODUCER"
+
+echo "== the addon under AddressSanitizer + UBSan, the whole suite"
+ADDON="$OUT/addon"
+rm -rf "$ADDON"
+mkdir -p "$ADDON"
+cp binding.gyp "$ADDON/"
+cp -r native "$ADDON/"
+FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
+# Through npm, so node-gyp gets npm's configuration (nodedir: Node's own headers).
+(cd "$ADDON" && CFLAGS="$FLAGS" CXXFLAGS="$FLAGS" LDFLAGS="-fsanitize=address,undefined" npm exec --no -- node-gyp rebuild >/dev/null)
+LIBASAN=$(g++ -print-file-name=libasan.so)
+LIBUBSAN=$(g++ -print-file-name=libubsan.so)
+# Node itself is not instrumented, and at exit it leaves allocations on
+# purpose, so in this process LeakSanitizer would only report Node; leaks of
+# the native code are checked by the harness above, which drives the same
+# files. Child processes the tests start inherit all of this.
+export NBCONNECT_ADDON="$PWD/$ADDON/build/Release/nbconnect.node"
+export LD_PRELOAD="$LIBASAN $LIBUBSAN"
+# Short allocation stacks: Node allocates a great deal, and reports need few frames.
+export ASAN_OPTIONS="detect_leaks=0 halt_on_error=1 exitcode=86 malloc_context_size=4"
+export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 exitcode=87"
+node -e "require('./dist/lib'); if (!process.env.NBCONNECT_ADDON) process.exit(1)"
+npx mocha --require test/helpers/sanitizer-hooks.js
