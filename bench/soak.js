@@ -17,6 +17,7 @@ const { parseArgs } = require('node:util');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { connect } = require('../dist/lib');
 const { pythonPeer, refusedPort, tempSocketPath } = require('../test/helpers/listeners');
+const { random } = require('../test/helpers/random');
 
 const { values } = parseArgs({
   options: {
@@ -35,16 +36,6 @@ const N = Number(values.n) + WARMUP; // every connect, warm-up included
 const CONCURRENCY = Number(values.concurrency);
 const RSS_LIMIT = 16 * 1024 * 1024;
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
-
-/** mulberry32: a seeded PRNG, so a run can be replayed. */
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function lineOf(child) {
   return new Promise((resolve, reject) => {

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { connectSync, lookupAll, outcomeOfConnection, outcomeOfError, probe } from './connect';
 import type { ConnectError } from './errors';
+import { sleep } from './connector';
 import { formatTrace } from './format';
 import { probeMany } from './many';
 import type { Confirm, ConnectOptions, Outcome, Target } from './types';
@@ -190,18 +191,6 @@ async function ping(argv: string[], io: Io): Promise<number> {
     }
   }
   return times.length > 0 ? 0 : 1;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
 
 /** '1-1024,8080' as a bitmap: bounded whatever the text, duplicates once. */

@@ -185,7 +185,8 @@ function finite(name: string, value: unknown, min: number, max = Infinity): numb
   return value;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** @internal Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });

@@ -7,22 +7,13 @@ const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { connect } = require('../dist/lib');
 const { blackHole, refusedPort, tcpListener, fdCount } = require('./helpers/listeners');
+const { random } = require('./helpers/random');
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'pending-connects.js');
 
 async function settleFds(target) {
   for (let i = 0; i < 150 && fdCount() !== target; i++) await new Promise((r) => setTimeout(r, 20));
   return fdCount();
-}
-
-/** A tiny seeded PRNG (mulberry32), so a failure can be replayed. */
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('teardown under load', function () {
