@@ -6,16 +6,9 @@ const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
-const ROOT = path.join(__dirname, '..');
+const { namespaceBlocker } = require('./helpers/namespaces');
 
-/** Why namespaces cannot run here, or undefined when they can. */
-function namespaceGap() {
-  if (process.getuid() !== 0) return 'not root';
-  const probe = spawnSync('unshare', ['-n', 'true']);
-  if (probe.error) return 'no unshare(1)';
-  if (probe.status !== 0) return `unshare -n failed: ${String(probe.stderr).trim()}`;
-  return undefined;
-}
+const ROOT = path.join(__dirname, '..');
 
 describe('fd limits', function () {
   this.timeout(60000);
@@ -34,7 +27,7 @@ describe('fd limits', function () {
   });
 
   it('ephemeral ports exhausted (a two-port ip_local_port_range in a namespace): EADDRNOTAVAIL at connect, exactly', function () {
-    const gap = namespaceGap();
+    const gap = namespaceBlocker();
     if (gap) {
       if (process.env.CI === 'true') assert.fail(`network namespaces are required under CI: ${gap}`);
       console.log(`      (skipped: ${gap}; needs root and unshare -n)`);

@@ -18,6 +18,7 @@ const { Worker } = require('node:worker_threads');
 const ROOT = path.join(__dirname, '..', '..');
 const { connect, connectSync } = require(path.join(ROOT, 'dist', 'lib'));
 const { refusedPort } = require('../helpers/listeners');
+const { namespaceBlocker } = require('../helpers/namespaces');
 const { scenarios, configureNamespace } = require('./scenarios');
 
 const WAITS = ['poll', 'select'];
@@ -190,16 +191,6 @@ async function runGroup(oracle, group) {
     rows.push(...(await runScenario(oracle, scenario)));
   }
   return rows;
-}
-
-/** Why the namespace groups cannot run here, or null if they can. */
-function namespaceBlocker() {
-  if (process.getuid?.() !== 0) return 'not root';
-  const probe = spawnSync('unshare', ['-n', 'true']);
-  if (probe.error) return 'no unshare(1)';
-  if (probe.status !== 0) return `unshare -n failed: ${String(probe.stderr).trim()}`;
-  if (spawnSync('ip', ['-V']).error) return 'no ip(8) (iproute2)';
-  return null;
 }
 
 function runGroupInNamespace(oracle, group) {
