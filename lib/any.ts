@@ -3,6 +3,7 @@ import type { Connection } from './connection';
 import { abortError, ConnectError } from './errors';
 import type { ConnectOptions, Target, Where } from './types';
 import { parseTarget, prepare, show, type ParsedTarget } from './validate';
+import { setLongTimeout } from './timers';
 
 /** `connect`'s options; `timeout` is one deadline for the whole race. */
 export interface ConnectAnyOptions extends ConnectOptions {
@@ -143,7 +144,7 @@ function race(
   let next = 0;
   let winner = -1;
   let connection: Connection | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
 
   return new Promise<ConnectAnyResult>((resolve, reject) => {
     const since = () => performance.now() - calledAt;
@@ -152,7 +153,7 @@ function race(
     // aggregate of failures. Losers are closed by then, so the caller never
     // shares the process with a socket it cannot see.
     const finish = () => {
-      clearTimeout(timer);
+      cancelTimer?.();
       signal?.removeEventListener('abort', onAbort);
       if (connection) return resolve({ connection, winner, attempts });
       if (signal?.aborted) return reject(abortError(candidates[0].where, since(), [], signal.reason));
@@ -167,7 +168,7 @@ function race(
     };
 
     const stopAll = () => {
-      clearTimeout(timer);
+      cancelTimer?.();
       for (const c of controllers) c.abort();
     };
 
@@ -175,7 +176,7 @@ function race(
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const startNext = () => {
-      clearTimeout(timer);
+      cancelTimer?.();
       if (winner >= 0 || signal?.aborted || next >= candidates.length) return;
       const remaining = timeout === undefined ? undefined : timeout - since();
       if (remaining !== undefined && remaining <= 0) return;
@@ -207,7 +208,7 @@ function race(
         running.delete(done);
         if (running.size === 0) finish();
       });
-      if (next < candidates.length) timer = setTimeout(startNext, delay);
+      if (next < candidates.length) cancelTimer = setLongTimeout(startNext, delay);
     };
 
     if (signal?.aborted) return finish();

@@ -60,9 +60,13 @@ interface Addon {
   init(onBatch: (results: Float64Array) => void): void;
   /** spec: lib/wire.ts's pack(); returns one encoded result. */
   connectSync(spec: Float64Array, address: string, localAddress: string | undefined): Float64Array;
-  connectStart(spec: Float64Array, address: string, localAddress: string | undefined): void;
+  /** undefined, or why the waiter thread could not start (errno positive); then nothing was started. */
+  connectStart(spec: Float64Array, address: string, localAddress: string | undefined): { errno: number; syscall: string } | undefined;
   cancel(wait: 0 | 1, id: number): void;
+  /** close(2) of an fd handed to JS; 0 or the positive errno. */
   close(fd: number): number;
+  /** The fd went to another owner (a net.Socket): not closed at teardown. */
+  release(fd: number): void;
   lookupSync(host: string, family: number): NativeAddress[] | { eai: number; message: string };
   readonly raw: RawAddon;
   readonly FD_SETSIZE: number;

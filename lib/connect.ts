@@ -2,7 +2,8 @@ import * as dns from 'node:dns';
 
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
-import { abortError, ConnectError, errorFromResult } from './errors';
+import { abortError, ConnectError, describe, errnoName, errorFromResult } from './errors';
+import { setLongTimeout } from './timers';
 import type { ConnectOptions, Endpoint, Outcome, Target, Where } from './types';
 import { prepare, type ParsedTarget, type Prepared } from './validate';
 import { decodeBatch, pack, type Result } from './wire';
@@ -57,7 +58,12 @@ addon.init((batch) => {
   try {
     for (const result of decodeBatch(batch)) {
       const entry = pending.get(result.id);
-      if (entry === undefined) continue;
+      if (entry === undefined) {
+        // Cannot happen: every id is registered before its result can come.
+        // Should it, the socket is closed rather than lost.
+        if (result.fd >= 0) addon.close(result.fd);
+        continue;
+      }
       pending.delete(result.id);
       if (entry.onAbort) entry.signal!.removeEventListener('abort', entry.onAbort);
       entry.settle(verdict(result, entry));
@@ -72,6 +78,24 @@ function startOnWaiter(prepared: Prepared, endpoint: Endpoint, entry: Pending): 
   const { spec, signal } = prepared;
   const id = nextId++;
   entry.endpoint = endpoint;
+  // The result comes through a later batch, never during this call, so the
+  // entry and its listener can be registered once the waiter took it.
+  const failedStart = addon.connectStart(pack(spec, id), address(spec), spec.localAddress);
+  if (failedStart !== undefined) {
+    const { errno, syscall } = failedStart;
+    return entry.settle({
+      error: new ConnectError({
+        code: errnoName(errno),
+        posixErrno: errno,
+        syscall,
+        target: endpoint,
+        phase: 'immediate',
+        elapsed: 0,
+        steps: [],
+        message: `${syscall} ${errnoName(errno)} ${describe(endpoint)}: the waiter thread could not start`,
+      }),
+    });
+  }
   if (signal) {
     // A message to the waiter, which owns the fd: it closes the socket and
     // reports 'aborted', unless the verdict was already on its way.
@@ -79,7 +103,6 @@ function startOnWaiter(prepared: Prepared, endpoint: Endpoint, entry: Pending): 
     signal.addEventListener('abort', entry.onAbort, { once: true });
   }
   pending.set(id, entry);
-  addon.connectStart(pack(spec, id), address(spec), spec.localAddress);
 }
 
 const address = (spec: Prepared['spec']) => (spec.family === 0 ? spec.path : spec.address);
@@ -145,9 +168,9 @@ export function lookupAll(
   const where = { host, port };
   const elapsed = () => performance.now() - startedAt;
   return new Promise<dns.LookupAddress[]>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const done = () => {
-      clearTimeout(timer);
+      cancelTimer?.();
       signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = () => {
@@ -155,7 +178,7 @@ export function lookupAll(
       reject(abortError(where, elapsed(), [], signal!.reason));
     };
     if (timeout !== undefined)
-      timer = setTimeout(() => {
+      cancelTimer = setLongTimeout(() => {
         done();
         reject(new ConnectError({ code: 'ETIMEDOUT', posixErrno: 110, syscall: 'getaddrinfo', target: where, phase: 'timeout', elapsed: elapsed(), steps: [] }));
       }, Math.max(0, timeout - elapsed()));
@@ -218,18 +241,17 @@ function attempt<T>(prepared: Prepared, onVerdict?: (v: Verdict) => T): Promise<
     const endpoint = literalEndpoint(target);
     if (endpoint) return startOnWaiter(prepared, endpoint, entry);
     const startedAt = performance.now();
-    resolveName(prepared, target as Extract<ParsedTarget, { kind: 'name' }>, startedAt).then(
-      (found) => startOnWaiter(withAddress(prepared, found, startedAt), found, entry),
-      (error) => entry.settle({ error }),
-    );
+    resolveName(prepared, target as Extract<ParsedTarget, { kind: 'name' }>, startedAt)
+      .then((found) => startOnWaiter(withAddress(prepared, found, startedAt), found, entry))
+      .catch((error: unknown) => entry.settle({ error: error as ConnectError }));
   });
 }
 
 // ---- the public calls -----------------------------------------------------------
 
 /**
- * Connects without blocking the event loop. socket, fcntl(F_GETFL/F_SETFL
- * O_NONBLOCK/F_SETFD FD_CLOEXEC), the requested setsockopt calls, bind and
+ * Connects without blocking the event loop. socket (with SOCK_CLOEXEC),
+ * fcntl(F_GETFL/F_SETFL O_NONBLOCK), the requested setsockopt calls, bind and
  * connect all run on this environment's waiter thread, which then waits with
  * poll(2) or select(2) and reads getsockopt(SO_ERROR) after every wake; on
  * TCP success getsockname and getpeername rule out a self-connect.

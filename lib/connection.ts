@@ -23,8 +23,7 @@ export function closeStep(fd: number, start: number): Step {
 
 /** A connected socket: its fd is owned by this object until close() or toSocket(). */
 export class Connection {
-  /** The file descriptor; -1 once closed or handed to a net.Socket. */
-  fd: number;
+  private handle: number;
   readonly target: Endpoint;
   private readonly result: Result;
   private trace: Step[] | undefined;
@@ -32,11 +31,21 @@ export class Connection {
 
   /** @internal */
   constructor(result: Result, target: Endpoint) {
-    this.fd = result.fd;
+    this.handle = result.fd;
     this.result = result.keep();
     this.target = target;
     // probe() hands over results whose socket the waiter already closed.
-    if (this.fd >= 0) leaked.register(this, this.fd, this);
+    if (this.handle >= 0) leaked.register(this, this.handle, this);
+  }
+
+  /**
+   * The file descriptor, -1 once closed or handed over. Read-only: this
+   * object closes that number (at close(), at garbage collection, or when
+   * its worker ends), so to give the socket to another owner use
+   * {@link Connection.toSocket}, never the bare number.
+   */
+  get fd(): number {
+    return this.handle;
   }
 
   /** connect() returned 0: the handshake was done before it returned. */
@@ -81,8 +90,8 @@ export class Connection {
   }
 
   private release(): number {
-    const fd = this.fd;
-    this.fd = -1;
+    const fd = this.handle;
+    this.handle = -1;
     leaked.unregister(this);
     return fd;
   }
@@ -95,7 +104,10 @@ export class Connection {
     if (this.fd < 0) throw new Error('nbconnect: the connection is already closed or handed over');
     const fd = this.release();
     try {
-      return new net.Socket({ fd, readable: true, writable: true });
+      const socket = new net.Socket({ fd, readable: true, writable: true });
+      // The net.Socket closes it from now on, at its end or its worker's.
+      addon.release(fd);
+      return socket;
     } catch (err) {
       addon.close(fd);
       throw err;

@@ -6,6 +6,7 @@ import { abortError, type ConnectError } from './errors';
 import { errnoName } from './errnos';
 import type { ConnectOptions, Outcome, Target } from './types';
 import { checkInteger, prepare, show } from './validate';
+import { setLongTimeout } from './timers';
 
 /** What a connect result means for the next move. */
 export type Disposition = 'connecting' | 'retry' | 'fatal';
@@ -188,10 +189,10 @@ function finite(name: string, value: unknown, min: number, max = Infinity): numb
 /** @internal Resolves after `ms`, or at once when `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
+    const cancelTimer = setLongTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
     function done() {
-      clearTimeout(timer);
+      cancelTimer();
       signal.removeEventListener('abort', done);
       resolve();
     }

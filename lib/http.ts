@@ -5,6 +5,7 @@ import { connect } from './connect';
 import { ConnectError } from './errors';
 import type { ConnectOptions, Target } from './types';
 import { prepare, show } from './validate';
+import { setLongTimeout } from './timers';
 
 /** `connect`'s options (the signal aside), applied to every connection, plus TLS. */
 export interface CreateConnectionOptions extends Omit<ConnectOptions, 'signal'> {
@@ -121,21 +122,21 @@ function secure(
   const { host: _h, hostname: _n, port: _p, protocol: _r, socketPath: _s, localAddress: _l, family: _f, ...passed } = options;
   const servername = options.servername ?? (/^[0-9.]+$|:/.test(host) ? undefined : host);
   const tlsSocket = tls.connect({ ...(passed as tls.ConnectionOptions), ...(typeof tlsDefault === 'object' ? tlsDefault : {}), socket, servername });
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
   const fail = (err: Error) => {
-    clearTimeout(timer);
+    cancelTimer?.();
     tlsSocket.destroy();
     callback(err);
   };
   tlsSocket.once('error', fail);
   tlsSocket.once('secureConnect', () => {
-    clearTimeout(timer);
+    cancelTimer?.();
     tlsSocket.removeListener('error', fail);
     callback(null, tlsSocket);
   });
   if (timeout !== undefined) {
     const left = Math.max(0, timeout - (performance.now() - startedAt));
-    timer = setTimeout(() => {
+    cancelTimer = setLongTimeout(() => {
       const err = Object.assign(new Error(`TLS handshake ETIMEDOUT ${host}:${options.port ?? 443}: no secureConnect within the ${timeout} ms deadline`), {
         code: 'ETIMEDOUT',
         syscall: 'tls.connect',

@@ -45,7 +45,11 @@ function toNativeAddr(addr: unknown): NativeAddr {
   return { family: parsed.family, address: parsed.address, port: parsed.port, path: '' };
 }
 
-/** socket(2): `socket(family, SOCK_STREAM, 0)`; family 4, 6 or 'unix'. ret is the fd. */
+/**
+ * socket(2): `socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)`; family 4, 6 or
+ * 'unix'. ret is the fd. Close-on-exec is set in the call itself, so a child
+ * spawned meanwhile on another thread never inherits the socket.
+ */
 export function socket(family: 4 | 6 | 'unix'): RawResult {
   if (family !== 4 && family !== 6 && family !== 'unix')
     throw new TypeError(`The "family" argument must be 4, 6 or 'unix'. Received ${show(family)}`);

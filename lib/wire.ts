@@ -21,7 +21,7 @@ const enum S { Packed, Ret, Errno, Value, Revents, At, Slots }
 
 // The native enums, in their order.
 const CALLS = ['socket', 'fcntl', 'setsockopt', 'bind', 'connect', 'poll', 'select', 'getsockopt', 'getsockname', 'getpeername', 'read', 'close'] as const;
-const ARGS = [undefined, 'F_GETFL', 'F_SETFL', 'F_SETFD', 'SO_ERROR', 'TCP_NODELAY', 'TCP_SYNCNT', 'TCP_USER_TIMEOUT', 'IP_BIND_ADDRESS_NO_PORT', 'SO_LINGER'] as const;
+const ARGS = [undefined, 'F_GETFL', 'F_SETFL', 'F_SETFD', 'SO_ERROR', 'TCP_NODELAY', 'TCP_SYNCNT', 'TCP_USER_TIMEOUT', 'IP_BIND_ADDRESS_NO_PORT', 'SO_LINGER', 'SOCK_STREAM|SOCK_CLOEXEC'] as const;
 const PHASES = ['immediate', 'async', 'timeout', 'aborted'] as const;
 const WHY = [undefined, "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll'"] as const;
 const REVENTS = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLERR', 'POLLHUP', 'POLLNVAL', 'POLLRDHUP']

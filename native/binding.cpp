@@ -3,7 +3,18 @@
 // is made in posix_connect.cpp (the algorithm) or lib/ (validation, errors).
 //
 // Per environment (the main thread and each worker) the instance data holds
-// at most one Waiter for each wait syscall, made on first use.
+// at most one Waiter for each wait syscall, made on first use, and the set
+// of fds handed to JS as open Connections.
+//
+// Environment teardown, in the order Node runs the cleanup hooks (the
+// reverse of their registration):
+//   1. each waiter's hook (registered at its first use): shut the waiter
+//      down (join its thread, close every fd it still owns), then release
+//      its thread-safe function, whose queued calls now see no env;
+//   2. the module's hook (registered at load): close every fd still handed
+//      to JS. A worker's Connections die with it, as its net.Sockets do;
+//      FinalizationRegistry callbacks never run at teardown.
+//   3. Node-API deletes the instance data.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +28,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include <napi.h>
 
@@ -41,6 +53,7 @@ const char* arg_name(nbc::Arg a) {
     case nbc::Arg::kTcpUserTimeout: return "TCP_USER_TIMEOUT";
     case nbc::Arg::kIpBindAddressNoPort: return "IP_BIND_ADDRESS_NO_PORT";
     case nbc::Arg::kSoLinger: return "SO_LINGER";
+    case nbc::Arg::kSockStreamCloexec: return "SOCK_STREAM|SOCK_CLOEXEC";
   }
   return nullptr;
 }
@@ -174,8 +187,7 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec,
   a->wait_delay_ns = int64_t(spec[w::kSpecWaitDelay] * 1e6);
   a->close_when_connected = spec[w::kSpecCloseWhenConnected] != 0;
   a->start_ns = nbc::monotonic_ns();
-  double timeout_ms = spec[w::kSpecTimeout];
-  if (timeout_ms >= 0) a->deadline_ns = a->start_ns + int64_t(timeout_ms * 1e6);
+  a->deadline_ns = nbc::deadline_after(a->start_ns, spec[w::kSpecTimeout]);
   return a;
 }
 
@@ -258,13 +270,20 @@ size_t encode(const Attempt& a, double* out) {
   return encoded_size(a);
 }
 
-Napi::Float64Array encode_all(Napi::Env env, const std::vector<std::unique_ptr<Attempt>>& list) {
+// The batch as one Float64Array, through the C API so that every status is
+// checked: while an environment is torn down these calls fail, and
+// node-addon-api, with C++ exceptions off, turns a failure it cannot throw
+// into napi_fatal_error. False: nothing reached JS.
+bool encode_all(napi_env env, const std::vector<std::unique_ptr<Attempt>>& list, napi_value* out) {
   size_t total = 0;
   for (auto& a : list) total += encoded_size(*a);
-  Napi::Float64Array out = Napi::Float64Array::New(env, total);
-  double* cursor = out.Data();
+  void* data = nullptr;
+  napi_value buffer;
+  if (napi_create_arraybuffer(env, total * sizeof(double), &data, &buffer) != napi_ok) return false;
+  if (napi_create_typedarray(env, napi_float64_array, total, buffer, 0, out) != napi_ok) return false;
+  double* cursor = static_cast<double*>(data);
   for (auto& a : list) cursor += encode(*a, cursor);
-  return out;
+  return true;
 }
 
 // ---- the waiters ------------------------------------------------------------
@@ -290,20 +309,48 @@ struct WaiterBinding final : nbc::CompletionSink {
 struct Addon {
   Napi::FunctionReference on_batch;
   WaiterBinding* waiters[2] = {nullptr, nullptr};
+  // The fds of connected attempts handed to JS and not yet closed or given
+  // away (close(), toSocket(), raw.close). JS thread only.
+  std::unordered_set<int> handed_fds;
+
+  // From here on JS owns the fd: the Connection it builds closes it, or
+  // step 2 of the teardown does.
+  void hand_over(const std::vector<std::unique_ptr<Attempt>>& list) {
+    for (auto& a : list)
+      if (a->fd >= 0) handed_fds.insert(a->fd);
+  }
 };
+
+// A batch that cannot reach JS closes its own sockets.
+void close_connected(std::vector<std::unique_ptr<Attempt>>& list) {
+  for (auto& a : list)
+    if (a->fd >= 0) nbc::sys_close(a->fd);
+}
 
 void deliver(Napi::Env env, Napi::Function on_batch, WaiterBinding* binding, std::nullptr_t*) {
   if (env == nullptr) return;  // torn down: shutdown() closed what was left
-  binding->waiter.take_completions(binding->batch);
-  if (binding->batch.empty()) return;
-  Napi::Float64Array results = encode_all(env, binding->batch);
-  binding->in_flight -= binding->batch.size();
-  binding->batch.clear();
+  std::vector<std::unique_ptr<Attempt>>& batch = binding->batch;
+  binding->waiter.take_completions(batch);
+  if (batch.empty()) return;
+  binding->in_flight -= batch.size();
   if (binding->in_flight == 0) binding->tsfn.Unref(env);
-  on_batch.Call({results});
+  napi_value results;
+  if (!encode_all(env, batch, &results)) {
+    close_connected(batch);
+    batch.clear();
+    return;
+  }
+  binding->addon->hand_over(batch);
+  batch.clear();
+  napi_value receiver;
+  napi_get_undefined(env, &receiver);
+  // A failed call (the environment stopping, or onBatch throwing) may have
+  // let JS take part of the batch and not the rest: the fds stay recorded as
+  // handed over, and the module's teardown closes what JS never took.
+  napi_call_function(env, receiver, on_batch, 1, &results, nullptr);
 }
 
-// Runs at environment teardown. It was registered after the thread-safe
+// Teardown step 1, per waiter. It was registered after the thread-safe
 // function was made, and cleanup hooks run in reverse order, so it runs
 // before Node-API tears that function down.
 void teardown_waiter(void* arg) {
@@ -314,29 +361,28 @@ void teardown_waiter(void* arg) {
   binding->tsfn.Release();
 }
 
+// Teardown step 2: the sockets of Connections JS never closed.
+void close_handed_fds(void* arg) {
+  auto* addon = static_cast<Addon*>(arg);
+  for (int fd : addon->handed_fds) nbc::sys_close(fd);
+  addon->handed_fds.clear();
+}
 
-WaiterBinding* waiter_for(Napi::Env env, Wait kind) {
+// The waiter of this environment for `kind`, started on first use; null
+// with `failure` set when its eventfd or thread cannot be made.
+WaiterBinding* waiter_for(Napi::Env env, Wait kind, nbc::Waiter::StartError& failure) {
   Addon* addon = env.GetInstanceData<Addon>();
   if (WaiterBinding* existing = addon->waiters[int(kind)]) return existing;
-  if (addon->on_batch.IsEmpty()) {
-    Napi::Error::New(env, "nbconnect: init() was not called").ThrowAsJavaScriptException();
+  auto* binding = new WaiterBinding(kind, addon);
+  failure = binding->waiter.start();
+  if (failure.err < 0) {
+    delete binding;
     return nullptr;
   }
-  auto* binding = new WaiterBinding(kind, addon);
   binding->tsfn = BatchFunction::New(
       env, addon->on_batch.Value(), "nbconnect.waiter", 0, 1, binding,
       [](Napi::Env, void*, WaiterBinding* done) { delete done; });
   binding->tsfn.Unref(env);
-  int err = binding->waiter.start();
-  if (err < 0) {
-    binding->waiter.shutdown();
-    binding->tsfn.Release();
-    Napi::Error e = Napi::Error::New(env, std::string("nbconnect: cannot start the waiter thread: ") +
-                                              std::strerror(-err));
-    e.Set("errno", Napi::Number::New(env, -err));
-    e.ThrowAsJavaScriptException();
-    return nullptr;
-  }
   napi_add_env_cleanup_hook(env, teardown_waiter, binding);
   addon->waiters[int(kind)] = binding;
   return binding;
@@ -352,23 +398,37 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
 // connectSync(spec, address, localAddress): the whole algorithm on this
 // thread; returns one encoded result.
 Napi::Value ConnectSync(const Napi::CallbackInfo& info) {
-  auto a = attempt_from(info.Env(), info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
-  if (!a) return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
+  if (!a) return env.Undefined();
   nbc::connect_blocking(*a);
   std::vector<std::unique_ptr<Attempt>> one;
   one.push_back(std::move(a));
-  return encode_all(info.Env(), one);
+  napi_value result;
+  if (!encode_all(env, one, &result)) {
+    close_connected(one);
+    return env.Undefined();
+  }
+  env.GetInstanceData<Addon>()->hand_over(one);
+  return Napi::Value(env, result);
 }
 
 // connectStart(spec, address, localAddress): hands the attempt to the
 // waiter; the result comes back through onBatch. The syscalls themselves run
-// on the waiter thread.
+// on the waiter thread. Returns undefined, or { errno, syscall } (errno
+// positive) when the waiter cannot start: then no attempt was made.
 Napi::Value ConnectStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
   if (!a) return env.Undefined();
-  WaiterBinding* binding = waiter_for(env, a->wait);
-  if (!binding) return env.Undefined();
+  nbc::Waiter::StartError failure;
+  WaiterBinding* binding = waiter_for(env, a->wait, failure);
+  if (!binding) {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("errno", -failure.err);
+    out.Set("syscall", failure.call);
+    return out;
+  }
   if (binding->in_flight++ == 0) binding->tsfn.Ref(env);
   binding->waiter.submit(std::move(a));
   return env.Undefined();
@@ -384,10 +444,18 @@ Napi::Value Cancel(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// close(fd): 0, or the positive errno.
+// close(fd): 0, or the positive errno. The fd is no longer JS's to hand back.
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  int ret = nbc::sys_close(info[0].As<Napi::Number>().Int32Value());
-  return Napi::Number::New(info.Env(), -ret);
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  info.Env().GetInstanceData<Addon>()->handed_fds.erase(fd);
+  return Napi::Number::New(info.Env(), -nbc::sys_close(fd));
+}
+
+// release(fd): JS gave the fd to another owner (a net.Socket), which closes
+// it from now on; the teardown must not.
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  info.Env().GetInstanceData<Addon>()->handed_fds.erase(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
 }
 
 // lookupSync(host, family): getaddrinfo on this thread, for connectSync.
@@ -575,8 +643,12 @@ Napi::Value RawRead(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// A Connection's fd closed through the raw API is not closed again at
+// teardown: its number may be someone else's by then.
 Napi::Value RawClose(const Napi::CallbackInfo& info) {
-  return raw_result(info.Env(), nbc::sys_close(fd_arg(info, 0)));
+  int fd = fd_arg(info, 0);
+  info.Env().GetInstanceData<Addon>()->handed_fds.erase(fd);
+  return raw_result(info.Env(), nbc::sys_close(fd));
 }
 
 Napi::Object RawExports(Napi::Env env) {
@@ -611,12 +683,16 @@ Napi::Object RawExports(Napi::Env env) {
 }  // namespace
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData<Addon>(new Addon());
+  auto* addon = new Addon();
+  env.SetInstanceData<Addon>(addon);
+  // Teardown step 2; registered first, so it runs after every waiter's.
+  napi_add_env_cleanup_hook(env, close_handed_fds, addon);
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("connectSync", Napi::Function::New(env, ConnectSync, "connectSync"));
   exports.Set("connectStart", Napi::Function::New(env, ConnectStart, "connectStart"));
   exports.Set("cancel", Napi::Function::New(env, Cancel, "cancel"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("release", Napi::Function::New(env, Release, "release"));
   exports.Set("lookupSync", Napi::Function::New(env, LookupSync, "lookupSync"));
   exports.Set("raw", RawExports(env));
   exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,7 +45,10 @@ inline int socket_call(int ret) {
 
 uint64_t socket_calls() { return socket_call_count.load(std::memory_order_relaxed); }
 
-int sys_socket(int family) { return socket_call(socket(family, SOCK_STREAM, 0)); }
+// SOCK_CLOEXEC in the same call, as libuv does: a separate fcntl(F_SETFD)
+// leaves a window in which a fork on another thread inherits the socket, and
+// a child that holds it keeps the connection up after our close().
+int sys_socket(int family) { return socket_call(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)); }
 
 int sys_fcntl(int fd, int cmd, int arg) { return socket_call(fcntl(fd, cmd, arg)); }
 
@@ -137,6 +141,31 @@ int wake_fd_drain(int fd) {
   return n < 0 && errno != EAGAIN ? -errno : 0;
 }
 
+int fd_is_open(int fd) { return fcntl(fd, F_GETFD) < 0 ? -errno : 0; }
+
+uint64_t nofile_limit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return UINT64_MAX;
+  return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : uint64_t(limit.rlim_cur);
+}
+
+void sleep_ns(int64_t ns) {
+  if (ns <= 0) return;
+  timespec pause{time_t(ns / 1000000000), long(ns % 1000000000)};
+  while (nanosleep(&pause, &pause) < 0 && errno == EINTR) {
+  }
+}
+
+int64_t deadline_after(int64_t start_ns, double timeout_ms) {
+  if (!(timeout_ms >= 0)) return -1;
+  // Compare in double before converting: a double past INT64_MAX converted
+  // to int64_t is undefined behaviour, and so is the signed sum overflowing.
+  const double room_ns = double(INT64_MAX - start_ns);
+  const double timeout_ns = timeout_ms * 1e6;
+  if (timeout_ns >= room_ns) return INT64_MAX;
+  return start_ns + int64_t(timeout_ns);
+}
+
 bool option_of(Arg arg, int* level, int* name) {
   switch (arg) {
     case Arg::kTcpNoDelay: *level = IPPROTO_TCP; *name = TCP_NODELAY; return true;
@@ -193,10 +222,18 @@ void fail(Attempt& a, int err, Call failed_call, Phase phase) {
   finish(a, err, failed_call, phase);
 }
 
+// EBADF from a call on the attempt's own fd: something closed the number
+// behind the owner's back. It is not ours to close any more (it may already
+// name another thread's file), so forget it before fail() would close it.
+void forget_fd_if_lost(Attempt& a, int res) {
+  if (res == -EBADF) a.fd = -1;
+}
+
 // Records the call; on failure closes and finishes. True if it succeeded.
 bool traced(Attempt& a, Call call, Arg arg, int res, Phase phase = Phase::kImmediate) {
   record(a, call, arg, res);
   if (res >= 0) return true;
+  if (call != Call::kSocket) forget_fd_if_lost(a, res);
   fail(a, -res, call, phase);
   return false;
 }
@@ -264,6 +301,7 @@ void finish_with_so_error(Attempt& a) {
   int so_error = 0;
   int res = sys_getsockopt_so_error(a.fd, &so_error);
   Step& s = record(a, Call::kGetsockopt, Arg::kSoError, res);
+  forget_fd_if_lost(a, res);
   if (res < 0) return fail(a, -res, Call::kGetsockopt, Phase::kAsync);
   s.detail |= Step::kValue;
   s.value = so_error;
@@ -277,7 +315,7 @@ bool start_connect(Attempt& a) {
   a.steps.reserve(12);  // a TCP success takes 10
 
   int fd = sys_socket(a.family);
-  if (!traced(a, Call::kSocket, Arg::kNone, fd)) return false;
+  if (!traced(a, Call::kSocket, Arg::kSockStreamCloexec, fd)) return false;
   a.fd = fd;
 
   // select(2) cannot hold this fd: FD_SET would write past the fd_set.
@@ -292,8 +330,6 @@ bool start_connect(Attempt& a) {
   if (!traced(a, Call::kFcntl, Arg::kGetFl, flags)) return false;
   if (!traced(a, Call::kFcntl, Arg::kSetFl, sys_fcntl(a.fd, F_SETFL, flags | O_NONBLOCK)))
     return false;
-  // Not inherited by children that a racing thread forks and execs.
-  if (!traced(a, Call::kFcntl, Arg::kSetFd, sys_fcntl(a.fd, F_SETFD, FD_CLOEXEC))) return false;
 
   if (!apply_options(a)) return false;
 
@@ -330,6 +366,7 @@ void finish_after_wake(Attempt& a) {
       a.peer_name_len = 0;
       // Not connected: UNP's recipe asks SO_ERROR for the reason.
       if (res == -ENOTCONN) return finish_with_so_error(a);
+      forget_fd_if_lost(a, res);
       return fail(a, -res, Call::kGetpeername, Phase::kAsync);
     }
 
@@ -338,6 +375,7 @@ void finish_after_wake(Attempt& a) {
       int res = sys_read(a.fd, &byte, 0);
       record(a, Call::kRead, Arg::kNone, res);
       if (res >= 0) return finish_connected(a, Phase::kAsync);
+      forget_fd_if_lost(a, res);
       return fail(a, -res, Call::kRead, Phase::kAsync);
     }
 
@@ -345,6 +383,7 @@ void finish_after_wake(Attempt& a) {
       int res = sys_connect(a.fd, &a.remote, a.remote_len);
       record(a, Call::kConnect, Arg::kNone, res);
       if (res == 0 || res == -EISCONN) return finish_connected(a, Phase::kAsync);
+      forget_fd_if_lost(a, res);
       return fail(a, -res, Call::kConnect, Phase::kAsync);
     }
   }
@@ -355,6 +394,16 @@ void finish_timeout(Attempt& a) { fail(a, ETIMEDOUT, Call::kConnect, Phase::kTim
 void finish_aborted(Attempt& a) {
   if (a.start_ns == 0) a.start_ns = monotonic_ns();
   fail(a, ECANCELED, Call::kConnect, Phase::kAborted);
+}
+
+void fail_wait(Attempt& a, int err) {
+  record(a, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Arg::kNone, -err);
+  fail(a, err, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
+}
+
+void finish_fd_lost(Attempt& a) {
+  a.fd = -1;
+  finish(a, EBADF, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
 }
 
 void record_poll_wake(Attempt& a, int ret, short revents) {
@@ -372,11 +421,7 @@ void record_select_wake(Attempt& a, int ret, bool readable, bool writable) {
 
 void connect_blocking(Attempt& a) {
   if (!start_connect(a)) return;
-  if (a.wait_delay_ns > 0) {
-    timespec pause{time_t(a.wait_delay_ns / 1000000000), long(a.wait_delay_ns % 1000000000)};
-    while (nanosleep(&pause, &pause) < 0 && errno == EINTR) {
-    }
-  }
+  sleep_ns(a.wait_delay_ns);
   for (;;) {
     int64_t now = monotonic_ns();
     if (a.deadline_ns >= 0 && now >= a.deadline_ns) return finish_timeout(a);
@@ -397,11 +442,13 @@ void connect_blocking(Attempt& a) {
     }
     // EINTR: the remaining time is recomputed from the same deadline.
     if (res == -EINTR) continue;
+    if (res == -EBADF && a.wait == Wait::kSelect) return finish_fd_lost(a);
     if (res < 0)
       return fail(a, -res, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
     // 0 is a timeout only once the deadline has really passed: poll's
     // millisecond rounding is upward, so this loops at most once more.
     if (res == 0) continue;
+    if (a.wait == Wait::kPoll && (a.steps.back().revents & POLLNVAL)) return finish_fd_lost(a);
     return finish_after_wake(a);
   }
 }

@@ -40,6 +40,7 @@ enum class Arg : uint8_t {
   kTcpUserTimeout,
   kIpBindAddressNoPort,
   kSoLinger,
+  kSockStreamCloexec,   // socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)
 };
 
 enum class Wait : uint8_t { kPoll, kSelect };
@@ -144,6 +145,21 @@ void finish_after_wake(Attempt& a);
 void finish_timeout(Attempt& a);
 void finish_aborted(Attempt& a);
 
+// The wait syscall refused this attempt (poll's EINVAL once nfds passes
+// RLIMIT_NOFILE): record the failed call, close the fd, finish with `err`.
+void fail_wait(Attempt& a, int err);
+
+// The fd's number is no longer this attempt's: poll said POLLNVAL, or
+// select EBADF, because something closed it behind the owner's back. Finish
+// with EBADF and never touch the number again (not even to close it: it may
+// already name another thread's file).
+void finish_fd_lost(Attempt& a);
+
+// The deadline `timeout_ms` after `start_ns`, saturated: a timeout past
+// what CLOCK_MONOTONIC's int64 nanoseconds can hold (about 292 years) is a
+// deadline never reached. Negative or NaN: -1, no deadline.
+int64_t deadline_after(int64_t start_ns, double timeout_ms);
+
 // The whole algorithm on the calling thread, waiting with a single-fd poll or
 // select under the attempt's deadline.
 void connect_blocking(Attempt& a);
@@ -155,7 +171,7 @@ void record_select_wake(Attempt& a, int ret, bool readable, bool writable);
 // One thin wrapper per syscall, for the algorithm, the waiter and the
 // step-by-step API alike. Each makes exactly one call and returns its result,
 // or -errno read right after it (libuv's convention).
-int sys_socket(int family);
+int sys_socket(int family);  // SOCK_STREAM | SOCK_CLOEXEC
 int sys_fcntl(int fd, int cmd, int arg);
 int sys_setsockopt_int(int fd, int level, int name, int value);
 int sys_setsockopt_linger(int fd, int on, int seconds);
@@ -180,6 +196,12 @@ int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
 int poll_fds_until(pollfd* fds, nfds_t count, int timeout_ms);
 int select_fds_until(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
 int wake_fd_open();                   // eventfd
+// fcntl(F_GETFD): 0 if fd is open, -EBADF if not. Not counted as a socket call.
+int fd_is_open(int fd);
+// getrlimit(RLIMIT_NOFILE): the soft limit, which bounds poll's nfds.
+uint64_t nofile_limit();
+// nanosleep for `ns`, resumed after EINTR.
+void sleep_ns(int64_t ns);
 int wake_fd_signal(int fd);
 int wake_fd_drain(int fd);
 

@@ -12,25 +12,39 @@ Waiter::Waiter(Wait kind, CompletionSink* sink) : kind_(kind), sink_(sink) {}
 
 Waiter::~Waiter() { shutdown(); }
 
-int Waiter::start() {
+Waiter::StartError Waiter::start() {
   int fd = wake_fd_open();
-  if (fd < 0) return fd;
+  if (fd < 0) return {fd, "eventfd"};
   if (kind_ == Wait::kSelect && fd >= FD_SETSIZE) {
     sys_close(fd);
-    return -EMFILE;
+    return {-EMFILE, "eventfd"};
   }
-  wake_fd_ = fd;
-  pollfds_.push_back(pollfd{wake_fd_, POLLIN, 0});
 
   // Signals go to the JS threads, never here: the waiter would only see
   // EINTR, and a handler written for JS must not run on this thread.
+  // pthread_create, not std::thread: with exceptions off, std::thread's
+  // failure is std::terminate, and a full thread table must be an error.
+  // The thread reads these from its first instruction on.
+  wake_fd_ = fd;
+  pollfds_.assign(1, pollfd{wake_fd_, POLLIN, 0});
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  thread_ = std::thread(&Waiter::run, this);
+  int rc = pthread_create(&thread_, nullptr, &Waiter::thread_main, this);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (rc != 0) {
+    pollfds_.clear();
+    wake_fd_ = -1;
+    sys_close(fd);
+    return {-rc, "pthread_create"};
+  }
   started_ = true;
-  return 0;
+  return {};
+}
+
+void* Waiter::thread_main(void* waiter) {
+  static_cast<Waiter*>(waiter)->run();
+  return nullptr;
 }
 
 template <typename Push>
@@ -74,7 +88,7 @@ void Waiter::shutdown() {
       exiting_ = true;
     }
     wake_fd_signal(wake_fd_);
-    thread_.join();
+    pthread_join(thread_, nullptr);
   }
   for (auto& a : pending_) finish_aborted(*a);
   pending_.clear();
@@ -223,44 +237,44 @@ void Waiter::wait_and_finish() {
       return;
     }
   }
-  int ret;
   fd_set rset, wset;
-  if (kind_ == Wait::kPoll) {
-    ret = poll_fds(pollfds_.data(), pollfds_.size(), poll_timeout_ms(nearest, now));
-  } else {
-    FD_ZERO(&rset);
-    FD_ZERO(&wset);
-    FD_SET(wake_fd_, &rset);
-    int maxfd = wake_fd_;
-    // start_connect() refused every fd >= FD_SETSIZE, so these are in range.
-    for (auto& a : pending_) {
-      FD_SET(a->fd, &rset);
-      FD_SET(a->fd, &wset);
-      maxfd = std::max(maxfd, a->fd);
-    }
-    ret = select_fds(maxfd + 1, &rset, &wset, nearest < 0 ? -1 : std::max<int64_t>(0, nearest - now));
-  }
+  int ret = wait_syscall(nearest, now, rset, wset);
   blocked_.store(false, std::memory_order_relaxed);
-  if (ret < 0) return;  // EINTR cannot come (signals are blocked); retry anyway
+  // EINTR cannot come (signals are blocked); if it does, it is a pass like
+  // any other, with nothing ready.
+  if (ret < 0 && ret != -EINTR) {
+    refuse_after_failed_wait(-ret);
+    // Back off, but never past the nearest deadline.
+    failing_backoff_ns_ = failing_backoff_ns_ == 0 ? 1000000 : std::min<int64_t>(failing_backoff_ns_ * 2, 64000000);
+    int64_t pause = failing_backoff_ns_;
+    if (nearest >= 0) pause = std::min(pause, nearest - monotonic_ns());
+    sleep_ns(pause);
+  } else if (ret >= 0) {
+    failing_backoff_ns_ = 0;
+  }
+  const bool woken = ret > 0;
   now = monotonic_ns();
 
-  if (kind_ == Wait::kPoll ? (pollfds_[0].revents & POLLIN) : FD_ISSET(wake_fd_, &rset))
+  if (woken && (kind_ == Wait::kPoll ? (pollfds_[0].revents & POLLIN) : FD_ISSET(wake_fd_, &rset)))
     wake_fd_drain(wake_fd_);
 
+  // Deadlines are checked on every pass, whatever the wait returned.
   // Walk backwards so swap-removal never skips an entry.
   for (size_t i = pending_.size(); i-- > 0;) {
     Attempt& a = *pending_[i];
     bool readable = false, writable = false;
     short revents = 0;
-    if (kind_ == Wait::kPoll) {
-      revents = pollfds_[i + 1].revents;
-    } else {
-      readable = FD_ISSET(a.fd, &rset);
-      writable = FD_ISSET(a.fd, &wset);
+    if (woken) {
+      if (kind_ == Wait::kPoll) {
+        revents = pollfds_[i + 1].revents;
+      } else {
+        readable = FD_ISSET(a.fd, &rset);
+        writable = FD_ISSET(a.fd, &wset);
+      }
     }
-    bool woke = kind_ == Wait::kPoll ? revents != 0 : (readable || writable);
+    bool ready = kind_ == Wait::kPoll ? revents != 0 : (readable || writable);
     bool expired = a.deadline_ns >= 0 && now >= a.deadline_ns;
-    if (!woke && !expired) continue;
+    if (!ready && !expired) continue;
 
     auto owned = remove_pending(i);
     if (kind_ == Wait::kPoll)
@@ -269,11 +283,57 @@ void Waiter::wait_and_finish() {
       record_select_wake(*owned, ret, readable, writable);
     // A wake wins over a deadline reached in the same instant: SO_ERROR has
     // the kernel's verdict, and it is already there.
-    if (woke)
+    if (revents & POLLNVAL)
+      finish_fd_lost(*owned);
+    else if (ready)
       finish_after_wake(*owned);
     else
       finish_timeout(*owned);
     complete(std::move(owned));
+  }
+}
+
+// One poll(2) or select(2) over the eventfd and every pending fd, until the
+// nearest deadline. Returns its result or -errno.
+int Waiter::wait_syscall(int64_t nearest, int64_t now, fd_set& rset, fd_set& wset) {
+  if (kind_ == Wait::kPoll) return poll_fds(pollfds_.data(), pollfds_.size(), poll_timeout_ms(nearest, now));
+  FD_ZERO(&rset);
+  FD_ZERO(&wset);
+  FD_SET(wake_fd_, &rset);
+  int maxfd = wake_fd_;
+  // start_connect() refused every fd >= FD_SETSIZE, so these are in range.
+  for (auto& a : pending_) {
+    FD_SET(a->fd, &rset);
+    FD_SET(a->fd, &wset);
+    maxfd = std::max(maxfd, a->fd);
+  }
+  return select_fds(maxfd + 1, &rset, &wset, nearest < 0 ? -1 : std::max<int64_t>(0, nearest - now));
+}
+
+// The wait syscall failed with `err`. Fails the attempts it refuses, so the
+// next pass can succeed; ENOMEM (and anything unforeseen) refuses none, and
+// the caller's backoff and the deadlines bound the wait.
+void Waiter::refuse_after_failed_wait(int err) {
+  if (err == EINVAL && kind_ == Wait::kPoll) {
+    // poll(2): nfds over RLIMIT_NOFILE. The eventfd stays; the attempts
+    // past the limit fail, newest first.
+    uint64_t limit = nofile_limit();
+    size_t keep = limit > pending_.size() ? pending_.size() : limit == 0 ? 0 : size_t(limit - 1);
+    for (size_t i = pending_.size(); i-- > keep;) {
+      auto owned = remove_pending(i);
+      fail_wait(*owned, err);
+      complete(std::move(owned));
+    }
+  } else if (err == EBADF) {
+    // select(2): a number in the set is closed. Only an fd closed behind
+    // our back can be; find it, and leave the number alone.
+    for (size_t i = pending_.size(); i-- > 0;) {
+      if (fd_is_open(pending_[i]->fd) == 0) continue;
+      auto owned = remove_pending(i);
+      record_select_wake(*owned, -EBADF, false, false);
+      finish_fd_lost(*owned);
+      complete(std::move(owned));
+    }
   }
 }
 

@@ -12,6 +12,15 @@
 // (Spinning briefly before blocking was measured and dropped: on two cores
 // it cost more CPU and p99 than the wake it saved.)
 //
+// A failing wait syscall (poll/select returning -1 with anything but EINTR)
+// never spins: deadlines are checked on every pass whatever the wait said;
+// the attempts the kernel refuses fail with its errno (poll's EINVAL once
+// nfds passes RLIMIT_NOFILE: those past the limit; select's EBADF: those
+// whose number is gone); and every failing pass sleeps before the next, from
+// 1 ms doubling to 64 ms, never past the nearest deadline (ENOMEM clears by
+// itself, or not at all). An fd whose number is gone (POLLNVAL, EBADF) is
+// never closed: the number may already be another thread's.
+//
 // Teardown order (shutdown()):
 //   1. set exiting, under the queue lock;
 //   2. wake the thread through the eventfd;
@@ -25,7 +34,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <thread>
+#include <pthread.h>
 #include <unordered_map>
 #include <vector>
 
@@ -50,8 +59,14 @@ class Waiter {
   Waiter(const Waiter&) = delete;
   Waiter& operator=(const Waiter&) = delete;
 
-  // Creates the eventfd and starts the thread. Returns 0 or -errno.
-  int start();
+  // What start() could not do: err is -errno, call the syscall that failed.
+  struct StartError {
+    int err = 0;
+    const char* call = nullptr;
+  };
+  // Creates the eventfd and starts the thread; err 0 when both worked.
+  // After a failure nothing is left open and start() may be called again.
+  StartError start();
 
   // Any thread. The attempt's start_ns and deadline_ns are already set.
   void submit(std::unique_ptr<Attempt> attempt);
@@ -63,6 +78,7 @@ class Waiter {
   void shutdown();
 
  private:
+  static void* thread_main(void* waiter);
   void run();
   bool intake();
   void start_new(std::vector<std::unique_ptr<Attempt>>& fresh,
@@ -72,6 +88,8 @@ class Waiter {
   std::unique_ptr<Attempt> remove_pending(size_t index);
   void complete(std::unique_ptr<Attempt> attempt);
   void wait_and_finish();
+  int wait_syscall(int64_t nearest, int64_t now, fd_set& rset, fd_set& wset);
+  void refuse_after_failed_wait(int err);
   void publish();
   template <typename Push>
   void enqueue(Push push);
@@ -79,7 +97,7 @@ class Waiter {
   const Wait kind_;
   CompletionSink* const sink_;
   int wake_fd_ = -1;
-  std::thread thread_;
+  pthread_t thread_{};
   bool started_ = false;
   bool shut_down_ = false;
 
@@ -101,6 +119,7 @@ class Waiter {
   std::vector<std::unique_ptr<Attempt>> finished_; // not yet published
   // Connected-in-progress attempts with a wait delay, not yet watched.
   std::vector<std::unique_ptr<Attempt>> parked_;
+  int64_t failing_backoff_ns_ = 0;  // 0 while the wait syscall works
 };
 
 }  // namespace nbc

@@ -15,10 +15,10 @@ describe('TCP connect succeeds: EINPROGRESS, writable, SO_ERROR 0', () => {
           const { connection, error } = await attempt({ host, port: listener.port });
           assert.equal(error, undefined);
           assert.deepEqual(callsOf(connection.steps), [
-            'socket', 'fcntl F_GETFL', 'fcntl F_SETFL', 'fcntl F_SETFD',
+            'socket SOCK_STREAM|SOCK_CLOEXEC', 'fcntl F_GETFL', 'fcntl F_SETFL',
             'connect', wait, 'getsockopt SO_ERROR', 'getsockname', 'getpeername',
           ]);
-          const [socket, getfl, setfl, , conn, waited, soError] = connection.steps;
+          const [socket, getfl, setfl, conn, waited, soError] = connection.steps;
           assert.equal(socket.ret, connection.fd);
           assert.equal(setfl.ret, 0);
           assert.ok(getfl.ret >= 0);

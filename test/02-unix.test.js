@@ -15,8 +15,8 @@ describe('AF_UNIX', () => {
           assert.equal(connection.immediate, true);
           assert.equal(connection.family, 'unix');
           assert.equal(connection.path, listener.path);
-          assert.deepEqual(callsOf(connection.steps), ['socket', 'fcntl F_GETFL', 'fcntl F_SETFL', 'fcntl F_SETFD', 'connect']);
-          assert.equal(connection.steps[4].ret, 0);
+          assert.deepEqual(callsOf(connection.steps), ['socket SOCK_STREAM|SOCK_CLOEXEC', 'fcntl F_GETFL', 'fcntl F_SETFL', 'connect']);
+          assert.equal(connection.steps[3].ret, 0);
           connection.close();
         } finally {
           await listener.close();

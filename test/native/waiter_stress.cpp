@@ -127,7 +127,7 @@ int run_round(nbc::Wait wait, int producers, int per_producer, bool shutdown_ear
 
   Sink sink;
   auto waiter = std::make_unique<nbc::Waiter>(wait, &sink);
-  if (waiter->start() != 0) return 2;
+  if (waiter->start().err != 0) return 2;
   const uint64_t total = uint64_t(producers) * per_producer;
   std::vector<std::atomic<int>> seen(total + 1);
   std::atomic<uint64_t> completed{0}, connected{0}, refusedn{0}, timedout{0}, aborted{0}, wrong{0};
