@@ -66,7 +66,7 @@ export interface Step {
   call:
     | 'socket' | 'fcntl' | 'setsockopt' | 'bind' | 'connect' | 'poll' | 'select'
     | 'getsockopt' | 'getsockname' | 'getpeername' | 'read' | 'close';
-  /** 'F_GETFL', 'F_SETFL', 'F_SETFD', 'SO_ERROR', 'TCP_SYNCNT', ... */
+  /** 'SOCK_STREAM|SOCK_CLOEXEC', 'F_GETFL', 'F_SETFL', 'SO_ERROR', 'TCP_SYNCNT', ... */
   arg?: string;
   /** What the call returned: socket the fd, poll/select the count. */
   ret: number;
