@@ -1,6 +1,7 @@
 'use strict';
-// The package as a user gets it: packed with its prebuild, installed into a
-// fresh project whose PATH has no compiler, then used from CommonJS and ESM
+// The package as a user gets it: packed from a clean tree (prepack makes the
+// prebuild), installed with an empty npm cache and no registry into a fresh
+// project whose PATH has no compiler, then used from CommonJS and ESM
 // (nbconnect/raw too), from the command line, and type-checked with tsc.
 const assert = require('node:assert/strict');
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -9,7 +10,6 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
-const BIN = (name) => path.join(ROOT, 'node_modules', '.bin', name);
 
 /** A PATH of node, npm and sh alone: no cc, c++, g++, make or python3. */
 function compilerFreePath(dir) {
@@ -33,28 +33,40 @@ describe('the package: packed, installed without a compiler, imported every way'
   let consumer;
   let env;
   let files;
+  let dependencyTarballs;
 
   before(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'nbconnect-pack-'));
-    // The release tree, outside the working copy, so its prebuild and
-    // build/ stay out of the repository's own.
+    // An empty npm cache of its own: nothing here may lean on what earlier
+    // runs left in the machine's cache.
+    const cache = path.join(work, 'npm-cache');
+    // The release tree as a clean clone has it (the files git tracks, or
+    // would: no build/, dist/ or prebuilds/), outside the working copy.
+    // Packing it must make the prebuild itself (prepack).
     const release = path.join(work, 'release');
-    fs.mkdirSync(release);
-    for (const entry of ['package.json', 'binding.gyp', 'README.md', 'LICENSE', 'native', 'dist', 'esm', 'bin', 'lib', 'tsconfig.json'])
-      fs.cpSync(path.join(ROOT, entry), path.join(release, entry), { recursive: true });
+    const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\0')
+      .filter((file) => file && fs.existsSync(path.join(ROOT, file)));
+    for (const file of tracked) fs.cpSync(path.join(ROOT, file), path.join(release, file), { recursive: true });
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(release, 'node_modules'));
-    const prebuild = run(BIN('prebuildify'), ['--napi', '--strip'], { cwd: release });
-    assert.equal(prebuild.status, 0, prebuild.out);
-    const packed = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: release });
+    const packed = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: release, env: { ...process.env, npm_config_cache: cache } });
     assert.equal(packed.status, 0, packed.out);
-    const [{ filename, files: packedFiles }] = JSON.parse(packed.stdout);
+    const [{ filename, files: packedFiles }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')));
     tarball = path.join(work, filename);
     files = packedFiles.map((f) => f.path);
+    // The runtime dependencies, packed from the lockfile's installed copies,
+    // so that the install below needs no registry.
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    dependencyTarballs = Object.keys(pkg.dependencies).map((name) => {
+      const r = run('npm', ['pack', path.join(ROOT, 'node_modules', name), '--ignore-scripts', '--json', '--pack-destination', work], { cwd: work, env: { ...process.env, npm_config_cache: cache } });
+      assert.equal(r.status, 0, r.out);
+      return path.join(work, JSON.parse(r.stdout)[0].filename);
+    });
 
     consumer = path.join(work, 'consumer');
     fs.mkdirSync(consumer);
     fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-    env = { ...process.env, PATH: compilerFreePath(path.join(work, 'bin')) };
+    env = { ...process.env, PATH: compilerFreePath(path.join(work, 'bin')), npm_config_cache: cache };
     // The consumer loads what it installed: not a sanitizer build, not npm's build settings.
     for (const name of ['NBCONNECT_ADDON', 'npm_config_nodedir', 'npm_config_node_gyp']) delete env[name];
   });
@@ -72,7 +84,7 @@ describe('the package: packed, installed without a compiler, imported every way'
   it('installs from the tarball with no compiler on the PATH', () => {
     for (const tool of ['cc', 'c++', 'g++', 'make', 'python3'])
       assert.notEqual(run('sh', ['-c', `command -v ${tool}`], { env }).status, 0, `${tool} is reachable`);
-    const installed = run('npm', ['install', tarball, '--offline', '--no-audit', '--no-fund'], { cwd: consumer, env });
+    const installed = run('npm', ['install', tarball, ...dependencyTarballs, '--offline', '--no-audit', '--no-fund'], { cwd: consumer, env });
     assert.equal(installed.status, 0, installed.out);
     const pkg = path.join(consumer, 'node_modules', 'nbconnect');
     assert.ok(!fs.existsSync(path.join(pkg, 'build')), 'nothing was built from source');
