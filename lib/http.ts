@@ -18,22 +18,39 @@ export interface CreateConnectionOptions extends Omit<ConnectOptions, 'signal'> 
   tls?: boolean | tls.ConnectionOptions;
 }
 
-/** What http.Agent and undici pass; only these fields are read. */
+/**
+ * What http.Agent, https.Agent, http.request and undici pass; only these
+ * fields are read, and https.Agent's TLS fields (ca, cert, key,
+ * rejectUnauthorized, ALPNProtocols, ...) pass through to tls.connect.
+ * Each is as loose as the loosest of those clients types it, so that the
+ * function fits all of them without a cast.
+ */
 export interface ClientConnectOptions {
-  host?: string;
-  hostname?: string;
-  port?: number | string;
-  protocol?: string;
-  socketPath?: string;
-  servername?: string;
-  localAddress?: string;
-  family?: number;
-  /** https.Agent's TLS fields (ca, cert, key, rejectUnauthorized, ALPNProtocols, ...) pass through. */
-  [tlsOption: string]: unknown;
+  host?: string | null | undefined;
+  hostname?: string | null | undefined;
+  port?: number | string | null | undefined;
+  protocol?: string | null | undefined;
+  socketPath?: string | null | undefined;
+  servername?: string | null | undefined;
+  localAddress?: string | null | undefined;
+  family?: number | null | undefined;
 }
 
-/** Called once: with the connected (and for https, secured) socket, or the error. */
-export type ConnectCallback = (err: Error | null, socket?: net.Socket | tls.TLSSocket) => void;
+/** Called once: with null and the connected (for https, secured) socket, or with the error and null. */
+export type ConnectCallback = (...args: [err: null, socket: net.Socket] | [err: Error, socket: null]) => void;
+
+/**
+ * The function `createConnection` returns, typed for each client that calls
+ * it: Node's http/https (`agent.createConnection`, the `createConnection`
+ * request option) and undici's `connect` option. It returns undefined and
+ * calls back once.
+ */
+export interface CreateConnectionFunction {
+  /** Node's http.Agent, https.Agent and http.request call it so. */
+  (options: ClientConnectOptions, callback?: (err: Error | null, socket: net.Socket) => void): undefined;
+  /** undici's Agent and Client call it so. */
+  (options: ClientConnectOptions, callback: ConnectCallback): undefined;
+}
 
 /**
  * A connect function for HTTP clients, with a real connect deadline and
@@ -52,7 +69,7 @@ export type ConnectCallback = (err: Error | null, socket?: net.Socket | tls.TLSS
  * address, as net.connect does without autoSelectFamily; use `connectAny`
  * to race them.
  */
-export function createConnection(defaults: CreateConnectionOptions = {}) {
+export function createConnection(defaults: CreateConnectionOptions = {}): CreateConnectionFunction {
   if (defaults === null || typeof defaults !== 'object')
     throw new TypeError(`The "options" argument must be of type object. Received ${show(defaults)}`);
   const { tls: tlsDefault, ...connectDefaults } = defaults;
@@ -60,15 +77,16 @@ export function createConnection(defaults: CreateConnectionOptions = {}) {
     throw new TypeError(`The "options.tls" argument must be a boolean or an object of TLS options. Received ${show(tlsDefault)}`);
   prepare('127.0.0.1:0', connectDefaults); // the socket options, checked once, now
 
-  return function nbconnectCreateConnection(this: unknown, options: ClientConnectOptions, callback: ConnectCallback): undefined {
+  return function nbconnectCreateConnection(this: unknown, options: ClientConnectOptions, callback?: ConnectCallback): undefined {
     if (typeof callback !== 'function')
       throw new TypeError(`The "callback" argument must be of type function. Received ${show(callback)}`);
     let called = false;
-    const once: ConnectCallback = (err, socket) => {
+    const once: ConnectCallback = (...args) => {
       if (called) return;
       called = true;
-      callback(err, socket);
+      callback(...args);
     };
+    const fail = (err: Error) => once(err, null);
     let target: Target;
     const settings: ConnectOptions = { ...connectDefaults };
     try {
@@ -77,7 +95,7 @@ export function createConnection(defaults: CreateConnectionOptions = {}) {
       if ((options.family === 4 || options.family === 6) && settings.family === undefined && !('path' in (target as object))) settings.family = options.family;
       prepare(target, settings);
     } catch (err) {
-      process.nextTick(once, err as Error);
+      process.nextTick(fail, err as Error);
       return;
     }
     // undici passes the protocol; as an https.Agent's method, the agent has it.
@@ -90,10 +108,10 @@ export function createConnection(defaults: CreateConnectionOptions = {}) {
         if (!useTls) return once(null, socket);
         secure(socket, options, tlsDefault, connectDefaults.timeout, startedAt, once);
       },
-      (err: ConnectError) => once(err),
+      (err: ConnectError) => fail(err),
     );
     return undefined;
-  };
+  } as CreateConnectionFunction;
 }
 
 /** http.Agent passes host/port (or socketPath); undici passes hostname, with IPv6 in brackets. */
@@ -126,7 +144,7 @@ function secure(
   const fail = (err: Error) => {
     cancelTimer?.();
     tlsSocket.destroy();
-    callback(err);
+    callback(err, null);
   };
   tlsSocket.once('error', fail);
   tlsSocket.once('secureConnect', () => {
