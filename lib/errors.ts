@@ -20,19 +20,26 @@ export function describe(target: Endpoint): string {
  * codes no errno stands behind: ESELFCONNECT, ABORT_ERR and ENOTFOUND.
  */
 export class ConnectError extends Error {
-  code: string;
-  errno: number | undefined;
-  posixErrno: number | undefined;
-  syscall: string;
-  address: string | undefined;
-  port: number | undefined;
-  path: string | undefined;
-  hostname: string | undefined;
-  phase: Phase;
-  elapsed: number;
-  steps: Step[];
+  // Own keys in Node's order (errno, code, syscall, address, port), and only
+  // those that apply: `declare` keeps TypeScript from making every field an
+  // own key set to undefined.
+  declare errno: number | undefined;
+  declare code: string;
+  declare syscall: string;
+  /** The IP address, or for AF_UNIX the path, as Node's errors have it. */
+  declare address?: string;
+  declare port?: number;
+  /** The AF_UNIX path (also in `address`). */
+  declare path?: string;
+  /** The name that was looked up, where there was one. */
+  declare hostname?: string;
+  declare posixErrno: number | undefined;
+  declare phase: Phase;
+  declare elapsed: number;
+  /** The syscall trace. Not enumerable, so a logged error stays short; `formatTrace(err)` prints it. */
+  declare steps: Step[];
   /** Where the attempt went: the endpoint, or the name whose lookup failed. */
-  target: Where;
+  declare target: Where;
 
   constructor(
     init: {
@@ -50,18 +57,22 @@ export class ConnectError extends Error {
     const t = init.target;
     const where = 'address' in t || 'path' in t ? describe(t) : t.host;
     super(init.message ?? `${init.syscall} ${init.code} ${where}`, options);
-    this.code = init.code;
-    this.posixErrno = init.posixErrno;
     this.errno = init.posixErrno === undefined ? undefined : -init.posixErrno;
+    this.code = init.code;
     this.syscall = init.syscall;
-    this.address = 'address' in t ? t.address : undefined;
-    this.port = 'port' in t ? t.port : undefined;
-    this.path = 'path' in t ? t.path : undefined;
-    // Set where a name was looked up, as Node sets it on its DNS errors.
-    this.hostname = 'host' in t && !('address' in t && t.address === t.host) ? t.host : undefined;
+    if ('path' in t) {
+      this.address = t.path;
+      this.path = t.path;
+    } else {
+      if ('address' in t) this.address = t.address;
+      this.port = t.port;
+      // Set where a name was looked up, as Node sets it on its DNS errors.
+      if (!('address' in t && t.address === t.host)) this.hostname = t.host;
+    }
+    this.posixErrno = init.posixErrno;
     this.phase = init.phase;
     this.elapsed = init.elapsed;
-    this.steps = init.steps;
+    Object.defineProperty(this, 'steps', { value: init.steps, writable: true, configurable: true, enumerable: false });
     this.target = t;
   }
 }
