@@ -53,8 +53,8 @@ const WHERE_OF = (p: ParsedTarget): Where =>
   p.kind === 'unix' ? { path: p.path } : p.kind === 'ip' ? { host: p.host, address: p.address, port: p.port, family: p.family } : { host: p.host, port: p.port };
 
 /** RFC 8305 section 4: alternate the families, starting with the first one the resolver gave. */
-function interleave<T extends { family: number }>(addresses: T[]): T[] {
-  if (addresses.length === 0) return addresses;
+function interleave<T extends { family: number }>(addresses: readonly T[]): T[] {
+  if (addresses.length === 0) return [];
   const first = addresses.filter((a) => a.family === addresses[0].family);
   const other = addresses.filter((a) => a.family !== addresses[0].family);
   const out: T[] = [];
@@ -117,16 +117,32 @@ export async function connectAny(
   // throws before the lookup or any socket.
   const { timeout, signal, family } = prepare(name ?? parsed[0], connectOptions);
 
-  let candidates: Candidate[];
   if (name) {
     const addresses = await lookupAll(name.host, name.port, family, timeout, signal, calledAt);
-    candidates = interleave(addresses).map(({ address, family: f }) => ({
-      target: { host: address, port: name.port },
-      where: { host: name.host, address, port: name.port, family: f as 4 | 6 },
-    }));
-  } else {
-    candidates = parsed.map((p) => ({ target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port }, where: WHERE_OF(p) }));
+    return raceAddresses(name, addresses, delay, timeout, signal, connectOptions, calledAt);
   }
+  const candidates = parsed.map((p) => ({ target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port }, where: WHERE_OF(p) }));
+  return race(candidates, delay, timeout, signal, connectOptions, calledAt);
+}
+
+/**
+ * @internal Races a looked-up name's addresses, families interleaved, the
+ * first family first: connectAny for a name, and connect() when a name has
+ * more than one address (autoSelectFamily, as Node's net.connect).
+ */
+export function raceAddresses(
+  name: { host: string; port: number },
+  addresses: readonly { address: string; family: number }[],
+  delay: number,
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
+  connectOptions: ConnectOptions,
+  calledAt: number,
+): Promise<ConnectAnyResult> {
+  const candidates = interleave(addresses).map(({ address, family: f }) => ({
+    target: { host: address, port: name.port },
+    where: { host: name.host, address, port: name.port, family: f as 4 | 6 },
+  }));
   return race(candidates, delay, timeout, signal, connectOptions, calledAt);
 }
 

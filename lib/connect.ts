@@ -3,6 +3,7 @@ import * as dns from 'node:dns';
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
 import { abortError, ConnectError, describe, errnoName, errorFromResult } from './errors';
+import { raceAddresses } from './any';
 import { setLongTimeout } from './timers';
 import type { ConnectOptions, Endpoint, Outcome, Target, Where } from './types';
 import { prepare, type ParsedTarget, type Prepared } from './validate';
@@ -265,7 +266,29 @@ export function connect(target: Target, options?: ConnectOptions): Promise<Conne
   } catch (err) {
     return Promise.reject(err);
   }
+  if (prepared.target.kind === 'name' && prepared.autoSelectFamily && !prepared.signal?.aborted)
+    return connectName(prepared, prepared.target, options ?? {});
   return attempt<Connection>(prepared);
+}
+
+/**
+ * A name, as Node 20's net.connect takes it with autoSelectFamily on: every
+ * address is looked up; one address is one attempt, several race (RFC 8305,
+ * `autoSelectFamilyAttemptTimeout` apart, first family first), and when all
+ * fail the rejection is the AggregateError Node gives, code of the first.
+ */
+async function connectName(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>, options: ConnectOptions): Promise<Connection> {
+  const startedAt = performance.now();
+  const addresses = await lookupAll(target.host, target.port, prepared.family, prepared.timeout, prepared.signal, startedAt);
+  if (addresses.length === 1) {
+    const [only] = addresses;
+    const endpoint = endpointOf(target, only.address, only.family as 4 | 6);
+    return new Promise<Connection>((resolve, reject) => {
+      startOnWaiter(withAddress(prepared, endpoint, startedAt), endpoint, new Pending(prepared.signal, undefined, resolve as (value: unknown) => void, reject));
+    });
+  }
+  const { connection } = await raceAddresses(target, addresses, prepared.attemptDelay, prepared.timeout, prepared.signal, options, startedAt);
+  return connection;
 }
 
 /**

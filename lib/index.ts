@@ -8,4 +8,4 @@ export type { Confirm } from './types';
 export { probeMany, type ProbeManyOptions } from './many';
 export { connectAny, type ConnectAnyError, type ConnectAnyOptions, type ConnectAnyResult, type RaceAttempt } from './any';
 export { classify, Connector, type AttemptReport, type ConnectorOptions, type Disposition } from './connector';
-export { createConnection, type ClientConnectOptions, type ConnectCallback, type CreateConnectionOptions } from './http';
+export { createConnection, type ClientConnectOptions, type ConnectCallback, type CreateConnectionFunction, type CreateConnectionOptions } from './http';

@@ -25,6 +25,14 @@ export interface ConnectOptions {
   localPort?: number;
   /** Address family for name lookup: 4 or 6. */
   family?: 4 | 6;
+  /**
+   * For a name with several addresses, race them as Node 20's net.connect
+   * does (Happy Eyeballs, RFC 8305; see `connectAny`): default true. false
+   * connects to the first address only.
+   */
+  autoSelectFamily?: boolean;
+  /** ms before the next address is tried while one is pending: default 250, at least 10, as Node's. */
+  autoSelectFamilyAttemptTimeout?: number;
   /** setsockopt TCP_NODELAY. */
   noDelay?: boolean;
   /** setsockopt TCP_SYNCNT: SYN retransmits before the kernel gives up (1-127). 1 gives about 3 s. */

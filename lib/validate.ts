@@ -17,6 +17,9 @@ export interface Prepared {
   spec: NativeSpec;
   /** The lookup family: 0 for any. */
   family: 0 | 4 | 6;
+  /** Race a name's addresses (Happy Eyeballs), and the delay between attempts. */
+  autoSelectFamily: boolean;
+  attemptDelay: number;
   timeout: number | undefined;
   signal: AbortSignal | undefined;
 }
@@ -188,5 +191,10 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
     waitDelay: Math.max(0, optionalInteger(o, 'waitDelay', 0, 60000)),
     closeWhenConnected,
   };
-  return { target: parsed, spec, family: o.family ?? 0, timeout, signal };
+  if (o.autoSelectFamily !== undefined && typeof o.autoSelectFamily !== 'boolean')
+    throw typeError('options.autoSelectFamily', 'of type boolean', o.autoSelectFamily);
+  // Node raises anything below 10 ms to 10.
+  const attemptDelay =
+    o.autoSelectFamilyAttemptTimeout === undefined ? 250 : Math.max(10, checkInteger('options.autoSelectFamilyAttemptTimeout', o.autoSelectFamilyAttemptTimeout, 1, 2 ** 31 - 1));
+  return { target: parsed, spec, family: o.family ?? 0, timeout, signal, autoSelectFamily: o.autoSelectFamily !== false, attemptDelay };
 }

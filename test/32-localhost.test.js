@@ -1,0 +1,52 @@
+'use strict';
+// A name with an address of each family, ::1 first (localhost on many
+// distributions), and a server on 127.0.0.1 only: Node 20 connects
+// (autoSelectFamily is on by default), and so must connect() and
+// createConnection(). The name is served by an /etc/hosts bind-mounted in a
+// private mount namespace, so the machine's own is never touched.
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'localhost-both.js');
+
+function mountNamespaceBlocker() {
+  if (process.getuid?.() !== 0) return 'not root';
+  const probe = spawnSync('unshare', ['-m', 'true']);
+  if (probe.error) return 'no unshare(1)';
+  if (probe.status !== 0) return `unshare -m failed: ${String(probe.stderr).trim()}`;
+  return null;
+}
+
+describe('a name with both families, ::1 first', function () {
+  this.timeout(60000);
+
+  it('connect() and createConnection() race the addresses as Node does; autoSelectFamily: false takes the first; all failing is an AggregateError', function () {
+    const gap = mountNamespaceBlocker();
+    if (gap) {
+      if (process.env.CI === 'true') assert.fail(`mount namespaces are required under CI: ${gap}`);
+      console.log(`      (skipped: ${gap}; needs root and unshare -m)`);
+      return this.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbconnect-hosts-'));
+    const hosts = path.join(dir, 'hosts');
+    fs.writeFileSync(hosts, '::1 localhost\n127.0.0.1 localhost\n');
+    try {
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind "${hosts}" /etc/hosts && exec "${process.execPath}" "${FIXTURE}"`], { encoding: 'utf8', timeout: 30000 });
+      assert.equal(r.status, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.deepEqual(report.lookup, ['::1', '127.0.0.1']);
+      assert.equal(report.node, '127.0.0.1');
+      assert.equal(report.raced, '127.0.0.1');
+      assert.equal(report.single, 'ECONNREFUSED ::1');
+      assert.equal(report.http, 'hello');
+      // When every address fails, what Node gives: an AggregateError whose
+      // code is the first error's, holding one error per address.
+      assert.deepEqual(report.allFail, report.nodeAllFail);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
