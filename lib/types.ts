@@ -23,8 +23,8 @@ export interface ConnectOptions {
   localAddress?: string;
   /** bind(2) to this port before connect (0: any). */
   localPort?: number;
-  /** Address family for name lookup: 4 or 6. */
-  family?: 4 | 6;
+  /** Address family for name lookup: 4 or 6; 0 (the default) for either. */
+  family?: 0 | 4 | 6;
   /**
    * For a name with several addresses, race them as Node 20's net.connect
    * does (Happy Eyeballs, RFC 8305; see `connectAny`): default true. false

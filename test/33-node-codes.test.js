@@ -1,0 +1,100 @@
+'use strict';
+// Every bad input that net.connect also rejects is rejected with Node's own
+// code and class; a table compares the two, side by side. Inputs only we
+// check carry the closest Node code.
+const assert = require('node:assert/strict');
+const net = require('node:net');
+
+const { connect, connectSync, probe } = require('../dist/lib');
+
+/** What net.connect throws for these options, before any socket. */
+function nodeError(options) {
+  try {
+    const socket = net.connect(options);
+    socket.on('error', () => {});
+    socket.destroy();
+  } catch (err) {
+    return err;
+  }
+  return assert.fail(`net.connect accepted ${JSON.stringify(options)}`);
+}
+
+// [what, target, options]: net.connect gets target and options merged.
+const SHARED = [
+  ['a port above 65535', { host: '127.0.0.1', port: 65536 }, {}],
+  ['a negative port', { host: '127.0.0.1', port: -1 }, {}],
+  ['a fractional port', { host: '127.0.0.1', port: 1.5 }, {}],
+  ['a NaN port', { host: '127.0.0.1', port: NaN }, {}],
+  ['a port of the wrong type', { host: '127.0.0.1', port: true }, {}],
+  ['a blank string port', { host: '127.0.0.1', port: ' ' }, {}],
+  ['a string port that is no number', { host: '127.0.0.1', port: '80x' }, {}],
+  ['a missing port', { host: '127.0.0.1' }, {}],
+  ['a host of the wrong type', { host: 42, port: 80 }, {}],
+  ['a path of the wrong type', { path: 123 }, {}],
+  ['a local address that is no IP', { host: '127.0.0.1', port: 1 }, { localAddress: 'nope' }],
+  ['a negative timeout', { host: '127.0.0.1', port: 1 }, { timeout: -1 }],
+  ['a string timeout', { host: '127.0.0.1', port: 1 }, { timeout: 'x' }],
+  ['a signal that is not one', { host: '127.0.0.1', port: 1 }, { signal: {} }],
+  ['a family of 5', { host: 'localhost', port: 1 }, { family: 5 }],
+  ["a family of '4'", { host: 'localhost', port: 1 }, { family: '4' }],
+  ['an autoSelectFamily that is no boolean', { host: 'localhost', port: 1 }, { autoSelectFamily: 'yes' }],
+  ['an autoSelectFamilyAttemptTimeout of 0', { host: 'localhost', port: 1 }, { autoSelectFamilyAttemptTimeout: 0 }],
+  ['an autoSelectFamilyAttemptTimeout that is no number', { host: 'localhost', port: 1 }, { autoSelectFamilyAttemptTimeout: 'x' }],
+];
+
+// Inputs net.connect takes (and looks up, or ignores) that we refuse first.
+const OURS_ONLY = [
+  ['a malformed IPv4 literal', { host: '256.1.1.1', port: 80 }, {}, TypeError, 'ERR_INVALID_IP_ADDRESS'],
+  ['a malformed IPv6 literal', { host: '::g', port: 80 }, {}, TypeError, 'ERR_INVALID_IP_ADDRESS'],
+  ['a host that is no name', { host: 'a b', port: 80 }, {}, RangeError, 'ERR_INVALID_ARG_VALUE'],
+  ['an empty path', { path: '' }, {}, RangeError, 'ERR_INVALID_ARG_VALUE'],
+  ['path and host together', { path: '/tmp/x', host: '127.0.0.1', port: 1 }, {}, TypeError, 'ERR_INVALID_ARG_VALUE'],
+  ['an unknown wait', { host: '127.0.0.1', port: 1 }, { wait: 'epoll' }, TypeError, 'ERR_INVALID_ARG_VALUE'],
+  ['a NaN timeout', { host: '127.0.0.1', port: 1 }, { timeout: NaN }, RangeError, 'ERR_OUT_OF_RANGE'],
+  ['a synCount above 127', { host: '127.0.0.1', port: 1 }, { synCount: 128 }, RangeError, 'ERR_OUT_OF_RANGE'],
+  ['a noDelay that is no boolean', { host: '127.0.0.1', port: 1 }, { noDelay: 1 }, TypeError, 'ERR_INVALID_ARG_TYPE'],
+  ['a family that contradicts the literal', { host: '127.0.0.1', port: 1 }, { family: 6 }, RangeError, 'ERR_INVALID_ARG_VALUE'],
+  ['options of the wrong type', { host: '127.0.0.1', port: 1 }, 'fast', TypeError, 'ERR_INVALID_ARG_TYPE'],
+];
+
+const CALLS = {
+  connect: (t, o) => connect(t, o),
+  connectSync: async (t, o) => connectSync(t, o),
+  probe: (t, o) => probe(t, o),
+};
+
+describe("argument errors carry Node's codes", () => {
+  for (const [what, target, options] of SHARED) {
+    it(`${what}: the code and class net.connect gives`, async () => {
+      const node = nodeError({ ...target, ...options });
+      for (const [name, call] of Object.entries(CALLS)) {
+        const ours = await call(target, options).then(() => assert.fail(`${name} accepted it`), (e) => e);
+        assert.equal(ours.code, node.code, `${name}: ${ours.message} (Node: ${node.message})`);
+        assert.equal(ours.constructor, node.constructor, `${name}: ${ours.name} (Node: ${node.name})`);
+        assert.match(String(ours), new RegExp(`^${node.name} \\[${node.code}\\]: `));
+      }
+    });
+  }
+
+  for (const [what, target, options, Class, code] of OURS_ONLY) {
+    it(`${what}: ${Class.name} ${code}`, async () => {
+      for (const [name, call] of Object.entries(CALLS)) {
+        const ours = await call(target, options).then(() => assert.fail(`${name} accepted it`), (e) => e);
+        assert.ok(ours instanceof Class, `${name}: ${ours.name}: ${ours.message}`);
+        assert.equal(ours.code, code, `${name}: ${ours.message}`);
+      }
+    });
+  }
+
+  it('a numeric string port is taken, as Node takes it', async () => {
+    const server = net.createServer((s) => s.destroy()).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const c = await connect({ host: '127.0.0.1', port: String(server.address().port) });
+      assert.equal(c.remotePort, server.address().port);
+      c.close();
+    } finally {
+      server.close();
+    }
+  });
+});
