@@ -2,8 +2,9 @@ import { connect, lookupAll } from './connect';
 import type { Connection } from './connection';
 import { abortError, ConnectError } from './errors';
 import type { ConnectOptions, Target, Where } from './types';
-import { parseTarget, prepare, show, type ParsedTarget } from './validate';
+import { parseTarget, prepare, type ParsedTarget } from './validate';
 import { setLongTimeout } from './timers';
+import { invalidArgType, invalidArgValue, outOfRange } from './validators';
 
 /** `connect`'s options; `timeout` is one deadline for the whole race. */
 export interface ConnectAnyOptions extends ConnectOptions {
@@ -75,9 +76,9 @@ function checkTargets(targets: unknown): { list: ParsedTarget[]; name?: Extract<
     return one.kind === 'name' ? { list: [], name: one } : { list: [one] };
   }
   if (targets === null || typeof targets !== 'object')
-    throw new TypeError(`The "targets" argument must be an iterable of targets, or one target. Received ${show(targets)}`);
+    throw invalidArgType('targets', 'an iterable of targets, or one target', targets);
   const list = Array.from(targets as Iterable<unknown>, (t, i) => parseTarget(t, `targets[${i}]`));
-  if (list.length === 0) throw new RangeError('The "targets" argument must hold at least one target. Received []');
+  if (list.length === 0) throw invalidArgValue('targets', [], 'must hold at least one target', RangeError);
   return { list };
 }
 
@@ -109,10 +110,10 @@ export async function connectAny(
   const calledAt = performance.now();
   const { list: parsed, name } = checkTargets(targets);
   if (options === null || typeof options !== 'object')
-    throw new TypeError(`The "options" argument must be of type object. Received ${show(options)}`);
+    throw invalidArgType('options', 'of type object', options);
   const { delay = 250, ...connectOptions } = options;
   if (typeof delay !== 'number' || !(delay >= 0) || !Number.isFinite(delay))
-    throw new RangeError(`The value of "options.delay" is out of range. It must be a finite number >= 0 (ms). Received ${show(delay)}`);
+    throw outOfRange('options.delay', 'a finite number >= 0 (ms)', delay);
   // The options are checked once against the first target, so a bad one
   // throws before the lookup or any socket.
   const { timeout, signal, family } = prepare(name ?? parsed[0], connectOptions);

@@ -5,8 +5,9 @@ import type { Connection } from './connection';
 import { abortError, type ConnectError } from './errors';
 import { errnoName } from './errnos';
 import type { ConnectOptions, Outcome, Target } from './types';
-import { checkInteger, prepare, show } from './validate';
+import { checkInteger, prepare } from './validate';
 import { setLongTimeout } from './timers';
+import { invalidArgType, outOfRange } from './validators';
 
 /** What a connect result means for the next move. */
 export type Disposition = 'connecting' | 'retry' | 'fatal';
@@ -30,10 +31,10 @@ const RETRY = new Set(['EAGAIN', 'EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 
 export function classify(code: string | number): Disposition {
   let name: string;
   if (typeof code === 'number') {
-    if (!Number.isInteger(code)) throw new RangeError(`The value of "code" must be an integer errno. Received ${show(code)}`);
+    if (!Number.isInteger(code)) throw outOfRange('code', 'an integer errno', code);
     name = code === 0 ? 'OK' : errnoName(Math.abs(code));
   } else if (typeof code === 'string') name = code;
-  else throw new TypeError(`The "code" argument must be of type string or number. Received ${show(code)}`);
+  else throw invalidArgType('code', 'one of type string or number', code);
   if (CONNECTING.has(name)) return 'connecting';
   if (RETRY.has(name)) return 'retry';
   return 'fatal';
@@ -101,7 +102,7 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
   constructor(target: Target, options: ConnectorOptions = {}) {
     super();
     if (options === null || typeof options !== 'object')
-      throw new TypeError(`The "options" argument must be of type object. Received ${show(options)}`);
+      throw invalidArgType('options', 'of type object', options);
     const { initialDelay = 500, maxDelay = 30000, factor = 2, jitter = 0, maxAttempts = Infinity, classify: sort = classify, ...connectOptions } = options;
     prepare(target, connectOptions); // target and socket options: checked now, not on the first attempt
     this.initialDelay = finite('options.initialDelay', initialDelay, 0);
@@ -110,7 +111,7 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
     this.jitter = finite('options.jitter', jitter, 0, 1);
     if (maxAttempts !== Infinity) checkInteger('options.maxAttempts', maxAttempts, 1, Number.MAX_SAFE_INTEGER);
     this.maxAttempts = maxAttempts;
-    if (typeof sort !== 'function') throw new TypeError(`The "options.classify" argument must be a function. Received ${show(sort)}`);
+    if (typeof sort !== 'function') throw invalidArgType('options.classify', 'of type function', sort);
     this.sort = sort;
     this.target = target;
     this.signal = connectOptions.signal;
@@ -180,9 +181,9 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
 }
 
 function finite(name: string, value: unknown, min: number, max = Infinity): number {
-  if (typeof value !== 'number') throw new TypeError(`The "${name}" argument must be of type number. Received ${show(value)}`);
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
   if (!Number.isFinite(value) || value < min || value > max)
-    throw new RangeError(`The value of "${name}" is out of range. It must be >= ${min}${max < Infinity ? ` and <= ${max}` : ''}. Received ${show(value)}`);
+    throw outOfRange(name, `a finite number >= ${min}${max < Infinity ? ` and <= ${max}` : ''}`, value);
   return value;
 }
 

@@ -4,8 +4,9 @@ import * as tls from 'node:tls';
 import { connect } from './connect';
 import { ConnectError } from './errors';
 import type { ConnectOptions, Target } from './types';
-import { prepare, show } from './validate';
+import { prepare } from './validate';
 import { setLongTimeout } from './timers';
+import { invalidArgType } from './validators';
 
 /** `connect`'s options (the signal aside), applied to every connection, plus TLS. */
 export interface CreateConnectionOptions extends Omit<ConnectOptions, 'signal'> {
@@ -71,15 +72,15 @@ export interface CreateConnectionFunction {
  */
 export function createConnection(defaults: CreateConnectionOptions = {}): CreateConnectionFunction {
   if (defaults === null || typeof defaults !== 'object')
-    throw new TypeError(`The "options" argument must be of type object. Received ${show(defaults)}`);
+    throw invalidArgType('options', 'of type object', defaults);
   const { tls: tlsDefault, ...connectDefaults } = defaults;
   if (tlsDefault !== undefined && typeof tlsDefault !== 'boolean' && (tlsDefault === null || typeof tlsDefault !== 'object'))
-    throw new TypeError(`The "options.tls" argument must be a boolean or an object of TLS options. Received ${show(tlsDefault)}`);
+    throw invalidArgType('options.tls', 'of type boolean or an object of TLS options', tlsDefault);
   prepare('127.0.0.1:0', connectDefaults); // the socket options, checked once, now
 
   return function nbconnectCreateConnection(this: unknown, options: ClientConnectOptions, callback?: ConnectCallback): undefined {
     if (typeof callback !== 'function')
-      throw new TypeError(`The "callback" argument must be of type function. Received ${show(callback)}`);
+      throw invalidArgType('callback', 'of type function', callback);
     let called = false;
     const once: ConnectCallback = (...args) => {
       if (called) return;
@@ -117,10 +118,10 @@ export function createConnection(defaults: CreateConnectionOptions = {}): Create
 /** http.Agent passes host/port (or socketPath); undici passes hostname, with IPv6 in brackets. */
 function targetOf(options: ClientConnectOptions): Target {
   if (options === null || typeof options !== 'object')
-    throw new TypeError(`The "options" argument must be of type object. Received ${show(options)}`);
+    throw invalidArgType('options', 'of type object', options);
   if (typeof options.socketPath === 'string') return { path: options.socketPath };
   let host = options.hostname ?? options.host ?? 'localhost';
-  if (typeof host !== 'string') throw new TypeError(`The "options.host" argument must be of type string. Received ${show(host)}`);
+  if (typeof host !== 'string') throw invalidArgType('options.host', 'of type string', host);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   const port = options.port === undefined || options.port === '' ? (options.protocol === 'https:' ? 443 : 80) : Number(options.port);
   return { host, port };

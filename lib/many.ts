@@ -2,7 +2,8 @@ import { setMaxListeners } from 'node:events';
 
 import { probe } from './connect';
 import type { ConnectOptions, Outcome, Target } from './types';
-import { checkInteger, show } from './validate';
+import { checkInteger } from './validate';
+import { invalidArgType } from './validators';
 
 /** `probe`'s options, plus how many attempts run at once. */
 export interface ProbeManyOptions extends ConnectOptions {
@@ -25,12 +26,12 @@ export async function* probeMany(
   options: ProbeManyOptions = {},
 ): AsyncGenerator<Outcome, void, undefined> {
   if (targets === null || typeof targets !== 'object' || !(Symbol.iterator in targets || Symbol.asyncIterator in targets))
-    throw new TypeError(`The "targets" argument must be an iterable or async iterable. Received ${show(targets)}`);
-  if (options === null || typeof options !== 'object') throw new TypeError(`The "options" argument must be of type object. Received ${show(options)}`);
+    throw invalidArgType('targets', 'an iterable or async iterable', targets);
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const { concurrency = 256, signal, ...connectOptions } = options;
   checkInteger('options.concurrency', concurrency, 1, 65536);
   if (signal !== undefined && !(signal instanceof AbortSignal))
-    throw new TypeError(`The "options.signal" argument must be an instance of AbortSignal. Received ${show(signal)}`);
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
 
   // One signal for every attempt: the caller's, or our own early exit.
   const stop = new AbortController();

@@ -15,7 +15,8 @@
  */
 import { addon, type NativeAddr, type NativeRawResult } from './binding';
 import { errnoName } from './errors';
-import { checkInteger, parseTarget, show } from './validate';
+import { checkInteger, parseTarget } from './validate';
+import { invalidArgType, invalidArgValue, outOfRange, validateOneOf } from './validators';
 
 const native = addon.raw;
 
@@ -32,6 +33,11 @@ function named<T extends NativeRawResult>(result: T): T & RawResult {
 }
 
 const INT_MAX = 2 ** 31 - 1;
+
+function checkFdList(fds: unknown): asserts fds is unknown[] {
+  if (!Array.isArray(fds)) throw invalidArgType('fds', 'an instance of Array', fds);
+  if (fds.length === 0) throw invalidArgValue('fds', fds, 'must not be empty');
+}
 const checkFd = (fd: unknown, name = 'fd') => checkInteger(name, fd, 0, INT_MAX);
 
 /** An address for bind or connect: an IP literal and port, a path, or their string forms. No name lookup. */
@@ -40,7 +46,7 @@ export type RawAddress = { host: string; port: number } | { path: string } | str
 function toNativeAddr(addr: unknown): NativeAddr {
   const parsed = parseTarget(addr, 'addr');
   if (parsed.kind === 'name')
-    throw new TypeError(`The "addr" argument must hold an IP literal; raw calls do no name lookup. Received ${show(parsed.host)}`);
+    throw invalidArgValue('addr', parsed.host, 'must hold an IP literal; raw calls do no name lookup');
   if (parsed.kind === 'unix') return { family: 0, address: '', port: 0, path: parsed.path };
   return { family: parsed.family, address: parsed.address, port: parsed.port, path: '' };
 }
@@ -51,8 +57,7 @@ function toNativeAddr(addr: unknown): NativeAddr {
  * spawned meanwhile on another thread never inherits the socket.
  */
 export function socket(family: 4 | 6 | 'unix'): RawResult {
-  if (family !== 4 && family !== 6 && family !== 'unix')
-    throw new TypeError(`The "family" argument must be 4, 6 or 'unix'. Received ${show(family)}`);
+  validateOneOf(family, 'family', [4, 6, 'unix']);
   return named(native.socket(family === 'unix' ? 0 : family));
 }
 
@@ -79,7 +84,7 @@ const OPTIONS: readonly SocketOption[] = ['TCP_NODELAY', 'TCP_SYNCNT', 'TCP_USER
 export function setsockopt(fd: number, name: SocketOption, value: number | boolean): RawResult {
   checkFd(fd);
   if (!OPTIONS.includes(name))
-    throw new TypeError(`The "name" argument must be one of ${OPTIONS.join(', ')}. Received ${show(name)}`);
+    throw invalidArgValue('name', name, `must be one of: ${OPTIONS.join(', ')}`);
   const v = typeof value === 'boolean' ? Number(value) : checkInteger('value', value, 0, INT_MAX);
   return named(native.setsockopt(fd, name, v));
 }
@@ -114,18 +119,18 @@ function checkTimeout(timeout: unknown): number {
  * restarts its clock.
  */
 export function poll(fds: Array<{ fd: number; events?: PollEvent[] }>, timeout?: number): RawResult & { revents: string[][] } {
-  if (!Array.isArray(fds) || fds.length === 0) throw new TypeError(`The "fds" argument must be a non-empty array. Received ${show(fds)}`);
+  checkFdList(fds);
   const list: number[] = [];
   const events: number[] = [];
   fds.forEach((entry, i) => {
-    if (entry === null || typeof entry !== 'object') throw new TypeError(`The "fds[${i}]" argument must be an object. Received ${show(entry)}`);
+    if (entry === null || typeof entry !== 'object') throw invalidArgType(`fds[${i}]`, 'of type object', entry);
     list.push(checkFd(entry.fd, `fds[${i}].fd`));
     let mask = 0;
     const names: unknown = entry.events ?? ['POLLOUT'];
-    if (!Array.isArray(names)) throw new TypeError(`The "fds[${i}].events" argument must be an array. Received ${show(names)}`);
+    if (!Array.isArray(names)) throw invalidArgType(`fds[${i}].events`, 'an instance of Array', names);
     for (const name of names) {
       if (!POLL_EVENTS.includes(name) || native.constants[name] === undefined)
-        throw new TypeError(`The "fds[${i}].events" argument must hold ${POLL_EVENTS.join(', ')}. Received ${show(name)}`);
+        throw invalidArgValue(`fds[${i}].events`, name, `must hold only ${POLL_EVENTS.join(', ')}`);
       mask |= native.constants[name];
     }
     events.push(mask);
@@ -149,15 +154,15 @@ export function select(
   fds: Array<{ fd: number; read?: boolean; write?: boolean }>,
   timeout?: number,
 ): RawResult & { readable: boolean[]; writable: boolean[] } {
-  if (!Array.isArray(fds) || fds.length === 0) throw new TypeError(`The "fds" argument must be a non-empty array. Received ${show(fds)}`);
+  checkFdList(fds);
   const list: number[] = [];
   const reads: boolean[] = [];
   const writes: boolean[] = [];
   fds.forEach((entry, i) => {
-    if (entry === null || typeof entry !== 'object') throw new TypeError(`The "fds[${i}]" argument must be an object. Received ${show(entry)}`);
+    if (entry === null || typeof entry !== 'object') throw invalidArgType(`fds[${i}]`, 'of type object', entry);
     const fd = checkFd(entry.fd, `fds[${i}].fd`);
     if (fd >= FD_SETSIZE)
-      throw new RangeError(`The value of "fds[${i}].fd" is out of range for select(2): ${fd} >= FD_SETSIZE (${FD_SETSIZE}). Use poll.`);
+      throw outOfRange(`fds[${i}].fd`, `below FD_SETSIZE (${FD_SETSIZE}) for select(2); use poll`, fd);
     list.push(fd);
     reads.push(entry.read === true);
     writes.push(entry.write ?? !entry.read);

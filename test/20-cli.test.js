@@ -132,7 +132,7 @@ describe('the nbconnect command', () => {
     const cases = [
       [[], /missing <target>/],
       [['nowhere'], /must be 'host:port'/],
-      [['127.0.0.1:99999'], /out of range/],
+      [['127.0.0.1:99999'], /port should be >= 0 and < 65536/],
       [['127.0.0.1:80', '--wait', 'epoll'], /--wait must be poll or select/],
       [['127.0.0.1:80', '--timeout', '-5'], /--timeout|Option '--timeout/],
       [['127.0.0.1:80', '--confirm', 'guess'], /options\.confirm/],
