@@ -1,6 +1,8 @@
 // The `nbconnect` command: one connect with its trace, a tcping-style ping,
 // and a port scan. Exit status: 0 connected (or the scan finished), 1 a
 // network failure, 2 a usage error.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { connectSync, lookupAll, outcomeOfConnection, outcomeOfError, probe } from './connect';
@@ -17,7 +19,9 @@ const USAGE = `usage:
   nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait poll|select] [--json]
   nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait poll|select] [--json]
 
-  <target>  host:port, [v6]:port or unix:/path        <ports>  e.g. 1-1024,8080
+  nbconnect --version
+
+  <target>  host:port, [v6]:port, unix:/path or unix:@abstract        <ports>  e.g. 1-1024,8080
 exit status: 0 connected (scan: finished), 1 network failure, 2 usage error`;
 
 /** Where the command writes; a test or an embedder may pass its own. */
@@ -59,15 +63,22 @@ function localOf(text: string | undefined): Pick<ConnectOptions, 'localAddress' 
   return { localAddress: text.replace(/^\[|\]$/g, '') };
 }
 
+/** The version in the package.json beside the compiled files. */
+function version(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 /** Checks the target now, so a bad one is a usage error with a one-line reason. */
-function targetOf(text: string | undefined, what = '<target>'): Target {
-  if (text === undefined) fail(`missing ${what}`);
+function targetOf(given: string | undefined, what = '<target>'): Target {
+  if (given === undefined) return fail(`missing ${what}`);
+  // unix:@name is the abstract socket \0name, as ss(8) and socat write it.
+  const text = given.startsWith('unix:@') ? `unix:\0${given.slice(6)}` : given;
   try {
     parseTarget(text, what);
   } catch (err) {
     fail((err as Error).message);
   }
-  return text!;
+  return text;
 }
 
 const COMMON = {
@@ -80,6 +91,10 @@ const COMMON = {
 /** Runs the command line; resolves with the exit status. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   try {
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+      io.out(version());
+      return 0;
+    }
     if (argv[0] === 'ping') return await ping(argv.slice(1), io);
     if (argv[0] === 'scan') return await scan(argv.slice(1), io);
     return await connectOnce(argv, io);

@@ -12,9 +12,23 @@ export function formatStep(step: Step): string {
   return line;
 }
 
-/** A trace, one line per syscall with its time, then the verdict. */
-export function formatTrace(outcome: Outcome): string {
-  const lines = outcome.steps.map((s) => `${s.at.toFixed(3).padStart(9)} ms  ${formatStep(s)}`);
-  lines.push(`${outcome.elapsed.toFixed(3).padStart(9)} ms  => ${outcome.code} (phase: ${outcome.phase})`);
+/**
+ * A trace, one line per syscall with its time, and the verdict at its own
+ * time: a step made after the verdict (the close of a connection that was
+ * handed over, then closed) comes after it, so the trace reads forwards.
+ */
+export function formatTrace(outcome: Pick<Outcome, 'steps' | 'elapsed' | 'code' | 'phase'>): string {
+  const line = (at: number, text: string) => `${at.toFixed(3).padStart(9)} ms  ${text}`;
+  const verdict = line(outcome.elapsed, `=> ${outcome.code} (phase: ${outcome.phase})`);
+  const lines: string[] = [];
+  let placed = false;
+  for (const step of outcome.steps) {
+    if (!placed && step.at > outcome.elapsed) {
+      lines.push(verdict);
+      placed = true;
+    }
+    lines.push(line(step.at, formatStep(step)));
+  }
+  if (!placed) lines.push(verdict);
   return lines.join('\n');
 }
