@@ -1,1 +1,3 @@
 export * from '../dist/lib/index.js';
+import * as nbconnect from '../dist/lib/index.js';
+export default nbconnect;

@@ -14,3 +14,8 @@ export {
   probeMany,
   raw,
 } from '../dist/lib/index.js';
+
+// The module itself as the default export, as node:net has one:
+// import nb from 'nbconnect'.
+import nbconnect from '../dist/lib/index.js';
+export default nbconnect;

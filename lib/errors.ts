@@ -17,7 +17,9 @@ export function describe(target: Endpoint): string {
  * Sign convention: `errno` is negative, as in Node (`-111` for
  * ECONNREFUSED, so `util.getSystemErrorName(err.errno)` works);
  * `posixErrno` is the positive value the kernel set. Both are undefined for
- * codes no errno stands behind: ESELFCONNECT, ABORT_ERR and ENOTFOUND.
+ * codes no errno stands behind (ESELFCONNECT, ABORT_ERR). A lookup failure
+ * keeps dns's own errno, as net.Socket's does (-3008 for ENOTFOUND), and
+ * has no `posixErrno`.
  */
 export class ConnectError extends Error {
   // Own keys in Node's order (errno, code, syscall, address, port), and only

@@ -51,16 +51,16 @@ function checkPort(name: string, value: unknown): number {
   return validatePort(value, name);
 }
 
-// Digits and dots only, or a colon anywhere: the caller meant a literal, and
-// a bad one must not fall through to a DNS query.
-const LOOKS_LIKE_IPV4 = /^[0-9.]+$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
 
 function parseHost(name: string, host: unknown, port: number): ParsedTarget {
   if (typeof host !== 'string') throw typeError(name, 'of type string', host);
   const family = net.isIP(host);
   if (family === 4 || family === 6) return { kind: 'ip', host, address: host, port, family };
-  if (host.includes(':') || LOOKS_LIKE_IPV4.test(host)) throw invalidIpAddress(name, host);
+  // A colon means an IPv6 literal was meant, and a name never has one. Digits
+  // and dots that are not an IPv4 literal ('127.1') are a name to look up,
+  // as Node does: getaddrinfo reads the classic inet_aton forms itself.
+  if (host.includes(':')) throw invalidIpAddress(name, host);
   if (!HOSTNAME.test(host)) throw invalidArgValue(name, host, 'is not a valid host name', RangeError);
   return { kind: 'name', host, port };
 }

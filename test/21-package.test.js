@@ -156,13 +156,15 @@ describe('the package: packed, installed without a compiler, imported every way'
     assert.match(bad.out, /bad\.mts.*'"epoll"' is not assignable/);
   });
 
-  it('the ESM entries export every name the CommonJS build has, as the same objects', async () => {
+  it('the ESM entries export every name the CommonJS build has, as the same objects, and the module as default', async () => {
     for (const [esm, cjs] of [['esm/index.mjs', 'dist/lib/index.js'], ['esm/raw.mjs', 'dist/lib/raw.js']]) {
       const fromEsm = await import(path.join(ROOT, esm));
       const fromCjs = require(path.join(ROOT, cjs));
       const names = Object.keys(fromCjs).filter((k) => k !== '__esModule').sort();
-      assert.deepEqual(Object.keys(fromEsm).sort(), names, esm);
+      // The main entry also has the module as its default, as node:net does.
+      assert.deepEqual(Object.keys(fromEsm).filter((k) => k !== 'default').sort(), names, esm);
       for (const name of names) assert.equal(fromEsm[name], fromCjs[name], `${esm}: ${name}`);
+      if (esm === 'esm/index.mjs') assert.equal(fromEsm.default, fromCjs);
     }
   });
 

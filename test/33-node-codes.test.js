@@ -44,7 +44,6 @@ const SHARED = [
 
 // Inputs net.connect takes (and looks up, or ignores) that we refuse first.
 const OURS_ONLY = [
-  ['a malformed IPv4 literal', { host: '256.1.1.1', port: 80 }, {}, TypeError, 'ERR_INVALID_IP_ADDRESS'],
   ['a malformed IPv6 literal', { host: '::g', port: 80 }, {}, TypeError, 'ERR_INVALID_IP_ADDRESS'],
   ['a host that is no name', { host: 'a b', port: 80 }, {}, RangeError, 'ERR_INVALID_ARG_VALUE'],
   ['an empty path', { path: '' }, {}, RangeError, 'ERR_INVALID_ARG_VALUE'],

@@ -1,0 +1,38 @@
+'use strict';
+// Habits Node users bring: a default import, a host Node would look up,
+// and the errno a lookup failure carries.
+const assert = require('node:assert/strict');
+const path = require('node:path');
+
+const { connect } = require('../dist/lib');
+const { tcpListener } = require('./helpers/listeners');
+
+const ROOT = path.join(__dirname, '..');
+
+describe('Node habits', () => {
+  it("import nb from 'nbconnect' works, as import net from 'node:net' does: the default is the module", async () => {
+    const esm = await import(path.join(ROOT, 'esm', 'index.mjs'));
+    assert.equal(esm.default, require(path.join(ROOT, 'dist', 'lib')));
+    assert.equal(esm.default.connect, esm.connect);
+  });
+
+  it("'127.1' is looked up as a name, as Node does (getaddrinfo reads it as 127.0.0.1), not refused", async () => {
+    const live = await tcpListener('127.0.0.1');
+    try {
+      const c = await connect({ host: '127.1', port: live.port });
+      assert.equal(c.remoteAddress, '127.0.0.1');
+      assert.equal(c.target.host, '127.1');
+      c.close();
+    } finally {
+      await live.close();
+    }
+  });
+
+  it("the shipped docs say what a lookup failure carries: dns's own errno", () => {
+    // Making one would send a DNS query off this machine; the declaration
+    // that users read is checked instead.
+    const dts = require('node:fs').readFileSync(path.join(ROOT, 'dist', 'lib', 'errors.d.ts'), 'utf8');
+    assert.doesNotMatch(dts, /undefined for[^.]*ENOTFOUND/);
+    assert.match(dts, /-3008/);
+  });
+});
