@@ -120,34 +120,26 @@ export async function connectAny(
 
   if (name) {
     const addresses = await lookupAll(name.host, name.port, family, timeout, signal, calledAt);
-    return raceAddresses(name, addresses, delay, timeout, signal, connectOptions, calledAt);
+    return race(addressCandidates(name, addresses), delay, timeout, signal, connectOptions, calledAt);
   }
   const candidates = parsed.map((p) => ({ target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port }, where: WHERE_OF(p) }));
   return race(candidates, delay, timeout, signal, connectOptions, calledAt);
 }
 
 /**
- * @internal Races a looked-up name's addresses, families interleaved, the
- * first family first: connectAny for a name, and connect() when a name has
- * more than one address (autoSelectFamily, as Node's net.connect).
+ * @internal A looked-up name's addresses as race candidates, families
+ * interleaved, the first family first: connectAny for a name, and connect()
+ * when a name has more than one address (autoSelectFamily, as Node's).
  */
-export function raceAddresses(
-  name: { host: string; port: number },
-  addresses: readonly { address: string; family: number }[],
-  delay: number,
-  timeout: number | undefined,
-  signal: AbortSignal | undefined,
-  connectOptions: ConnectOptions,
-  calledAt: number,
-): Promise<ConnectAnyResult> {
-  const candidates = interleave(addresses).map(({ address, family: f }) => ({
+export function addressCandidates(name: { host: string; port: number }, addresses: readonly { address: string; family: number }[]): Candidate[] {
+  return interleave(addresses).map(({ address, family: f }) => ({
     target: { host: address, port: name.port },
     where: { host: name.host, address, port: name.port, family: f as 4 | 6 },
   }));
-  return race(candidates, delay, timeout, signal, connectOptions, calledAt);
 }
 
-function race(
+/** @internal Races the candidates; see connectAny. */
+export function race(
   candidates: Candidate[],
   delay: number,
   timeout: number | undefined,

@@ -3,7 +3,7 @@ import * as dns from 'node:dns';
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
 import { abortError, ConnectError, describe, errnoName, errorFromResult } from './errors';
-import { raceAddresses } from './any';
+import { addressCandidates, race } from './any';
 import { setLongTimeout } from './timers';
 import type { ConnectOptions, Endpoint, Outcome, Target, Where } from './types';
 import { prepare, type ParsedTarget, type Prepared } from './validate';
@@ -287,7 +287,7 @@ async function connectName(prepared: Prepared, target: Extract<ParsedTarget, { k
       startOnWaiter(withAddress(prepared, endpoint, startedAt), endpoint, new Pending(prepared.signal, undefined, resolve as (value: unknown) => void, reject));
     });
   }
-  const { connection } = await raceAddresses(target, addresses, prepared.attemptDelay, prepared.timeout, prepared.signal, options, startedAt);
+  const { connection } = await race(addressCandidates(target, addresses), prepared.attemptDelay, prepared.timeout, prepared.signal, options, startedAt);
   return connection;
 }
 

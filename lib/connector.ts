@@ -5,9 +5,9 @@ import type { Connection } from './connection';
 import { abortError, type ConnectError } from './errors';
 import { errnoName } from './errnos';
 import type { ConnectOptions, Outcome, Target } from './types';
-import { checkInteger, prepare } from './validate';
+import { prepare } from './validate';
 import { setLongTimeout } from './timers';
-import { invalidArgType, outOfRange } from './validators';
+import { invalidArgType, outOfRange, validateInteger } from './validators';
 
 /** What a connect result means for the next move. */
 export type Disposition = 'connecting' | 'retry' | 'fatal';
@@ -109,7 +109,7 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
     this.maxDelay = finite('options.maxDelay', maxDelay, 0);
     this.factor = finite('options.factor', factor, 1);
     this.jitter = finite('options.jitter', jitter, 0, 1);
-    if (maxAttempts !== Infinity) checkInteger('options.maxAttempts', maxAttempts, 1, Number.MAX_SAFE_INTEGER);
+    if (maxAttempts !== Infinity) validateInteger(maxAttempts, 'options.maxAttempts', 1, Number.MAX_SAFE_INTEGER);
     this.maxAttempts = maxAttempts;
     if (typeof sort !== 'function') throw invalidArgType('options.classify', 'of type function', sort);
     this.sort = sort;

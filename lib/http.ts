@@ -66,9 +66,8 @@ export interface CreateConnectionFunction {
  * with the socket or the error. It connects with `connect` (socket, fcntl,
  * setsockopt, bind, connect, poll/select, getsockopt SO_ERROR), hands the fd
  * to a net.Socket, and for https wraps it with tls.connect({ socket }),
- * calling back after 'secureConnect'. A host name connects to its first
- * address, as net.connect does without autoSelectFamily; use `connectAny`
- * to race them.
+ * calling back after 'secureConnect'. A host name with several addresses
+ * races them, as net.connect does with autoSelectFamily (Node 20's default).
  */
 export function createConnection(defaults: CreateConnectionOptions = {}): CreateConnectionFunction {
   if (defaults === null || typeof defaults !== 'object')

@@ -2,8 +2,7 @@ import { setMaxListeners } from 'node:events';
 
 import { probe } from './connect';
 import type { ConnectOptions, Outcome, Target } from './types';
-import { checkInteger } from './validate';
-import { invalidArgType } from './validators';
+import { invalidArgType, validateInteger } from './validators';
 
 /** `probe`'s options, plus how many attempts run at once. */
 export interface ProbeManyOptions extends ConnectOptions {
@@ -29,7 +28,7 @@ export async function* probeMany(
     throw invalidArgType('targets', 'an iterable or async iterable', targets);
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const { concurrency = 256, signal, ...connectOptions } = options;
-  checkInteger('options.concurrency', concurrency, 1, 65536);
+  validateInteger(concurrency, 'options.concurrency', 1, 65536);
   if (signal !== undefined && !(signal instanceof AbortSignal))
     throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
 

@@ -15,8 +15,8 @@
  */
 import { addon, type NativeAddr, type NativeRawResult } from './binding';
 import { errnoName } from './errors';
-import { checkInteger, parseTarget } from './validate';
-import { invalidArgType, invalidArgValue, outOfRange, validateOneOf } from './validators';
+import { parseTarget } from './validate';
+import { invalidArgType, invalidArgValue, outOfRange, validateInteger, validateOneOf } from './validators';
 
 const native = addon.raw;
 
@@ -38,7 +38,7 @@ function checkFdList(fds: unknown): asserts fds is unknown[] {
   if (!Array.isArray(fds)) throw invalidArgType('fds', 'an instance of Array', fds);
   if (fds.length === 0) throw invalidArgValue('fds', fds, 'must not be empty');
 }
-const checkFd = (fd: unknown, name = 'fd') => checkInteger(name, fd, 0, INT_MAX);
+const checkFd = (fd: unknown, name = 'fd') => validateInteger(fd, name, 0, INT_MAX);
 
 /** An address for bind or connect: an IP literal and port, a path, or their string forms. No name lookup. */
 export type RawAddress = { host: string; port: number } | { path: string } | string;
@@ -69,7 +69,7 @@ export function getFlags(fd: number): RawResult {
 /** fcntl(2) F_SETFL with `flags | O_NONBLOCK`; pass what getFlags returned to keep the other flags. */
 export function setNonblocking(fd: number, flags = 0): RawResult {
   checkFd(fd);
-  checkInteger('flags', flags, 0, INT_MAX);
+  validateInteger(flags, 'flags', 0, INT_MAX);
   return named(native.fcntl(fd, 1, flags | native.constants.O_NONBLOCK));
 }
 
@@ -85,7 +85,7 @@ export function setsockopt(fd: number, name: SocketOption, value: number | boole
   checkFd(fd);
   if (!OPTIONS.includes(name))
     throw invalidArgValue('name', name, `must be one of: ${OPTIONS.join(', ')}`);
-  const v = typeof value === 'boolean' ? Number(value) : checkInteger('value', value, 0, INT_MAX);
+  const v = typeof value === 'boolean' ? Number(value) : validateInteger(value, 'value', 0, INT_MAX);
   return named(native.setsockopt(fd, name, v));
 }
 
@@ -108,7 +108,7 @@ const POLL_EVENTS: readonly string[] = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLRDH
 
 function checkTimeout(timeout: unknown): number {
   if (timeout === undefined || timeout === -1) return -1;
-  return checkInteger('timeout', timeout, 0, INT_MAX);
+  return validateInteger(timeout, 'timeout', 0, INT_MAX);
 }
 
 /**
@@ -199,7 +199,7 @@ export function getpeername(fd: number): Name {
 /** read(2) of up to `n` bytes (0 is allowed, and is one of UNP's confirm methods). */
 export function read(fd: number, n: number): RawResult & { data: Buffer } {
   checkFd(fd);
-  return named(native.read(fd, checkInteger('n', n, 0, 1 << 20)));
+  return named(native.read(fd, validateInteger(n, 'n', 0, 1 << 20)));
 }
 
 /** close(2). Never retried: Linux frees the fd even when close reports EINTR. */

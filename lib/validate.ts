@@ -9,7 +9,6 @@ import {
   invalidArgValue,
   invalidIpAddress,
   missingArgs,
-  show,
   validateAbortSignal,
   validateBoolean,
   validateInteger,
@@ -36,16 +35,6 @@ export interface Prepared {
   signal: AbortSignal | undefined;
 }
 
-export { show };
-
-function typeError(name: string, expected: string, value: unknown): TypeError {
-  return invalidArgType(name, expected, value);
-}
-
-export function checkInteger(name: string, value: unknown, min: number, max: number): number {
-  return validateInteger(value, name, min, max);
-}
-
 function checkPort(name: string, value: unknown): number {
   if (value === undefined) throw missingArgs(`"${name}" or "path" argument`, value);
   return validatePort(value, name);
@@ -54,7 +43,7 @@ function checkPort(name: string, value: unknown): number {
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
 
 function parseHost(name: string, host: unknown, port: number): ParsedTarget {
-  if (typeof host !== 'string') throw typeError(name, 'of type string', host);
+  if (typeof host !== 'string') throw invalidArgType(name, 'of type string', host);
   const family = net.isIP(host);
   if (family === 4 || family === 6) return { kind: 'ip', host, address: host, port, family };
   // A colon means an IPv6 literal was meant, and a name never has one. Digits
@@ -66,7 +55,7 @@ function parseHost(name: string, host: unknown, port: number): ParsedTarget {
 }
 
 function checkPath(name: string, path: unknown): ParsedTarget {
-  if (typeof path !== 'string') throw typeError(name, 'of type string', path);
+  if (typeof path !== 'string') throw invalidArgType(name, 'of type string', path);
   if (path.length === 0) throw invalidArgValue(name, path, 'must be a non-empty path', RangeError);
   // sun_path holds 108 bytes on Linux: a file path needs one for its NUL; an
   // abstract name (leading NUL) may use them all.
@@ -93,7 +82,7 @@ export function parseTarget(target: unknown, name = 'target'): ParsedTarget {
     return parsed;
   }
   if (target === null || typeof target !== 'object')
-    throw typeError(name, "an object with host and port, an object with path, or a string", target);
+    throw invalidArgType(name, "an object with host and port, an object with path, or a string", target);
   const t = target as Record<string, unknown>;
   if ('path' in t && t.path !== undefined) {
     if ('host' in t || 'port' in t) throw invalidArgValue(name, target, 'takes path, or host and port, not both');
@@ -112,7 +101,7 @@ function optionalBoolean(options: Record<string, unknown>, name: string): number
 
 function optionalInteger(options: Record<string, unknown>, name: string, min: number, max: number): number {
   const value = options[name];
-  return value === undefined ? -1 : checkInteger(`options.${name}`, value, min, max);
+  return value === undefined ? -1 : validateInteger(value, `options.${name}`, min, max);
 }
 
 const CONFIRMS: readonly Confirm[] = ['so_error', 'getpeername', 'read', 'reconnect'];
@@ -123,7 +112,7 @@ const TCP_ONLY = ['localAddress', 'localPort', 'family', 'noDelay', 'synCount', 
 export function prepare(target: unknown, options: unknown, closeWhenConnected = false): Prepared {
   const parsed = parseTarget(target);
   if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object') throw typeError('options', 'of type object', options);
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const o = options as Record<string, unknown> & ConnectOptions;
 
   let timeout: number | undefined;
@@ -147,7 +136,7 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
 
   let localAddress: string | undefined;
   if (o.localAddress !== undefined) {
-    if (typeof o.localAddress !== 'string') throw typeError('options.localAddress', 'of type string', o.localAddress);
+    if (typeof o.localAddress !== 'string') throw invalidArgType('options.localAddress', 'of type string', o.localAddress);
     // The family may differ from the target's: the kernel reports that, and
     // the trace shows bind() saying so.
     if (net.isIP(o.localAddress) === 0) throw invalidIpAddress('options.localAddress', o.localAddress);
@@ -182,6 +171,6 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
   if (o.autoSelectFamily !== undefined) validateBoolean(o.autoSelectFamily, 'options.autoSelectFamily');
   // Node raises anything below 10 ms to 10.
   const attemptDelay =
-    o.autoSelectFamilyAttemptTimeout === undefined ? 250 : Math.max(10, checkInteger('options.autoSelectFamilyAttemptTimeout', o.autoSelectFamilyAttemptTimeout, 1, 2 ** 31 - 1));
+    o.autoSelectFamilyAttemptTimeout === undefined ? 250 : Math.max(10, validateInteger(o.autoSelectFamilyAttemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1, 2 ** 31 - 1));
   return { target: parsed, spec, family, timeout, signal, autoSelectFamily: o.autoSelectFamily !== false, attemptDelay };
 }

@@ -444,11 +444,16 @@ Napi::Value Cancel(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// close(fd): 0, or the positive errno. The fd is no longer JS's to hand back.
+// close(2) of an fd JS holds; it is no longer one the teardown closes (its
+// number may be someone else's by then). 0 or -errno.
+int close_held(Napi::Env env, int fd) {
+  env.GetInstanceData<Addon>()->handed_fds.erase(fd);
+  return nbc::sys_close(fd);
+}
+
+// close(fd): 0, or the positive errno.
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  info.Env().GetInstanceData<Addon>()->handed_fds.erase(fd);
-  return Napi::Number::New(info.Env(), -nbc::sys_close(fd));
+  return Napi::Number::New(info.Env(), -close_held(info.Env(), info[0].As<Napi::Number>().Int32Value()));
 }
 
 // release(fd): JS gave the fd to another owner (a net.Socket), which closes
@@ -643,12 +648,9 @@ Napi::Value RawRead(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// A Connection's fd closed through the raw API is not closed again at
-// teardown: its number may be someone else's by then.
+// A Connection's fd may be closed through the raw API too.
 Napi::Value RawClose(const Napi::CallbackInfo& info) {
-  int fd = fd_arg(info, 0);
-  info.Env().GetInstanceData<Addon>()->handed_fds.erase(fd);
-  return raw_result(info.Env(), nbc::sys_close(fd));
+  return raw_result(info.Env(), close_held(info.Env(), fd_arg(info, 0)));
 }
 
 Napi::Object RawExports(Napi::Env env) {

@@ -217,23 +217,20 @@ void finish(Attempt& a, int err, Call failed_call, Phase phase) {
   a.end_ns = monotonic_ns();
 }
 
+// Closes the socket and finishes with `err`. EBADF from a call on the
+// attempt's own fd (or POLLNVAL, or select's EBADF) means something closed
+// the number behind the owner's back: it is not ours to close any more (it
+// may already name another thread's file), so it is forgotten, not closed.
 void fail(Attempt& a, int err, Call failed_call, Phase phase) {
+  if (err == EBADF) a.fd = -1;
   close_traced(a);
   finish(a, err, failed_call, phase);
-}
-
-// EBADF from a call on the attempt's own fd: something closed the number
-// behind the owner's back. It is not ours to close any more (it may already
-// name another thread's file), so forget it before fail() would close it.
-void forget_fd_if_lost(Attempt& a, int res) {
-  if (res == -EBADF) a.fd = -1;
 }
 
 // Records the call; on failure closes and finishes. True if it succeeded.
 bool traced(Attempt& a, Call call, Arg arg, int res, Phase phase = Phase::kImmediate) {
   record(a, call, arg, res);
   if (res >= 0) return true;
-  if (call != Call::kSocket) forget_fd_if_lost(a, res);
   fail(a, -res, call, phase);
   return false;
 }
@@ -301,7 +298,6 @@ void finish_with_so_error(Attempt& a) {
   int so_error = 0;
   int res = sys_getsockopt_so_error(a.fd, &so_error);
   Step& s = record(a, Call::kGetsockopt, Arg::kSoError, res);
-  forget_fd_if_lost(a, res);
   if (res < 0) return fail(a, -res, Call::kGetsockopt, Phase::kAsync);
   s.detail |= Step::kValue;
   s.value = so_error;
@@ -366,7 +362,6 @@ void finish_after_wake(Attempt& a) {
       a.peer_name_len = 0;
       // Not connected: UNP's recipe asks SO_ERROR for the reason.
       if (res == -ENOTCONN) return finish_with_so_error(a);
-      forget_fd_if_lost(a, res);
       return fail(a, -res, Call::kGetpeername, Phase::kAsync);
     }
 
@@ -375,7 +370,6 @@ void finish_after_wake(Attempt& a) {
       int res = sys_read(a.fd, &byte, 0);
       record(a, Call::kRead, Arg::kNone, res);
       if (res >= 0) return finish_connected(a, Phase::kAsync);
-      forget_fd_if_lost(a, res);
       return fail(a, -res, Call::kRead, Phase::kAsync);
     }
 
@@ -383,7 +377,6 @@ void finish_after_wake(Attempt& a) {
       int res = sys_connect(a.fd, &a.remote, a.remote_len);
       record(a, Call::kConnect, Arg::kNone, res);
       if (res == 0 || res == -EISCONN) return finish_connected(a, Phase::kAsync);
-      forget_fd_if_lost(a, res);
       return fail(a, -res, Call::kConnect, Phase::kAsync);
     }
   }
@@ -402,8 +395,7 @@ void fail_wait(Attempt& a, int err) {
 }
 
 void finish_fd_lost(Attempt& a) {
-  a.fd = -1;
-  finish(a, EBADF, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
+  fail(a, EBADF, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
 }
 
 void record_poll_wake(Attempt& a, int ret, short revents) {
@@ -442,7 +434,6 @@ void connect_blocking(Attempt& a) {
     }
     // EINTR: the remaining time is recomputed from the same deadline.
     if (res == -EINTR) continue;
-    if (res == -EBADF && a.wait == Wait::kSelect) return finish_fd_lost(a);
     if (res < 0)
       return fail(a, -res, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
     // 0 is a timeout only once the deadline has really passed: poll's

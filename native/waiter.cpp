@@ -20,13 +20,14 @@ Waiter::StartError Waiter::start() {
     return {-EMFILE, "eventfd"};
   }
 
+  // The thread reads these from its first instruction on.
+  wake_fd_ = fd;
+  pollfds_.assign(1, pollfd{wake_fd_, POLLIN, 0});
+
   // Signals go to the JS threads, never here: the waiter would only see
   // EINTR, and a handler written for JS must not run on this thread.
   // pthread_create, not std::thread: with exceptions off, std::thread's
   // failure is std::terminate, and a full thread table must be an error.
-  // The thread reads these from its first instruction on.
-  wake_fd_ = fd;
-  pollfds_.assign(1, pollfd{wake_fd_, POLLIN, 0});
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
-const { namespaceBlocker } = require('./helpers/namespaces');
+const { namespaceBlocker, skipWithout } = require('./helpers/namespaces');
 
 const ROOT = path.join(__dirname, '..');
 
@@ -27,12 +27,7 @@ describe('fd limits', function () {
   });
 
   it('ephemeral ports exhausted (a two-port ip_local_port_range in a namespace): EADDRNOTAVAIL at connect, exactly', function () {
-    const gap = namespaceBlocker();
-    if (gap) {
-      if (process.env.CI === 'true') assert.fail(`network namespaces are required under CI: ${gap}`);
-      console.log(`      (skipped: ${gap}; needs root and unshare -n)`);
-      return this.skip();
-    }
+    skipWithout(this, namespaceBlocker(), 'network namespaces');
     const script = `
       const net = require('node:net');
       const { connect, connectSync } = require(${JSON.stringify(path.join(ROOT, 'dist', 'lib'))});

@@ -10,26 +10,15 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const FIXTURE = path.join(__dirname, 'fixtures', 'localhost-both.js');
+const { mountNamespaceBlocker, skipWithout } = require('./helpers/namespaces');
 
-function mountNamespaceBlocker() {
-  if (process.getuid?.() !== 0) return 'not root';
-  const probe = spawnSync('unshare', ['-m', 'true']);
-  if (probe.error) return 'no unshare(1)';
-  if (probe.status !== 0) return `unshare -m failed: ${String(probe.stderr).trim()}`;
-  return null;
-}
+const FIXTURE = path.join(__dirname, 'fixtures', 'localhost-both.js');
 
 describe('a name with both families, ::1 first', function () {
   this.timeout(60000);
 
   it('connect() and createConnection() race the addresses as Node does; autoSelectFamily: false takes the first; all failing is an AggregateError', function () {
-    const gap = mountNamespaceBlocker();
-    if (gap) {
-      if (process.env.CI === 'true') assert.fail(`mount namespaces are required under CI: ${gap}`);
-      console.log(`      (skipped: ${gap}; needs root and unshare -m)`);
-      return this.skip();
-    }
+    skipWithout(this, mountNamespaceBlocker(), 'mount namespaces');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbconnect-hosts-'));
     const hosts = path.join(dir, 'hosts');
     fs.writeFileSync(hosts, '::1 localhost\n127.0.0.1 localhost\n');
