@@ -9,6 +9,14 @@ const readline = require('node:readline');
 
 const PEERS = path.join(__dirname, 'peers.py');
 
+// Deeper than any test's burst (somaxconn is 4096 here; the kernel caps it).
+// With Node's default of 511, a JS thread slowed down (under ASan, say) lets
+// the accept queue fill: AF_UNIX connects then fail with EAGAIN, and TCP
+// SYNs are dropped, so a connectSync against a listener of this same thread
+// waits out the kernel's SYN retries, the one thread that would accept
+// blocked in it.
+const BACKLOG = 4096;
+
 /** An accepting net.Server; `onSocket` may talk to each peer. */
 async function listen(where, onSocket = (s) => s.resume()) {
   const sockets = new Set();
@@ -20,7 +28,7 @@ async function listen(where, onSocket = (s) => s.resume()) {
   });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(where, resolve);
+    server.listen(typeof where === 'string' ? { path: where, backlog: BACKLOG } : { ...where, backlog: BACKLOG }, resolve);
   });
   const address = server.address();
   return {
