@@ -3,6 +3,7 @@ import type { Connection } from './connection';
 import { abortError, ConnectError } from './errors';
 import type { ConnectOptions, Target, Where } from './types';
 import { parseTarget, prepare, type ParsedTarget } from './validate';
+import { placeOf } from './format';
 import { setLongTimeout } from './timers';
 import { invalidArgType, invalidArgValue, outOfRange } from './validators';
 
@@ -54,7 +55,7 @@ const WHERE_OF = (p: ParsedTarget): Where =>
   p.kind === 'unix' ? { path: p.path } : p.kind === 'ip' ? { host: p.host, address: p.address, port: p.port, family: p.family } : { host: p.host, port: p.port };
 
 /** RFC 8305 section 4: alternate the families, starting with the first one the resolver gave. */
-function interleave<T extends { family: number }>(addresses: readonly T[]): T[] {
+export function interleave<T extends { family: number }>(addresses: readonly T[]): T[] {
   if (addresses.length === 0) return [];
   const first = addresses.filter((a) => a.family === addresses[0].family);
   const other = addresses.filter((a) => a.family !== addresses[0].family);
@@ -120,10 +121,10 @@ export async function connectAny(
 
   if (name) {
     const addresses = await lookupAll(name.host, name.port, family, timeout, signal, calledAt);
-    return race(addressCandidates(name, addresses), delay, timeout, signal, connectOptions, calledAt);
+    return race(addressCandidates(name, addresses), { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt });
   }
   const candidates = parsed.map((p) => ({ target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port }, where: WHERE_OF(p) }));
-  return race(candidates, delay, timeout, signal, connectOptions, calledAt);
+  return race(candidates, { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt });
 }
 
 /**
@@ -138,15 +139,23 @@ export function addressCandidates(name: { host: string; port: number }, addresse
   }));
 }
 
+/** How a race runs; see connectAny. */
+export interface RaceSettings {
+  /** Who raced, for the message when every attempt failed: 'connectAny', 'connect', 'probe'. */
+  caller: string;
+  /** ms an attempt runs alone before the next starts beside it. */
+  delay: number;
+  /** One deadline for the whole race, in ms from `calledAt`. */
+  timeout: number | undefined;
+  signal: AbortSignal | undefined;
+  /** Each attempt's own options (its timeout and signal are the race's). */
+  connectOptions: ConnectOptions;
+  /** performance.now() at the call. */
+  calledAt: number;
+}
+
 /** @internal Races the candidates; see connectAny. */
-export function race(
-  candidates: Candidate[],
-  delay: number,
-  timeout: number | undefined,
-  signal: AbortSignal | undefined,
-  connectOptions: ConnectOptions,
-  calledAt: number,
-): Promise<ConnectAnyResult> {
+export function race(candidates: Candidate[], { caller, delay, timeout, signal, connectOptions, calledAt }: RaceSettings): Promise<ConnectAnyResult> {
   const attempts: RaceAttempt[] = candidates.map((c) => ({ target: c.where, startedAt: undefined, result: 'not started' }));
   const controllers: AbortController[] = [];
   const running = new Set<Promise<void>>();
@@ -164,16 +173,12 @@ export function race(
     const finish = () => {
       cancelTimer?.();
       signal?.removeEventListener('abort', onAbort);
-      if (connection) return resolve({ connection, winner, attempts });
+      if (connection) {
+        connection.race = { attempts, startedAt: attempts[winner].startedAt! };
+        return resolve({ connection, winner, attempts });
+      }
       if (signal?.aborted) return reject(abortError(candidates[0].where, since(), [], signal.reason));
-      const errors = attempts.filter((a) => a.result === 'failed').map((a) => a.error!);
-      const untried = attempts.filter((a) => a.result === 'not started').length;
-      const list = errors.map((e) => `${placeOf(e)} ${e.code}`);
-      const message = `connectAny: every attempt failed: ${list.join(', ')}${untried ? ` (${untried} not tried before the deadline)` : ''}`;
-      const aggregate = new AggregateError(errors, message) as ConnectAnyError;
-      aggregate.code = errors[0]?.code ?? 'ETIMEDOUT';
-      aggregate.attempts = attempts;
-      reject(aggregate);
+      reject(everyAttemptFailed(caller, attempts));
     };
 
     const stopAll = () => {
@@ -199,6 +204,7 @@ export function race(
             // Two verdicts in one batch: the later one lost the race.
             won.close();
             attempts[index].result = 'cancelled';
+            attempts[index].error = abortError(won.target, won.elapsed, won.steps);
             return;
           }
           winner = index;
@@ -226,9 +232,17 @@ export function race(
   });
 }
 
-/** '127.0.0.1:80', '[::1]:80', a path, or 'name:80' when a lookup failed. */
-function placeOf(e: ConnectError): string {
-  if (e.path !== undefined) return e.path;
-  const host = e.address ?? e.hostname ?? '';
-  return host.includes(':') ? `[${host}]:${e.port}` : `${host}:${e.port}`;
+/**
+ * @internal What a race rejects with when no attempt connected: Node's
+ * AggregateError, code of the first error, one error per started attempt.
+ */
+export function everyAttemptFailed(caller: string, attempts: RaceAttempt[]): ConnectAnyError {
+  const errors = attempts.filter((a) => a.result === 'failed').map((a) => a.error!);
+  const untried = attempts.filter((a) => a.result === 'not started').length;
+  const list = errors.map((e) => `${placeOf(e.target)} ${e.code}`);
+  const message = `${caller}: every attempt failed: ${list.join(', ')}${untried ? ` (${untried} not tried before the deadline)` : ''}`;
+  const aggregate = new AggregateError(errors, message) as ConnectAnyError;
+  aggregate.code = errors[0]?.code ?? 'ETIMEDOUT';
+  aggregate.attempts = attempts;
+  return aggregate;
 }

@@ -5,11 +5,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { connectSync, lookupAll, outcomeOfConnection, outcomeOfError, probe } from './connect';
+import type { ConnectAnyError } from './any';
+import { connectSync, lookupAll, probe } from './connect';
 import type { ConnectError } from './errors';
 import { sleep } from './connector';
-import { formatTrace } from './format';
+import { formatTrace, placeOf } from './format';
 import { probeMany } from './many';
+import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
 import type { Confirm, ConnectOptions, Outcome, Target } from './types';
 import { parseTarget } from './validate';
 
@@ -142,19 +144,24 @@ async function connectOnce(argv: string[], io: Io): Promise<number> {
       connection.close();
       outcome = outcomeOfConnection(connection);
     } catch (err) {
-      if ((err as ConnectError).steps === undefined) throw err;
-      outcome = outcomeOfError(err as ConnectError);
+      outcome = failedSync(err, target);
     }
   } else outcome = await probe(target, options);
   io.out(values.json ? JSON.stringify(outcome) : formatTrace(outcome));
   return outcome.ok ? 0 : 1;
 }
 
-function place(outcome: Outcome): string {
-  const t = outcome.target;
-  if ('path' in t) return t.path;
-  const host = 'address' in t ? t.address : t.host;
-  return host.includes(':') ? `[${host}]:${t.port}` : `${host}:${t.port}`;
+/** What connectSync threw, as the Outcome probe would have resolved with. */
+function failedSync(err: unknown, target: Target): Outcome {
+  if (err instanceof AggregateError) {
+    const { attempts } = err as ConnectAnyError;
+    const started = attempts.filter((a) => a.startedAt !== undefined);
+    const last = started[started.length - 1];
+    const { host, port } = parseTarget(target, '<target>') as { host: string; port: number };
+    return outcomeOfRaceFailure(err as ConnectAnyError, { host, port }, last ? last.startedAt! + last.error!.elapsed : 0);
+  }
+  if ((err as ConnectError).steps === undefined) throw err;
+  return outcomeOfError(err as ConnectError);
 }
 
 async function ping(argv: string[], io: Io): Promise<number> {
@@ -184,7 +191,7 @@ async function ping(argv: string[], io: Io): Promise<number> {
       const outcome = await probe(target, { ...options, signal: stop.signal });
       if (outcome.code === 'ABORT_ERR') break;
       sent++;
-      where = place(outcome);
+      where = placeOf(outcome.target);
       if (values.json) io.out(JSON.stringify({ seq, ...outcome }));
       else if (outcome.ok) io.out(`connected to ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms`);
       else io.out(`${outcome.code} from ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms (${outcome.phase})`);

@@ -3,7 +3,8 @@ import * as dns from 'node:dns';
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
 import { abortError, ConnectError, describe, errnoName, errorFromResult } from './errors';
-import { addressCandidates, race } from './any';
+import { addressCandidates, everyAttemptFailed, race, type ConnectAnyError, type RaceAttempt } from './any';
+import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
 import { setLongTimeout } from './timers';
 import type { ConnectOptions, Endpoint, Outcome, Target, Where } from './types';
 import { prepare, type ParsedTarget, type Prepared } from './validate';
@@ -203,10 +204,11 @@ async function resolveName(prepared: Prepared, target: Extract<ParsedTarget, { k
   return endpointOf(target, first.address, first.family as 4 | 6);
 }
 
-function resolveNameSync(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>): Endpoint {
+/** Every address of a name, by a blocking getaddrinfo on this thread. */
+function lookupAllSync(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>): { address: string; family: 4 | 6 }[] {
   const startedAt = performance.now();
   const answer = addon.lookupSync(target.host, prepared.family);
-  if (Array.isArray(answer) && answer.length > 0) return endpointOf(target, answer[0].address, answer[0].family);
+  if (Array.isArray(answer) && answer.length > 0) return answer;
   // What dns.lookup reports for the same failure: EAI_NONAME and EAI_NODATA
   // both read as ENOTFOUND.
   const code = Array.isArray(answer) || answer.eai === -2 || answer.eai === -5 ? 'ENOTFOUND' : answer.message;
@@ -222,11 +224,15 @@ function resolveNameSync(prepared: Prepared, target: Extract<ParsedTarget, { kin
   });
 }
 
-/** The spec with a looked-up address, and what is left of the deadline. */
-function withAddress(prepared: Prepared, endpoint: Endpoint, startedAt: number): Prepared {
+/**
+ * The spec with a looked-up address and what is left of the deadline, or
+ * `budget` ms if that is sooner (an attempt of a sequential race).
+ */
+function withAddress(prepared: Prepared, endpoint: Endpoint, startedAt: number, budget = Infinity): Prepared {
   if ('path' in endpoint || prepared.target.kind !== 'name') return prepared;
-  const timeout = prepared.timeout === undefined ? -1 : Math.max(0, prepared.timeout - (performance.now() - startedAt));
-  return { ...prepared, spec: { ...prepared.spec, family: endpoint.family, address: endpoint.address, timeout } };
+  const left = prepared.timeout === undefined ? Infinity : Math.max(0, prepared.timeout - (performance.now() - startedAt));
+  const timeout = Math.min(left, budget);
+  return { ...prepared, spec: { ...prepared.spec, family: endpoint.family, address: endpoint.address, timeout: timeout === Infinity ? -1 : timeout } };
 }
 
 /**
@@ -266,9 +272,21 @@ export function connect(target: Target, options?: ConnectOptions): Promise<Conne
   } catch (err) {
     return Promise.reject(err);
   }
-  if (prepared.target.kind === 'name' && prepared.autoSelectFamily && !prepared.signal?.aborted)
-    return connectName(prepared, prepared.target, options ?? {});
+  if (racesAddresses(prepared)) return connectName(prepared, prepared.target, options ?? {});
   return attempt<Connection>(prepared);
+}
+
+/** A name with autoSelectFamily on, and not already aborted: its addresses may race. */
+function racesAddresses(prepared: Prepared): prepared is Prepared & { target: Extract<ParsedTarget, { kind: 'name' }> } {
+  return prepared.target.kind === 'name' && prepared.autoSelectFamily && !prepared.signal?.aborted;
+}
+
+/** One looked-up address, as one attempt on the waiter. */
+function attemptAt<T>(prepared: Prepared, address: { address: string; family: number }, startedAt: number, onVerdict?: (v: Verdict) => T): Promise<T> {
+  const endpoint = endpointOf(prepared.target, address.address, address.family as 4 | 6);
+  return new Promise<T>((resolve, reject) => {
+    startOnWaiter(withAddress(prepared, endpoint, startedAt), endpoint, new Pending(prepared.signal, onVerdict, resolve as (value: unknown) => void, reject));
+  });
 }
 
 /**
@@ -280,14 +298,9 @@ export function connect(target: Target, options?: ConnectOptions): Promise<Conne
 async function connectName(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>, options: ConnectOptions): Promise<Connection> {
   const startedAt = performance.now();
   const addresses = await lookupAll(target.host, target.port, prepared.family, prepared.timeout, prepared.signal, startedAt);
-  if (addresses.length === 1) {
-    const [only] = addresses;
-    const endpoint = endpointOf(target, only.address, only.family as 4 | 6);
-    return new Promise<Connection>((resolve, reject) => {
-      startOnWaiter(withAddress(prepared, endpoint, startedAt), endpoint, new Pending(prepared.signal, undefined, resolve as (value: unknown) => void, reject));
-    });
-  }
-  const { connection } = await race(addressCandidates(target, addresses), prepared.attemptDelay, prepared.timeout, prepared.signal, options, startedAt);
+  if (addresses.length === 1) return attemptAt<Connection>(prepared, addresses[0], startedAt);
+  const settings = { caller: 'connect', delay: prepared.attemptDelay, timeout: prepared.timeout, signal: prepared.signal, connectOptions: options, calledAt: startedAt };
+  const { connection } = await race(addressCandidates(target, addresses), settings);
   return connection;
 }
 
@@ -296,25 +309,53 @@ async function connectName(prepared: Prepared, target: Extract<ParsedTarget, { k
  * the deadline, and a host name is resolved with a blocking getaddrinfo.
  * `signal` is checked once, before the first syscall.
  *
+ * A name with several addresses cannot race on one blocked thread, so they
+ * are tried in turn, families alternating, as Node's autoSelectFamily does:
+ * each but the last for at most `autoSelectFamilyAttemptTimeout` ms (then
+ * it is ETIMEDOUT), the last for what is left of `timeout`. When all fail it
+ * throws the AggregateError `connect` rejects with.
+ *
  * Throws a ConnectError (or TypeError/RangeError for bad arguments).
  */
 export function connectSync(target: Target, options?: ConnectOptions): Connection {
   const prepared = prepare(target, options);
   if (prepared.signal?.aborted) throw abortError(whereOf(prepared.target), 0, [], prepared.signal.reason);
   const startedAt = performance.now();
-  const endpoint = literalEndpoint(prepared.target) ?? resolveNameSync(prepared, prepared.target as Extract<ParsedTarget, { kind: 'name' }>);
-  const { spec } = withAddress(prepared, endpoint, startedAt);
+  const literal = literalEndpoint(prepared.target);
+  if (literal) return connectSyncTo(prepared, literal, startedAt);
+  const name = prepared.target as Extract<ParsedTarget, { kind: 'name' }>;
+  const addresses = lookupAllSync(prepared, name);
+  if (addresses.length === 1 || !prepared.autoSelectFamily)
+    return connectSyncTo(prepared, endpointOf(name, addresses[0].address, addresses[0].family), startedAt);
+
+  const candidates = addressCandidates(name, addresses);
+  const attempts: RaceAttempt[] = candidates.map((c) => ({ target: c.where, startedAt: undefined, result: 'not started' }));
+  for (const [i, { where }] of candidates.entries()) {
+    // Each attempt names its address alone, as connect()'s racing ones do.
+    const { address, port, family } = where as Extract<Endpoint, { address: string }>;
+    const since = performance.now() - startedAt;
+    if (prepared.timeout !== undefined && prepared.timeout - since <= 0) break;
+    const budget = i === candidates.length - 1 ? Infinity : prepared.attemptDelay;
+    attempts[i].startedAt = since;
+    try {
+      const connection = connectSyncTo(prepared, { host: address, address, port, family }, startedAt, budget);
+      attempts[i].result = 'won';
+      connection.race = { attempts, startedAt: since };
+      return connection;
+    } catch (err) {
+      if (!(err instanceof ConnectError)) throw err;
+      attempts[i].result = 'failed';
+      attempts[i].error = err;
+    }
+  }
+  throw everyAttemptFailed('connectSync', attempts);
+}
+
+function connectSyncTo(prepared: Prepared, endpoint: Endpoint, startedAt: number, budget?: number): Connection {
+  const { spec } = withAddress(prepared, endpoint, startedAt, budget);
   const [result] = decodeBatch(addon.connectSync(pack(spec, 0), address(spec), spec.localAddress));
   if (result.errno !== 0) throw errorFromResult(result, endpoint);
   return new Connection(result, endpoint);
-}
-
-export function outcomeOfConnection(c: Connection): Outcome {
-  return { ok: true, code: 'OK', errno: 0, phase: c.immediate ? 'immediate' : 'async', elapsed: c.elapsed, steps: c.steps, target: c.target };
-}
-
-export function outcomeOfError(err: ConnectError): Outcome {
-  return { ok: false, code: err.code, errno: err.errno, phase: err.phase, elapsed: err.elapsed, steps: err.steps, target: err.target };
 }
 
 /**
@@ -322,6 +363,10 @@ export function outcomeOfError(err: ConnectError): Outcome {
  * network outcome (refused, timeout, self-connect, lookup failure, abort);
  * it rejects only for bad arguments. The socket is closed by the waiter
  * thread right after the verdict, and the close is the last step.
+ *
+ * A name with several addresses races them as `connect` does; the Outcome
+ * is the winner's (or, when all fail, the first error's code), and
+ * `attempts` holds every address's own.
  */
 export function probe(target: Target, options?: ConnectOptions): Promise<Outcome> {
   let prepared: Prepared;
@@ -330,7 +375,33 @@ export function probe(target: Target, options?: ConnectOptions): Promise<Outcome
   } catch (err) {
     return Promise.reject(err);
   }
-  return attempt(prepared, ({ connection, error }): Outcome => {
-    return error ? outcomeOfError(error) : outcomeOfConnection(connection!);
-  });
+  if (racesAddresses(prepared)) return probeName(prepared, prepared.target, options ?? {});
+  return attempt(prepared, outcomeOfVerdict);
+}
+
+const outcomeOfVerdict = ({ connection, error }: Verdict): Outcome => (error ? outcomeOfError(error) : outcomeOfConnection(connection!));
+
+async function probeName(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>, options: ConnectOptions): Promise<Outcome> {
+  const startedAt = performance.now();
+  let addresses: dns.LookupAddress[];
+  try {
+    addresses = await lookupAll(target.host, target.port, prepared.family, prepared.timeout, prepared.signal, startedAt);
+  } catch (err) {
+    return outcomeOfError(err as ConnectError);
+  }
+  if (addresses.length === 1) return attemptAt(prepared, addresses[0], startedAt, outcomeOfVerdict);
+  const settings = { caller: 'probe', delay: prepared.attemptDelay, timeout: prepared.timeout, signal: prepared.signal, connectOptions: options, calledAt: startedAt };
+  try {
+    const { connection } = await race(addressCandidates(target, addresses), settings);
+    try {
+      connection.close();
+    } catch (err) {
+      // close(2) failed; the Outcome says so, as probe's own does.
+      return { ...outcomeOfError(err as ConnectError), attempts: connection.attempts };
+    }
+    return outcomeOfConnection(connection);
+  } catch (err) {
+    if (!(err instanceof AggregateError)) return outcomeOfError(err as ConnectError);
+    return outcomeOfRaceFailure(err as ConnectAnyError, { host: target.host, port: target.port }, performance.now() - startedAt);
+  }
 }

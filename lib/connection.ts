@@ -2,7 +2,8 @@ import * as net from 'node:net';
 
 import { addon } from './binding';
 import { ConnectError, errnoName } from './errors';
-import type { Endpoint, Step } from './types';
+import { attemptOutcomes, type RaceRecord } from './outcome';
+import type { Endpoint, Outcome, Step } from './types';
 import type { Result } from './wire';
 
 // A Connection dropped without close() or toSocket() would leak its fd. The
@@ -28,6 +29,8 @@ export class Connection {
   private readonly result: Result;
   private trace: Step[] | undefined;
   private closedBy: Step | undefined; // our close(), until the trace is built
+  /** @internal The race this connection won, when a name's addresses were raced. */
+  race: RaceRecord | undefined = undefined;
 
   /** @internal */
   constructor(result: Result, target: Endpoint) {
@@ -87,6 +90,15 @@ export class Connection {
       if (this.closedBy) this.trace.push(this.closedBy);
     }
     return this.trace;
+  }
+
+  /**
+   * When a name's addresses were raced (autoSelectFamily): each address
+   * tried, in order, with its Outcome, timed from the call (see
+   * `Outcome.attempts`). undefined when a single address was tried.
+   */
+  get attempts(): Outcome[] | undefined {
+    return this.race && attemptOutcomes(this.race.attempts, this);
   }
 
   private release(): number {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 
-import { connect, outcomeOfConnection, outcomeOfError } from './connect';
+import { connect } from './connect';
+import { outcomeOfConnection, outcomeOfError } from './outcome';
 import type { Connection } from './connection';
 import { abortError, type ConnectError } from './errors';
 import { errnoName } from './errnos';

@@ -1,5 +1,12 @@
 import { errnoName } from './errors';
-import type { Outcome, Step } from './types';
+import type { Outcome, Step, Where } from './types';
+
+/** '127.0.0.1:80', '[::1]:80', a path, or 'name:80' for a name not yet looked up. */
+export function placeOf(where: Where): string {
+  if ('path' in where) return where.path;
+  const host = 'address' in where ? where.address : where.host;
+  return host.includes(':') ? `[${host}]:${where.port}` : `${host}:${where.port}`;
+}
 
 /** One step the way strace would print it: `poll(POLLOUT) = 1 [POLLOUT|POLLERR]`. */
 export function formatStep(step: Step): string {
@@ -17,18 +24,21 @@ export function formatStep(step: Step): string {
  * time: a step made after the verdict (the close of a connection that was
  * handed over, then closed) comes after it, so the trace reads forwards.
  */
-export function formatTrace(outcome: Pick<Outcome, 'steps' | 'elapsed' | 'code' | 'phase'>): string {
+export function formatTrace(outcome: Pick<Outcome, 'steps' | 'elapsed' | 'code' | 'phase' | 'attempts'>): string {
   const line = (at: number, text: string) => `${at.toFixed(3).padStart(9)} ms  ${text}`;
-  const verdict = line(outcome.elapsed, `=> ${outcome.code} (phase: ${outcome.phase})`);
-  const lines: string[] = [];
-  let placed = false;
-  for (const step of outcome.steps) {
-    if (!placed && step.at > outcome.elapsed) {
-      lines.push(verdict);
-      placed = true;
-    }
-    lines.push(line(step.at, formatStep(step)));
-  }
-  if (!placed) lines.push(verdict);
-  return lines.join('\n');
+  const verdict = (o: Pick<Outcome, 'code' | 'phase'>) => `=> ${o.code} (phase: ${o.phase})`;
+  // A race is one timeline: every attempt's steps in time order, each
+  // labelled with its address, and each loser's verdict at its time.
+  const events: { at: number; text: string }[] = outcome.attempts?.length
+    ? outcome.attempts.flatMap((attempt) => {
+        const where = placeOf(attempt.target);
+        const own = attempt.steps.map((step) => ({ at: step.at, text: `${where}  ${formatStep(step)}` }));
+        if (!attempt.ok) own.push({ at: attempt.elapsed, text: `${where}  ${verdict(attempt)}` });
+        return own;
+      })
+    : outcome.steps.map((step) => ({ at: step.at, text: formatStep(step) }));
+  // Stable: at equal times the verdict follows the step that made it.
+  events.push({ at: outcome.elapsed, text: verdict(outcome) });
+  events.sort((a, b) => a.at - b.at);
+  return events.map((e) => line(e.at, e.text)).join('\n');
 }

@@ -113,4 +113,11 @@ export interface Outcome {
   elapsed: number;
   steps: Step[];
   target: Where;
+  /**
+   * A name whose addresses were raced (autoSelectFamily): each address
+   * tried, in the order tried, with its own Outcome. Here the times count
+   * from the call, the attempts' as this Outcome's, so they read as one
+   * timeline. Absent when a single address was tried.
+   */
+  attempts?: Outcome[];
 }

@@ -34,6 +34,24 @@ describe('a name with both families, ::1 first', function () {
       // When every address fails, what Node gives: an AggregateError whose
       // code is the first error's, holding one error per address.
       assert.deepEqual(report.allFail, report.nodeAllFail);
+
+      // probe races as connect() does: the winner's Outcome, with every
+      // address's own Outcome in `attempts`; all failing is the first code.
+      assert.deepEqual(report.probe, { ok: true, code: 'OK', address: '127.0.0.1', attempts: ['ECONNREFUSED ::1', 'OK 127.0.0.1'] });
+      assert.deepEqual(report.probeAllFail, { ok: false, code: 'ECONNREFUSED', attempts: ['ECONNREFUSED ::1', 'ECONNREFUSED 127.0.0.1'] });
+      assert.deepEqual(report.probeSingle, { code: 'ECONNREFUSED', address: '::1', attempts: 'none' });
+
+      // connectSync tries them in turn and fails as Node fails.
+      assert.equal(report.sync, '127.0.0.1');
+      assert.deepEqual(report.syncAllFail, report.nodeAllFail);
+
+      // The command, both ways: connected, and its trace says how ::1 failed.
+      for (const run of [report.cli, report.cliSync]) {
+        assert.equal(run.status, 0, run.stdout);
+        assert.match(run.stdout, /\[::1\]:\d+ {2}=> ECONNREFUSED \(phase: async\)/);
+        assert.match(run.stdout, /127\.0\.0\.1:\d+ {2}getpeername\(\) = 0/);
+        assert.match(run.stdout, /\d ms {2}=> OK/);
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
