@@ -68,6 +68,8 @@ interface Addon {
   /** The fd went to another owner (a net.Socket): not closed at teardown. */
   release(fd: number): void;
   lookupSync(host: string, family: number): NativeAddress[] | { eai: number; message: string };
+  /** if_indextoname(3), or the number as text when no interface has it. */
+  interfaceName(index: number): string;
   readonly raw: RawAddon;
   readonly FD_SETSIZE: number;
   /** Socket syscalls made so far by this process (for the tests: bad input makes none). */

@@ -13,8 +13,8 @@ const enum Spec {
 const enum Res {
   Id, Fd, Errno, Syscall, Phase, Why, Start, Elapsed,
   LocalFamily, LocalPort, LocalWords,
-  RemoteFamily = LocalWords + 4, RemotePort, RemoteWords,
-  StepCount = RemoteWords + 4, HeaderSlots,
+  LocalScope = LocalWords + 4, RemoteFamily, RemotePort, RemoteWords,
+  RemoteScope = RemoteWords + 4, StepCount, HeaderSlots,
 }
 
 const enum S { Packed, Ret, Errno, Value, Revents, At, Slots }
@@ -80,6 +80,19 @@ function formatAddress(buf: Float64Array, at: number, family: number): string {
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
+/**
+ * An end's address as net.Socket reports it: a link-local IPv6 address
+ * (fe80::/10) with its zone, 'fe80::1%eth0'.
+ */
+function endpointAddress(buf: Float64Array, familyAt: number, wordsAt: number, scopeAt: number): string | undefined {
+  const family = buf[familyAt];
+  if (!family) return undefined;
+  const text = formatAddress(buf, wordsAt, family);
+  const scope = buf[scopeAt];
+  const linkLocal = family === 6 && buf[wordsAt] >>> 22 === 0x3fa; // fe80::/10
+  return linkLocal && scope !== 0 ? `${text}%${addon.interfaceName(scope)}` : text;
+}
+
 // Most revents values repeat ([], ['POLLOUT'], the refused triple): one
 // frozen array per value instead of one per step.
 const reventsCache = new Map<number, readonly string[]>();
@@ -137,15 +150,13 @@ export class Result {
   }
 
   get localAddress(): string | undefined {
-    const family = this.encoded[this.at + Res.LocalFamily];
-    return family ? formatAddress(this.encoded, this.at + Res.LocalWords, family) : undefined;
+    return endpointAddress(this.encoded, this.at + Res.LocalFamily, this.at + Res.LocalWords, this.at + Res.LocalScope);
   }
   get localPort(): number | undefined {
     return this.encoded[this.at + Res.LocalFamily] ? this.encoded[this.at + Res.LocalPort] : undefined;
   }
   get remoteAddress(): string | undefined {
-    const family = this.encoded[this.at + Res.RemoteFamily];
-    return family ? formatAddress(this.encoded, this.at + Res.RemoteWords, family) : undefined;
+    return endpointAddress(this.encoded, this.at + Res.RemoteFamily, this.at + Res.RemoteWords, this.at + Res.RemoteScope);
   }
   get remotePort(): number | undefined {
     return this.encoded[this.at + Res.RemoteFamily] ? this.encoded[this.at + Res.RemotePort] : undefined;

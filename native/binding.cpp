@@ -205,6 +205,12 @@ void set_endpoint(Napi::Object& o, const char* address_key, const char* port_key
     auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
     inet_ntop(AF_INET6, &sin6.sin6_addr, text, sizeof text);
     port = ntohs(sin6.sin6_port);
+    // As net.Socket reports it: a link-local address with its zone.
+    if (IN6_IS_ADDR_LINKLOCAL(&sin6.sin6_addr) && sin6.sin6_scope_id != 0) {
+      o.Set(address_key, std::string(text) + "%" + nbc::interface_name(sin6.sin6_scope_id));
+      o.Set(port_key, port);
+      return;
+    }
   } else {
     return;
   }
@@ -216,7 +222,7 @@ size_t encoded_size(const Attempt& a) {
   return nbc::wire::kHeaderSlots + a.steps.size() * nbc::wire::kStepSlots;
 }
 
-// family, port, and the address as four big-endian 32-bit words.
+// family, port, the address as four big-endian 32-bit words, the scope id.
 void encode_endpoint(double* out, const nbc::IpAddr& addr, socklen_t len) {
   out[0] = 0;
   if (len == 0) return;
@@ -232,6 +238,7 @@ void encode_endpoint(double* out, const nbc::IpAddr& addr, socklen_t len) {
     auto& sin6 = addr.in6;
     out[0] = 6;
     out[1] = ntohs(sin6.sin6_port);
+    out[6] = sin6.sin6_scope_id;
     bytes = sin6.sin6_addr.s6_addr;
     n = 16;
   } else {
@@ -496,6 +503,11 @@ Napi::Value LookupSync(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// interfaceName(index): an IPv6 zone's interface name, for a result's
+// link-local address (the wire carries only the scope id).
+Napi::Value InterfaceName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), nbc::interface_name(info[0].As<Napi::Number>().Uint32Value()));
+}
 
 // ---- the step-by-step API: one syscall per call -----------------------------
 // Each returns { ret, errno? } plus its data; errno is positive. lib/raw.ts
@@ -696,6 +708,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("release", Napi::Function::New(env, Release, "release"));
   exports.Set("lookupSync", Napi::Function::New(env, LookupSync, "lookupSync"));
+  exports.Set("interfaceName", Napi::Function::New(env, InterfaceName, "interfaceName"));
   exports.Set("raw", RawExports(env));
   exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
   exports.Set("socketCalls", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
@@ -147,6 +148,12 @@ uint64_t nofile_limit() {
   rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return UINT64_MAX;
   return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : uint64_t(limit.rlim_cur);
+}
+
+std::string interface_name(unsigned index) {
+  char name[IF_NAMESIZE];
+  if (if_indextoname(index, name) == nullptr) return std::to_string(index);
+  return name;
 }
 
 void sleep_ns(int64_t ns) {

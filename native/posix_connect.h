@@ -3,6 +3,8 @@
 // this pair of files is the algorithm the way UNP's connect_nonb spells it.
 #pragma once
 
+#include <string>
+
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/select.h>
@@ -200,6 +202,9 @@ int wake_fd_open();                   // eventfd
 int fd_is_open(int fd);
 // getrlimit(RLIMIT_NOFILE): the soft limit, which bounds poll's nfds.
 uint64_t nofile_limit();
+// if_indextoname(3): an IPv6 zone's interface name, or its number when the
+// index names no interface now (it may have gone since the connect).
+std::string interface_name(unsigned index);
 // nanosleep for `ns`, resumed after EINTR.
 void sleep_ns(int64_t ns);
 int wake_fd_signal(int fd);

@@ -40,10 +40,12 @@ enum ResultSlot {
   kResLocalFamily,    // 0 (none), 4 or 6: getsockname
   kResLocalPort,
   kResLocalWords,     // 4 slots: the address as big-endian 32-bit words
-  kResRemoteFamily = kResLocalWords + 4,  // getpeername
+  kResLocalScope = kResLocalWords + 4,  // IPv6 sin6_scope_id, 0 for none
+  kResRemoteFamily,   // getpeername
   kResRemotePort,
   kResRemoteWords,
-  kResStepCount = kResRemoteWords + 4,
+  kResRemoteScope = kResRemoteWords + 4,
+  kResStepCount,
   kHeaderSlots,
 };
 

@@ -2,10 +2,12 @@
 // Habits Node users bring: a default import, a host Node would look up,
 // and the errno a lookup failure carries.
 const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
 const { connect } = require('../dist/lib');
 const { tcpListener } = require('./helpers/listeners');
+const { namespaceBlocker, skipWithout } = require('./helpers/namespaces');
 
 const ROOT = path.join(__dirname, '..');
 
@@ -34,5 +36,17 @@ describe('Node habits', () => {
     const dts = require('node:fs').readFileSync(path.join(ROOT, 'dist', 'lib', 'errors.d.ts'), 'utf8');
     assert.doesNotMatch(dts, /undefined for[^.]*ENOTFOUND/);
     assert.match(dts, /-3008/);
+  });
+
+  it('a link-local address keeps its zone in remoteAddress and localAddress (fe80::1%lo), as net.Socket reports it', function () {
+    this.timeout(30000);
+    skipWithout(this, namespaceBlocker(), 'network namespaces');
+    const r = spawnSync('unshare', ['-n', process.execPath, path.join(__dirname, 'fixtures', 'link-local.js')], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(report.node, { remote: 'fe80::1%lo', local: 'fe80::1%lo', family: 'IPv6' });
+    assert.deepEqual(report.async, { remote: 'fe80::1%lo', local: 'fe80::1%lo', family: 'IPv6' });
+    assert.deepEqual(report.sync, report.async);
+    assert.deepEqual(report.raw, report.async);
   });
 });
