@@ -3,15 +3,14 @@
 import * as path from 'node:path';
 
 /** What lib/ hands the native side: numbers are -1 when absent. */
-export interface NativeSpec {
-  family: 4 | 6 | 0;            // 0: AF_UNIX
-  address: string;
-  port: number;
-  path: string;
+/**
+ * How a socket is made and waited on, checked once per call; the endpoint
+ * and what is left of the deadline join it when an attempt starts.
+ */
+export interface SocketSpec {
   localAddress: string | undefined;
   localPort: number;
   wait: 0 | 1;                  // 0: poll(2), 1: select(2)
-  timeout: number;              // ms, -1: no deadline
   noDelay: number;
   synCount: number;
   userTimeout: number;
@@ -96,7 +95,7 @@ function load(): Addon {
     throw new Error(
       `nbconnect: cannot load the native addon for ${process.platform}-${process.arch} (Node-API ${process.versions.napi}). ` +
         `Tried ${path.join(PACKAGE_ROOT, 'build', 'Release')} and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
-        'Build it from source with `npm rebuild nbconnect` (or `npm run build` in a clone); that needs python3, make and a C++17 compiler.',
+        'Build it from source with `npm rebuild nbconnect` (or `npm run compile` in a clone); that needs python3, make and a C++17 compiler.',
       { cause },
     );
   }

@@ -5,12 +5,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import type { ConnectAnyError } from './any';
-import { connectSync, lookupAll, probe } from './connect';
+import type { ConnectAnyError } from './connect-any';
+import { connectSync, probe } from './connect';
+import { lookupAll } from './lookup';
 import type { ConnectError } from './errors';
-import { sleep } from './connector';
+import { sleep } from './timers';
 import { formatTrace, placeOf } from './format';
-import { probeMany } from './many';
+import { probeMany } from './probe-many';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
 import type { Confirm, ConnectOptions, Outcome, Target } from './types';
 import { parseTarget } from './validate';

@@ -2,12 +2,13 @@ import * as dns from 'node:dns';
 
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
-import { abortError, ConnectError, describe, errnoName, errorFromResult } from './errors';
-import { addressCandidates, everyAttemptFailed, race, type ConnectAnyError, type RaceAttempt } from './any';
+import { errnoName } from './errnos';
+import { abortError, ConnectError, describe, errorFromResult } from './errors';
+import { addressCandidates, everyAttemptFailed, race, type ConnectAnyError, type RaceAttempt } from './connect-any';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
-import { setLongTimeout } from './timers';
-import type { ConnectOptions, Endpoint, Outcome, Target, Where } from './types';
-import { prepare, type ParsedTarget, type Prepared } from './validate';
+import type { ConnectOptions, Endpoint, Outcome, Target } from './types';
+import { lookupAll, lookupAllSync } from './lookup';
+import { endpointOf, literalEndpoint, prepare, whereOf, type ParsedTarget, type Prepared } from './validate';
 import { decodeBatch, pack, type Result } from './wire';
 
 // ---- async attempts on the waiter threads ----------------------------------------
@@ -75,14 +76,17 @@ addon.init((batch) => {
   }
 });
 
-/** Hands an attempt to the waiter; `entry` settles when its result comes back. */
-function startOnWaiter(prepared: Prepared, endpoint: Endpoint, entry: Pending): void {
-  const { spec, signal } = prepared;
+/**
+ * Hands an attempt to the waiter, with `timeout` ms left (-1: none); `entry`
+ * settles when its result comes back.
+ */
+function startOnWaiter(prepared: Prepared, endpoint: Endpoint, timeout: number, entry: Pending): void {
+  const { socket, signal } = prepared;
   const id = nextId++;
   entry.endpoint = endpoint;
   // The result comes through a later batch, never during this call, so the
   // entry and its listener can be registered once the waiter took it.
-  const failedStart = addon.connectStart(pack(spec, id), address(spec), spec.localAddress);
+  const failedStart = addon.connectStart(pack(socket, endpoint, timeout, id), addressOf(endpoint), socket.localAddress);
   if (failedStart !== undefined) {
     const { errno, syscall } = failedStart;
     return entry.settle({
@@ -101,13 +105,13 @@ function startOnWaiter(prepared: Prepared, endpoint: Endpoint, entry: Pending): 
   if (signal) {
     // A message to the waiter, which owns the fd: it closes the socket and
     // reports 'aborted', unless the verdict was already on its way.
-    entry.onAbort = () => addon.cancel(spec.wait, id);
+    entry.onAbort = () => addon.cancel(socket.wait, id);
     signal.addEventListener('abort', entry.onAbort, { once: true });
   }
   pending.set(id, entry);
 }
 
-const address = (spec: Prepared['spec']) => (spec.family === 0 ? spec.path : spec.address);
+const addressOf = (endpoint: Endpoint) => ('path' in endpoint ? endpoint.path : endpoint.address);
 
 /**
  * The verdict as the caller asked for it: an abort requested before the
@@ -122,80 +126,8 @@ function verdict(result: Result, entry: Pending): Verdict {
     return { error: abortError(endpoint, result.elapsed, steps, signal.reason) };
   }
   if (result.phase === 'aborted') return { error: abortError(endpoint, result.elapsed, result.steps(), signal?.reason) };
-  if (result.errno !== 0) return { error: errorFromResult(result, endpoint) };
+  if (result.posixErrno !== 0) return { error: errorFromResult(result, endpoint) };
   return { connection: new Connection(result, endpoint) };
-}
-
-// ---- name lookup ----------------------------------------------------------------
-
-function whereOf(target: ParsedTarget): Where {
-  return target.kind === 'unix' ? { path: target.path } : { host: target.host, port: target.port };
-}
-
-function endpointOf(target: ParsedTarget, address: string, family: 4 | 6): Endpoint {
-  if (target.kind === 'unix') return { path: target.path };
-  return { host: target.host, address, port: target.port, family };
-}
-
-function literalEndpoint(target: ParsedTarget): Endpoint | undefined {
-  if (target.kind === 'unix') return { path: target.path };
-  if (target.kind === 'ip') return endpointOf(target, target.address, target.family);
-  return undefined;
-}
-
-function lookupError(err: NodeJS.ErrnoException, host: string, port: number, elapsed: number): ConnectError {
-  const e = new ConnectError(
-    { code: err.code ?? 'ENOTFOUND', posixErrno: undefined, syscall: err.syscall ?? 'getaddrinfo', target: { host, port }, phase: 'lookup', elapsed, steps: [], message: err.message },
-    { cause: err },
-  );
-  // Keep dns's own errno (e.g. -3008 for ENOTFOUND), as net.Socket does.
-  e.errno = typeof err.errno === 'number' ? err.errno : undefined;
-  return e;
-}
-
-/**
- * Every address of a name, from dns.lookup (getaddrinfo) in its order, under
- * a deadline (ms from `startedAt`) and a signal. The lookup itself cannot be
- * cancelled (it runs on libuv's threadpool); past the deadline its answer is
- * ignored.
- */
-export function lookupAll(
-  host: string,
-  port: number,
-  family: 0 | 4 | 6,
-  timeout: number | undefined,
-  signal: AbortSignal | undefined,
-  startedAt: number,
-): Promise<dns.LookupAddress[]> {
-  const where = { host, port };
-  const elapsed = () => performance.now() - startedAt;
-  return new Promise<dns.LookupAddress[]>((resolve, reject) => {
-    let cancelTimer: (() => void) | undefined;
-    const done = () => {
-      cancelTimer?.();
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => {
-      done();
-      reject(abortError(where, elapsed(), [], signal!.reason));
-    };
-    if (timeout !== undefined)
-      cancelTimer = setLongTimeout(() => {
-        done();
-        reject(new ConnectError({ code: 'ETIMEDOUT', posixErrno: 110, syscall: 'getaddrinfo', target: where, phase: 'timeout', elapsed: elapsed(), steps: [] }));
-      }, Math.max(0, timeout - elapsed()));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    dns.promises.lookup(host, { family, all: true }).then(
-      (addresses) => {
-        done();
-        resolve(addresses);
-      },
-      (err) => {
-        done();
-        reject(lookupError(err, host, port, elapsed()));
-      },
-    );
-  });
 }
 
 /** The first address of a name, as net.Socket takes it. */
@@ -204,35 +136,15 @@ async function resolveName(prepared: Prepared, target: Extract<ParsedTarget, { k
   return endpointOf(target, first.address, first.family as 4 | 6);
 }
 
-/** Every address of a name, by a blocking getaddrinfo on this thread. */
-function lookupAllSync(prepared: Prepared, target: Extract<ParsedTarget, { kind: 'name' }>): { address: string; family: 4 | 6 }[] {
-  const startedAt = performance.now();
-  const answer = addon.lookupSync(target.host, prepared.family);
-  if (Array.isArray(answer) && answer.length > 0) return answer;
-  // What dns.lookup reports for the same failure: EAI_NONAME and EAI_NODATA
-  // both read as ENOTFOUND.
-  const code = Array.isArray(answer) || answer.eai === -2 || answer.eai === -5 ? 'ENOTFOUND' : answer.message;
-  throw new ConnectError({
-    code,
-    posixErrno: undefined,
-    syscall: 'getaddrinfo',
-    target: { host: target.host, port: target.port },
-    phase: 'lookup',
-    elapsed: performance.now() - startedAt,
-    steps: [],
-    message: `getaddrinfo ${code} ${target.host}`,
-  });
-}
-
 /**
- * The spec with a looked-up address and what is left of the deadline, or
- * `budget` ms if that is sooner (an attempt of a sequential race).
+ * ms left of the deadline of a call made at `startedAt` (a lookup may have
+ * used some), or `budget` if that is sooner (an attempt of a sequential
+ * race); -1 for no deadline, as the wire has it.
  */
-function withAddress(prepared: Prepared, endpoint: Endpoint, startedAt: number, budget = Infinity): Prepared {
-  if ('path' in endpoint || prepared.target.kind !== 'name') return prepared;
+function timeLeft(prepared: Prepared, startedAt: number, budget = Infinity): number {
   const left = prepared.timeout === undefined ? Infinity : Math.max(0, prepared.timeout - (performance.now() - startedAt));
   const timeout = Math.min(left, budget);
-  return { ...prepared, spec: { ...prepared.spec, family: endpoint.family, address: endpoint.address, timeout: timeout === Infinity ? -1 : timeout } };
+  return timeout === Infinity ? -1 : timeout;
 }
 
 /**
@@ -245,11 +157,11 @@ function attempt<T>(prepared: Prepared, onVerdict?: (v: Verdict) => T): Promise<
     const { target, signal } = prepared;
     const entry = new Pending(signal, onVerdict, resolve, reject);
     if (signal?.aborted) return entry.settle({ error: abortError(whereOf(target), 0, [], signal.reason) });
-    const endpoint = literalEndpoint(target);
-    if (endpoint) return startOnWaiter(prepared, endpoint, entry);
     const startedAt = performance.now();
+    const endpoint = literalEndpoint(target);
+    if (endpoint) return startOnWaiter(prepared, endpoint, timeLeft(prepared, startedAt), entry);
     resolveName(prepared, target as Extract<ParsedTarget, { kind: 'name' }>, startedAt)
-      .then((found) => startOnWaiter(withAddress(prepared, found, startedAt), found, entry))
+      .then((found) => startOnWaiter(prepared, found, timeLeft(prepared, startedAt), entry))
       .catch((error: unknown) => entry.settle({ error: error as ConnectError }));
   });
 }
@@ -285,7 +197,7 @@ function racesAddresses(prepared: Prepared): prepared is Prepared & { target: Ex
 function attemptAt<T>(prepared: Prepared, address: { address: string; family: number }, startedAt: number, onVerdict?: (v: Verdict) => T): Promise<T> {
   const endpoint = endpointOf(prepared.target, address.address, address.family as 4 | 6);
   return new Promise<T>((resolve, reject) => {
-    startOnWaiter(withAddress(prepared, endpoint, startedAt), endpoint, new Pending(prepared.signal, onVerdict, resolve as (value: unknown) => void, reject));
+    startOnWaiter(prepared, endpoint, timeLeft(prepared, startedAt), new Pending(prepared.signal, onVerdict, resolve as (value: unknown) => void, reject));
   });
 }
 
@@ -324,7 +236,7 @@ export function connectSync(target: Target, options?: ConnectOptions): Connectio
   const literal = literalEndpoint(prepared.target);
   if (literal) return connectSyncTo(prepared, literal, startedAt);
   const name = prepared.target as Extract<ParsedTarget, { kind: 'name' }>;
-  const addresses = lookupAllSync(prepared, name);
+  const addresses = lookupAllSync(name.host, name.port, prepared.family);
   if (addresses.length === 1 || !prepared.autoSelectFamily)
     return connectSyncTo(prepared, endpointOf(name, addresses[0].address, addresses[0].family), startedAt);
 
@@ -352,9 +264,9 @@ export function connectSync(target: Target, options?: ConnectOptions): Connectio
 }
 
 function connectSyncTo(prepared: Prepared, endpoint: Endpoint, startedAt: number, budget?: number): Connection {
-  const { spec } = withAddress(prepared, endpoint, startedAt, budget);
-  const [result] = decodeBatch(addon.connectSync(pack(spec, 0), address(spec), spec.localAddress));
-  if (result.errno !== 0) throw errorFromResult(result, endpoint);
+  const { socket } = prepared;
+  const [result] = decodeBatch(addon.connectSync(pack(socket, endpoint, timeLeft(prepared, startedAt, budget), 0), addressOf(endpoint), socket.localAddress));
+  if (result.posixErrno !== 0) throw errorFromResult(result, endpoint);
   return new Connection(result, endpoint);
 }
 

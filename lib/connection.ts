@@ -1,7 +1,8 @@
 import * as net from 'node:net';
 
 import { addon } from './binding';
-import { ConnectError, errnoName } from './errors';
+import { errnoName } from './errnos';
+import { ConnectError } from './errors';
 import { attemptOutcomes, type RaceRecord } from './outcome';
 import type { Endpoint, Outcome, Step } from './types';
 import type { Result } from './wire';

@@ -6,9 +6,9 @@ import type { Connection } from './connection';
 import { abortError, type ConnectError } from './errors';
 import { errnoName } from './errnos';
 import type { ConnectOptions, Outcome, Target } from './types';
-import { prepare } from './validate';
-import { setLongTimeout } from './timers';
-import { invalidArgType, outOfRange, validateInteger } from './validators';
+import { prepare, whereOf } from './validate';
+import { sleep } from './timers';
+import { invalidArgType, outOfRange, validateFiniteNumber, validateFunction, validateInteger, validateObject } from './validators';
 
 /** What a connect result means for the next move. */
 export type Disposition = 'connecting' | 'retry' | 'fatal';
@@ -102,17 +102,16 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
 
   constructor(target: Target, options: ConnectorOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object')
-      throw invalidArgType('options', 'of type object', options);
+    validateObject(options, 'options');
     const { initialDelay = 500, maxDelay = 30000, factor = 2, jitter = 0, maxAttempts = Infinity, classify: sort = classify, ...connectOptions } = options;
     prepare(target, connectOptions); // target and socket options: checked now, not on the first attempt
-    this.initialDelay = finite('options.initialDelay', initialDelay, 0);
-    this.maxDelay = finite('options.maxDelay', maxDelay, 0);
-    this.factor = finite('options.factor', factor, 1);
-    this.jitter = finite('options.jitter', jitter, 0, 1);
+    this.initialDelay = validateFiniteNumber(initialDelay, 'options.initialDelay', 0);
+    this.maxDelay = validateFiniteNumber(maxDelay, 'options.maxDelay', 0);
+    this.factor = validateFiniteNumber(factor, 'options.factor', 1);
+    this.jitter = validateFiniteNumber(jitter, 'options.jitter', 0, 1);
     if (maxAttempts !== Infinity) validateInteger(maxAttempts, 'options.maxAttempts', 1, Number.MAX_SAFE_INTEGER);
     this.maxAttempts = maxAttempts;
-    if (typeof sort !== 'function') throw invalidArgType('options.classify', 'of type function', sort);
+    validateFunction(sort, 'options.classify');
     this.sort = sort;
     this.target = target;
     this.signal = connectOptions.signal;
@@ -141,7 +140,7 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
     let current: Promise<unknown> | undefined;
     try {
       for (let n = 1; ; n++) {
-        if (stop.signal.aborted) throw abortError(whereOf(this.target), performance.now() - startedAt, [], stop.signal.reason);
+        if (stop.signal.aborted) throw abortError(whereOf(prepare(this.target, {}).target), performance.now() - startedAt, [], stop.signal.reason);
         const attemptAt = performance.now() - startedAt;
         const attempt = connect(this.target, { ...this.options, signal: stop.signal });
         current = attempt.catch(() => {});
@@ -181,27 +180,3 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
   }
 }
 
-function finite(name: string, value: unknown, min: number, max = Infinity): number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isFinite(value) || value < min || value > max)
-    throw outOfRange(name, `a finite number >= ${min}${max < Infinity ? ` and <= ${max}` : ''}`, value);
-  return value;
-}
-
-/** @internal Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const cancelTimer = setLongTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      cancelTimer();
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
-function whereOf(target: Target) {
-  const parsed = prepare(target, {}).target;
-  return parsed.kind === 'unix' ? { path: parsed.path } : { host: parsed.host, port: parsed.port };
-}

@@ -2,8 +2,6 @@ import { errnoName } from './errnos';
 import type { Endpoint, Phase, Step, Where } from './types';
 import type { Result } from './wire';
 
-export { errnoName };
-
 // Node's own form, unbracketed even for IPv6: 'connect ECONNREFUSED ::1:4000'.
 export function describe(target: Endpoint): string {
   return 'path' in target ? target.path : `${target.address}:${target.port}`;
@@ -83,18 +81,18 @@ export class ConnectError extends Error {
 export function errorFromResult(result: Result, target: Endpoint, steps: Step[] = result.steps()): ConnectError {
   const base = { syscall: result.syscall, target, phase: result.phase, elapsed: result.elapsed, steps };
   if (result.phase === 'aborted') return abortError(target, result.elapsed, steps);
-  if (result.errno === -1)
+  if (result.posixErrno === -1)
     return new ConnectError({
       ...base,
       code: 'ESELFCONNECT',
       posixErrno: undefined,
       message: `connect ESELFCONNECT ${describe(target)} (the socket connected to itself)`,
     });
-  const code = errnoName(result.errno);
+  const code = errnoName(result.posixErrno);
   const message = result.why
     ? `${result.syscall} ${code} ${describe(target)}: ${result.why}`
     : undefined;
-  return new ConnectError({ ...base, code, posixErrno: result.errno, message });
+  return new ConnectError({ ...base, code, posixErrno: result.posixErrno, message });
 }
 
 export function abortError(target: Where, elapsed: number, steps: Step[], cause?: unknown): ConnectError {

@@ -1,4 +1,4 @@
-import { errnoName } from './errors';
+import { errnoName } from './errnos';
 import type { Outcome, Step, Where } from './types';
 
 /** '127.0.0.1:80', '[::1]:80', a path, or 'name:80' for a name not yet looked up. */

@@ -5,7 +5,7 @@ export type { ConnectOptions, Endpoint, Outcome, Phase, Step, Target, Wait, Wher
 export { formatStep, formatTrace } from './format';
 export * as raw from './raw';
 export type { Confirm } from './types';
-export { probeMany, type ProbeManyOptions } from './many';
-export { connectAny, type ConnectAnyError, type ConnectAnyOptions, type ConnectAnyResult, type RaceAttempt } from './any';
+export { probeMany, type ProbeManyOptions } from './probe-many';
+export { connectAny, type ConnectAnyError, type ConnectAnyOptions, type ConnectAnyResult, type RaceAttempt } from './connect-any';
 export { classify, Connector, type AttemptReport, type ConnectorOptions, type Disposition } from './connector';
-export { createConnection, type ClientConnectOptions, type ConnectCallback, type CreateConnectionFunction, type CreateConnectionOptions } from './http';
+export { createConnection, type ClientConnectOptions, type ConnectCallback, type CreateConnectionFunction, type CreateConnectionOptions } from './create-connection';

@@ -14,9 +14,9 @@
  * @module
  */
 import { addon, type NativeAddr, type NativeRawResult } from './binding';
-import { errnoName } from './errors';
+import { errnoName } from './errnos';
 import { parseTarget } from './validate';
-import { invalidArgType, invalidArgValue, outOfRange, validateInteger, validateOneOf } from './validators';
+import { invalidArgValue, outOfRange, validateArray, validateInteger, validateObject, validateOneOf } from './validators';
 
 const native = addon.raw;
 
@@ -35,7 +35,7 @@ function named<T extends NativeRawResult>(result: T): T & RawResult {
 const INT_MAX = 2 ** 31 - 1;
 
 function checkFdList(fds: unknown): asserts fds is unknown[] {
-  if (!Array.isArray(fds)) throw invalidArgType('fds', 'an instance of Array', fds);
+  validateArray(fds, 'fds');
   if (fds.length === 0) throw invalidArgValue('fds', fds, 'must not be empty');
 }
 const checkFd = (fd: unknown, name = 'fd') => validateInteger(fd, name, 0, INT_MAX);
@@ -123,12 +123,12 @@ export function poll(fds: Array<{ fd: number; events?: PollEvent[] }>, timeout?:
   const list: number[] = [];
   const events: number[] = [];
   fds.forEach((entry, i) => {
-    if (entry === null || typeof entry !== 'object') throw invalidArgType(`fds[${i}]`, 'of type object', entry);
+    validateObject(entry, `fds[${i}]`);
     list.push(checkFd(entry.fd, `fds[${i}].fd`));
     let mask = 0;
     const names: unknown = entry.events ?? ['POLLOUT'];
-    if (!Array.isArray(names)) throw invalidArgType(`fds[${i}].events`, 'an instance of Array', names);
-    for (const name of names) {
+    validateArray(names, `fds[${i}].events`);
+    for (const name of names as string[]) {
       if (!POLL_EVENTS.includes(name) || native.constants[name] === undefined)
         throw invalidArgValue(`fds[${i}].events`, name, `must hold only ${POLL_EVENTS.join(', ')}`);
       mask |= native.constants[name];
@@ -159,7 +159,7 @@ export function select(
   const reads: boolean[] = [];
   const writes: boolean[] = [];
   fds.forEach((entry, i) => {
-    if (entry === null || typeof entry !== 'object') throw invalidArgType(`fds[${i}]`, 'of type object', entry);
+    validateObject(entry, `fds[${i}]`);
     const fd = checkFd(entry.fd, `fds[${i}].fd`);
     if (fd >= FD_SETSIZE)
       throw outOfRange(`fds[${i}].fd`, `below FD_SETSIZE (${FD_SETSIZE}) for select(2); use poll`, fd);

@@ -15,3 +15,16 @@ export function setLongTimeout(fire: () => void, ms: number): () => void {
   arm(ms);
   return () => clearTimeout(timer);
 }
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const cancelTimer = setLongTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      cancelTimer();
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

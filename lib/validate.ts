@@ -2,8 +2,8 @@
 // throws TypeError or RangeError naming the value before any syscall runs.
 import * as net from 'node:net';
 
-import { addon, type NativeSpec } from './binding';
-import type { Confirm, ConnectOptions } from './types';
+import { addon, type SocketSpec } from './binding';
+import type { Confirm, ConnectOptions, Endpoint, Where } from './types';
 import {
   invalidArgType,
   invalidArgValue,
@@ -15,6 +15,8 @@ import {
   validateNumber,
   validateOneOf,
   validatePort,
+  validateString,
+  validateObject,
 } from './validators';
 
 /** A target after parsing: a literal address, a name still to resolve, or a path. */
@@ -25,7 +27,7 @@ export type ParsedTarget =
 
 export interface Prepared {
   target: ParsedTarget;
-  spec: NativeSpec;
+  socket: SocketSpec;
   /** The lookup family: 0 for any. */
   family: 0 | 4 | 6;
   /** Race a name's addresses (Happy Eyeballs), and the delay between attempts. */
@@ -43,7 +45,7 @@ function checkPort(name: string, value: unknown): number {
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
 
 function parseHost(name: string, host: unknown, port: number): ParsedTarget {
-  if (typeof host !== 'string') throw invalidArgType(name, 'of type string', host);
+  validateString(host, name);
   const family = net.isIP(host);
   if (family === 4 || family === 6) return { kind: 'ip', host, address: host, port, family };
   // A colon means an IPv6 literal was meant, and a name never has one. Digits
@@ -55,7 +57,7 @@ function parseHost(name: string, host: unknown, port: number): ParsedTarget {
 }
 
 function checkPath(name: string, path: unknown): ParsedTarget {
-  if (typeof path !== 'string') throw invalidArgType(name, 'of type string', path);
+  validateString(path, name);
   if (path.length === 0) throw invalidArgValue(name, path, 'must be a non-empty path', RangeError);
   // sun_path holds 108 bytes on Linux: a file path needs one for its NUL; an
   // abstract name (leading NUL) may use them all.
@@ -112,7 +114,7 @@ const TCP_ONLY = ['localAddress', 'localPort', 'family', 'noDelay', 'synCount', 
 export function prepare(target: unknown, options: unknown, closeWhenConnected = false): Prepared {
   const parsed = parseTarget(target);
   if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  validateObject(options, 'options');
   const o = options as Record<string, unknown> & ConnectOptions;
 
   let timeout: number | undefined;
@@ -136,7 +138,7 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
 
   let localAddress: string | undefined;
   if (o.localAddress !== undefined) {
-    if (typeof o.localAddress !== 'string') throw invalidArgType('options.localAddress', 'of type string', o.localAddress);
+    validateString(o.localAddress, 'options.localAddress');
     // The family may differ from the target's: the kernel reports that, and
     // the trace shows bind() saying so.
     if (net.isIP(o.localAddress) === 0) throw invalidIpAddress('options.localAddress', o.localAddress);
@@ -149,22 +151,17 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
 
   if (o.confirm !== undefined) validateOneOf(o.confirm, 'options.confirm', CONFIRMS);
 
-  const spec: NativeSpec = {
-    family: parsed.kind === 'unix' ? 0 : parsed.kind === 'ip' ? parsed.family : 4,
-    address: parsed.kind === 'ip' ? parsed.address : '',
-    port: parsed.kind === 'unix' ? 0 : parsed.port,
-    path: parsed.kind === 'unix' ? parsed.path : '',
+  const socket: SocketSpec = {
     localAddress,
     localPort,
     wait: o.wait === 'select' ? 1 : 0,
-    timeout: timeout ?? -1,
     noDelay: optionalBoolean(o, 'noDelay'),
     // TCP_SYNCNT: the kernel takes 1..MAX_TCP_SYNCNT (127).
     synCount: optionalInteger(o, 'synCount', 1, 127),
     userTimeout: optionalInteger(o, 'userTimeout', 0, 2 ** 31 - 1),
     bindAddressNoPort: optionalBoolean(o, 'bindAddressNoPort'),
     linger0: optionalBoolean(o, 'linger0'),
-    confirm: CONFIRMS.indexOf(o.confirm ?? 'so_error') as NativeSpec['confirm'],
+    confirm: CONFIRMS.indexOf(o.confirm ?? 'so_error') as SocketSpec['confirm'],
     waitDelay: Math.max(0, optionalInteger(o, 'waitDelay', 0, 60000)),
     closeWhenConnected,
   };
@@ -172,5 +169,23 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
   // Node raises anything below 10 ms to 10.
   const attemptDelay =
     o.autoSelectFamilyAttemptTimeout === undefined ? 250 : Math.max(10, validateInteger(o.autoSelectFamilyAttemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1, 2 ** 31 - 1));
-  return { target: parsed, spec, family, timeout, signal, autoSelectFamily: o.autoSelectFamily !== false, attemptDelay };
+  return { target: parsed, socket, family, timeout, signal, autoSelectFamily: o.autoSelectFamily !== false, attemptDelay };
+}
+
+/** Where a target goes before any lookup or socket: a name or literal with its port, or a path. */
+export function whereOf(target: ParsedTarget): Where {
+  return target.kind === 'unix' ? { path: target.path } : { host: target.host, port: target.port };
+}
+
+/** A target with one of its addresses. */
+export function endpointOf(target: ParsedTarget, address: string, family: 4 | 6): Endpoint {
+  if (target.kind === 'unix') return { path: target.path };
+  return { host: target.host, address, port: target.port, family };
+}
+
+/** A literal or a path is an endpoint already; a name is not until looked up. */
+export function literalEndpoint(target: ParsedTarget): Endpoint | undefined {
+  if (target.kind === 'unix') return { path: target.path };
+  if (target.kind === 'ip') return endpointOf(target, target.address, target.family);
+  return undefined;
 }

@@ -74,7 +74,10 @@ export function missingArgs(what: string, value: unknown): NodeError<TypeError> 
   return coded(new TypeError(`The ${what} must be specified. Received ${received(value)}`), 'ERR_MISSING_ARGS');
 }
 
-export function validateObject(value: unknown, name: string): asserts value is Record<string, unknown> {
+/** A typed value keeps its type; an unknown one becomes a record to read. */
+type ObjectOf<T> = unknown extends T ? Record<string, unknown> : Extract<T, object>;
+
+export function validateObject<T>(value: T, name: string): asserts value is ObjectOf<T> & T {
   if (value === null || typeof value !== 'object') throw invalidArgType(name, 'of type object', value);
 }
 
@@ -98,6 +101,25 @@ export function validateNumber(value: unknown, name: string, min: number, max: n
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
   if (Number.isNaN(value) || value < min || value > max) throw outOfRange(name, range, value);
   return value;
+}
+
+/** A finite number in [min, max]: a delay or a backoff, where Infinity means nothing. */
+export function validateFiniteNumber(value: unknown, name: string, min: number, max = Infinity): number {
+  const range = `a finite number >= ${min}${max < Infinity ? ` and <= ${max}` : ''}`;
+  const number = validateNumber(value, name, min, max, range);
+  if (!Number.isFinite(number)) throw outOfRange(name, range, value);
+  return number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any callable, as Node's validateFunction takes
+type FunctionOf<T> = unknown extends T ? (...args: unknown[]) => unknown : Extract<T, Function>;
+
+export function validateFunction<T>(value: T, name: string): asserts value is FunctionOf<T> & T {
+  if (typeof value !== 'function') throw invalidArgType(name, 'of type function', value);
+}
+
+export function validateArray(value: unknown, name: string): asserts value is unknown[] {
+  if (!Array.isArray(value)) throw invalidArgType(name, 'an instance of Array', value);
 }
 
 /** One of `allowed`, compared with ===. */

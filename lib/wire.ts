@@ -1,9 +1,9 @@
 // The numeric wire between lib/ and the binding, mirrored from native/wire.h.
 // Results cross as float64 slots; the objects a caller reads are built here,
 // in JS, and steps only when they are read.
-import { addon, type NativeSpec } from './binding';
+import { addon, type SocketSpec } from './binding';
 import { errnoName } from './errnos';
-import type { Step } from './types';
+import type { Endpoint, Step } from './types';
 
 const enum Spec {
   Id, Family, Port, LocalPort, Wait, Timeout, NoDelay, SynCount, UserTimeout, BindNoPort, Linger0,
@@ -11,7 +11,7 @@ const enum Spec {
 }
 
 const enum Res {
-  Id, Fd, Errno, Syscall, Phase, Why, Start, Elapsed,
+  Id, Fd, PosixErrno, Syscall, Phase, Why, Start, Elapsed,
   LocalFamily, LocalPort, LocalWords,
   LocalScope = LocalWords + 4, RemoteFamily, RemotePort, RemoteWords,
   RemoteScope = RemoteWords + 4, StepCount, HeaderSlots,
@@ -36,14 +36,18 @@ export type NativePhase = (typeof PHASES)[number];
 // One scratch array: every call that takes it is synchronous.
 const scratch = new Float64Array(Spec.Slots);
 
-/** Packs a spec for connectStart / connectSync; returns the scratch array. */
-export function pack(spec: NativeSpec, id: number): Float64Array {
+/**
+ * Packs an attempt for connectStart / connectSync: the socket spec, the
+ * endpoint's family and port, the deadline (ms, -1 for none). Returns the
+ * scratch array; the address or path goes as a string beside it.
+ */
+export function pack(spec: SocketSpec, endpoint: Endpoint, timeout: number, id: number): Float64Array {
   scratch[Spec.Id] = id;
-  scratch[Spec.Family] = spec.family;
-  scratch[Spec.Port] = spec.port;
+  scratch[Spec.Family] = 'path' in endpoint ? 0 : endpoint.family;
+  scratch[Spec.Port] = 'path' in endpoint ? 0 : endpoint.port;
   scratch[Spec.LocalPort] = spec.localPort;
   scratch[Spec.Wait] = spec.wait;
-  scratch[Spec.Timeout] = spec.timeout;
+  scratch[Spec.Timeout] = timeout;
   scratch[Spec.NoDelay] = spec.noDelay;
   scratch[Spec.SynCount] = spec.synCount;
   scratch[Spec.UserTimeout] = spec.userTimeout;
@@ -114,8 +118,8 @@ function reventsNames(bits: number): string[] {
 export class Result {
   readonly id: number;
   readonly fd: number;
-  /** Positive errno, 0 for success, -1 for a self-connect. */
-  readonly errno: number;
+  /** Positive errno (as ConnectError.posixErrno), 0 for success, -1 for a self-connect. */
+  readonly posixErrno: number;
   readonly syscall: string;
   readonly phase: NativePhase;
   readonly why: string | undefined;
@@ -132,7 +136,7 @@ export class Result {
     this.size = Res.HeaderSlots + buf[at + Res.StepCount] * S.Slots;
     this.id = buf[at + Res.Id];
     this.fd = buf[at + Res.Fd];
-    this.errno = buf[at + Res.Errno];
+    this.posixErrno = buf[at + Res.PosixErrno];
     this.syscall = CALLS[buf[at + Res.Syscall]];
     this.phase = PHASES[buf[at + Res.Phase]];
     this.why = WHY[buf[at + Res.Why]];

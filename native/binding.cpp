@@ -255,8 +255,8 @@ size_t encode(const Attempt& a, double* out) {
   std::fill(out, out + w::kHeaderSlots, 0.0);
   out[w::kResId] = double(a.id);
   out[w::kResFd] = a.fd;
-  out[w::kResErrno] = a.err;
-  out[w::kResSyscall] = int(a.failed_call);
+  out[w::kResPosixErrno] = a.posix_errno;
+  out[w::kResSyscall] = int(a.syscall);
   out[w::kResPhase] = int(a.phase);
   out[w::kResWhy] = int(a.why);
   out[w::kResStart] = double(a.start_ns) / 1e6;

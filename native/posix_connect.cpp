@@ -216,10 +216,10 @@ void close_traced(Attempt& a) {
   a.fd = -1;
 }
 
-void finish(Attempt& a, int err, Call failed_call, Phase phase) {
+void finish(Attempt& a, int err, Call syscall, Phase phase) {
   if (err == 0 && a.close_when_connected) close_traced(a);
-  a.err = err;
-  a.failed_call = failed_call;
+  a.posix_errno = err;
+  a.syscall = syscall;
   a.phase = phase;
   a.end_ns = monotonic_ns();
 }
@@ -228,10 +228,10 @@ void finish(Attempt& a, int err, Call failed_call, Phase phase) {
 // attempt's own fd (or POLLNVAL, or select's EBADF) means something closed
 // the number behind the owner's back: it is not ours to close any more (it
 // may already name another thread's file), so it is forgotten, not closed.
-void fail(Attempt& a, int err, Call failed_call, Phase phase) {
+void fail(Attempt& a, int err, Call syscall, Phase phase) {
   if (err == EBADF) a.fd = -1;
   close_traced(a);
-  finish(a, err, failed_call, phase);
+  finish(a, err, syscall, phase);
 }
 
 // Records the call; on failure closes and finishes. True if it succeeded.

@@ -119,8 +119,8 @@ struct Attempt {
 
   // What happened.
   int fd = -1;                          // owned: open only on success
-  int err = 0;                          // 0, a positive errno, or kSelfConnect
-  Call failed_call = Call::kConnect;    // the call that reported err
+  int posix_errno = 0;                  // 0, a positive errno, or kSelfConnect
+  Call syscall = Call::kConnect;        // the call that reported posix_errno
   Phase phase = Phase::kImmediate;
   Why why = Why::kNone;
   std::vector<Step> steps;

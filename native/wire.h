@@ -31,7 +31,7 @@ enum SpecSlot {
 enum ResultSlot {
   kResId,
   kResFd,
-  kResErrno,          // positive errno, 0, or -1 for a self-connect
+  kResPosixErrno,     // positive errno, 0, or -1 for a self-connect
   kResSyscall,        // nbc::Call of the call that reported it
   kResPhase,          // nbc::Phase
   kResWhy,            // nbc::Why

@@ -6,7 +6,7 @@ import { ConnectError } from './errors';
 import type { ConnectOptions, Target } from './types';
 import { prepare } from './validate';
 import { setLongTimeout } from './timers';
-import { invalidArgType } from './validators';
+import { invalidArgType, validateFunction, validateObject, validateString } from './validators';
 
 /** `connect`'s options (the signal aside), applied to every connection, plus TLS. */
 export interface CreateConnectionOptions extends Omit<ConnectOptions, 'signal'> {
@@ -70,16 +70,14 @@ export interface CreateConnectionFunction {
  * races them, as net.connect does with autoSelectFamily (Node 20's default).
  */
 export function createConnection(defaults: CreateConnectionOptions = {}): CreateConnectionFunction {
-  if (defaults === null || typeof defaults !== 'object')
-    throw invalidArgType('options', 'of type object', defaults);
+  validateObject(defaults, 'options');
   const { tls: tlsDefault, ...connectDefaults } = defaults;
   if (tlsDefault !== undefined && typeof tlsDefault !== 'boolean' && (tlsDefault === null || typeof tlsDefault !== 'object'))
     throw invalidArgType('options.tls', 'of type boolean or an object of TLS options', tlsDefault);
   prepare('127.0.0.1:0', connectDefaults); // the socket options, checked once, now
 
   return function nbconnectCreateConnection(this: unknown, options: ClientConnectOptions, callback?: ConnectCallback): undefined {
-    if (typeof callback !== 'function')
-      throw invalidArgType('callback', 'of type function', callback);
+    validateFunction(callback, 'callback');
     let called = false;
     const once: ConnectCallback = (...args) => {
       if (called) return;
@@ -116,11 +114,10 @@ export function createConnection(defaults: CreateConnectionOptions = {}): Create
 
 /** http.Agent passes host/port (or socketPath); undici passes hostname, with IPv6 in brackets. */
 function targetOf(options: ClientConnectOptions): Target {
-  if (options === null || typeof options !== 'object')
-    throw invalidArgType('options', 'of type object', options);
+  validateObject(options, 'options');
   if (typeof options.socketPath === 'string') return { path: options.socketPath };
   let host = options.hostname ?? options.host ?? 'localhost';
-  if (typeof host !== 'string') throw invalidArgType('options.host', 'of type string', host);
+  validateString(host, 'options.host');
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   const port = options.port === undefined || options.port === '' ? (options.protocol === 'https:' ? 443 : 80) : Number(options.port);
   return { host, port };

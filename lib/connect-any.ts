@@ -1,11 +1,12 @@
-import { connect, lookupAll } from './connect';
+import { connect } from './connect';
+import { lookupAll } from './lookup';
 import type { Connection } from './connection';
 import { abortError, ConnectError } from './errors';
 import type { ConnectOptions, Target, Where } from './types';
-import { parseTarget, prepare, type ParsedTarget } from './validate';
+import { literalEndpoint, parseTarget, prepare, whereOf, type ParsedTarget } from './validate';
 import { placeOf } from './format';
 import { setLongTimeout } from './timers';
-import { invalidArgType, invalidArgValue, outOfRange } from './validators';
+import { invalidArgType, invalidArgValue, validateFiniteNumber, validateObject } from './validators';
 
 /** `connect`'s options; `timeout` is one deadline for the whole race. */
 export interface ConnectAnyOptions extends ConnectOptions {
@@ -50,9 +51,6 @@ export interface ConnectAnyError extends AggregateError {
 }
 
 type Candidate = { target: Target; where: Where };
-
-const WHERE_OF = (p: ParsedTarget): Where =>
-  p.kind === 'unix' ? { path: p.path } : p.kind === 'ip' ? { host: p.host, address: p.address, port: p.port, family: p.family } : { host: p.host, port: p.port };
 
 /** RFC 8305 section 4: alternate the families, starting with the first one the resolver gave. */
 export function interleave<T extends { family: number }>(addresses: readonly T[]): T[] {
@@ -110,11 +108,9 @@ export async function connectAny(
 ): Promise<ConnectAnyResult> {
   const calledAt = performance.now();
   const { list: parsed, name } = checkTargets(targets);
-  if (options === null || typeof options !== 'object')
-    throw invalidArgType('options', 'of type object', options);
-  const { delay = 250, ...connectOptions } = options;
-  if (typeof delay !== 'number' || !(delay >= 0) || !Number.isFinite(delay))
-    throw outOfRange('options.delay', 'a finite number >= 0 (ms)', delay);
+  validateObject(options, 'options');
+  const { delay = 250, ...connectOptions } = options as ConnectAnyOptions;
+  validateFiniteNumber(delay, 'options.delay', 0);
   // The options are checked once against the first target, so a bad one
   // throws before the lookup or any socket.
   const { timeout, signal, family } = prepare(name ?? parsed[0], connectOptions);
@@ -123,7 +119,7 @@ export async function connectAny(
     const addresses = await lookupAll(name.host, name.port, family, timeout, signal, calledAt);
     return race(addressCandidates(name, addresses), { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt });
   }
-  const candidates = parsed.map((p) => ({ target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port }, where: WHERE_OF(p) }));
+  const candidates = parsed.map((p) => ({ target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port }, where: literalEndpoint(p) ?? whereOf(p) }));
   return race(candidates, { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt });
 }
 

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 
 import { probe } from './connect';
 import type { ConnectOptions, Outcome, Target } from './types';
-import { invalidArgType, validateInteger } from './validators';
+import { invalidArgType, validateAbortSignal, validateInteger, validateObject } from './validators';
 
 /** `probe`'s options, plus how many attempts run at once. */
 export interface ProbeManyOptions extends ConnectOptions {
@@ -26,11 +26,10 @@ export async function* probeMany(
 ): AsyncGenerator<Outcome, void, undefined> {
   if (targets === null || typeof targets !== 'object' || !(Symbol.iterator in targets || Symbol.asyncIterator in targets))
     throw invalidArgType('targets', 'an iterable or async iterable', targets);
-  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  validateObject(options, 'options');
   const { concurrency = 256, signal, ...connectOptions } = options;
   validateInteger(concurrency, 'options.concurrency', 1, 65536);
-  if (signal !== undefined && !(signal instanceof AbortSignal))
-    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  validateAbortSignal(signal, 'options.signal');
 
   // One signal for every attempt: the caller's, or our own early exit.
   const stop = new AbortController();

@@ -1,0 +1,84 @@
+// Name lookup: every address of a name, as dns.lookup (getaddrinfo) gives
+// them, under the connect's deadline and signal; and the blocking form for
+// connectSync. A failure is a ConnectError of phase 'lookup' that keeps
+// dns's own code and errno, as net.Socket's does.
+import * as dns from 'node:dns';
+
+import { addon } from './binding';
+import { abortError, ConnectError } from './errors';
+import { setLongTimeout } from './timers';
+
+function lookupError(err: NodeJS.ErrnoException, host: string, port: number, elapsed: number): ConnectError {
+  const e = new ConnectError(
+    { code: err.code ?? 'ENOTFOUND', posixErrno: undefined, syscall: err.syscall ?? 'getaddrinfo', target: { host, port }, phase: 'lookup', elapsed, steps: [], message: err.message },
+    { cause: err },
+  );
+  // Keep dns's own errno (e.g. -3008 for ENOTFOUND), as net.Socket does.
+  e.errno = typeof err.errno === 'number' ? err.errno : undefined;
+  return e;
+}
+
+/**
+ * Every address of a name, from dns.lookup (getaddrinfo) in its order, under
+ * a deadline (ms from `startedAt`) and a signal. The lookup itself cannot be
+ * cancelled (it runs on libuv's threadpool); past the deadline its answer is
+ * ignored.
+ */
+export function lookupAll(
+  host: string,
+  port: number,
+  family: 0 | 4 | 6,
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
+  startedAt: number,
+): Promise<dns.LookupAddress[]> {
+  const where = { host, port };
+  const elapsed = () => performance.now() - startedAt;
+  return new Promise<dns.LookupAddress[]>((resolve, reject) => {
+    let cancelTimer: (() => void) | undefined;
+    const done = () => {
+      cancelTimer?.();
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(abortError(where, elapsed(), [], signal!.reason));
+    };
+    if (timeout !== undefined)
+      cancelTimer = setLongTimeout(() => {
+        done();
+        reject(new ConnectError({ code: 'ETIMEDOUT', posixErrno: 110, syscall: 'getaddrinfo', target: where, phase: 'timeout', elapsed: elapsed(), steps: [] }));
+      }, Math.max(0, timeout - elapsed()));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    dns.promises.lookup(host, { family, all: true }).then(
+      (addresses) => {
+        done();
+        resolve(addresses);
+      },
+      (err) => {
+        done();
+        reject(lookupError(err, host, port, elapsed()));
+      },
+    );
+  });
+}
+
+/** Every address of a name, by a blocking getaddrinfo on this thread. */
+export function lookupAllSync(host: string, port: number, family: 0 | 4 | 6): { address: string; family: 4 | 6 }[] {
+  const startedAt = performance.now();
+  const answer = addon.lookupSync(host, family);
+  if (Array.isArray(answer) && answer.length > 0) return answer;
+  // What dns.lookup reports for the same failure: EAI_NONAME and EAI_NODATA
+  // both read as ENOTFOUND.
+  const code = Array.isArray(answer) || answer.eai === -2 || answer.eai === -5 ? 'ENOTFOUND' : answer.message;
+  throw new ConnectError({
+    code,
+    posixErrno: undefined,
+    syscall: 'getaddrinfo',
+    target: { host, port },
+    phase: 'lookup',
+    elapsed: performance.now() - startedAt,
+    steps: [],
+    message: `getaddrinfo ${code} ${host}`,
+  });
+}
