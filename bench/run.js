@@ -13,7 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 const { parseArgs } = require('node:util');
-const { pythonPeer, refusedPort } = require('../test/helpers/listeners');
+const { blackHole: startBlackHole, refusedPort } = require('../examples/peers');
 
 const ROOT = path.join(__dirname, '..');
 const BUILD = path.join(ROOT, 'build', 'bench');
@@ -155,15 +155,15 @@ function table(summary) {
   return lines.join('\n');
 }
 
-async function charts(summary, runs, outDir, stamp) {
+// The charts are the latest run's only: the dated JSON keeps every run's
+// figures, from which any older chart can be drawn again.
+async function charts(summary, runs, outDir) {
   const vega = await import('vega');
   const vl = await import('vega-lite');
   const render = async (name, spec) => {
     const compiled = vl.compile({ width: 480, height: 280, ...spec }).spec;
     const svg = await new vega.View(vega.parse(compiled), { renderer: 'none' }).toSVG();
-    const file = path.join(outDir, `${stamp}-${name}.svg`);
-    fs.writeFileSync(file, svg);
-    fs.copyFileSync(file, path.join(outDir, `latest-${name}.svg`));
+    fs.writeFileSync(path.join(outDir, `latest-${name}.svg`), svg);
   };
   const throughputRows = [];
   const overshootRows = [];
@@ -205,7 +205,7 @@ async function main() {
   const started = Date.now();
   const reference = compile('reference');
   const listener = await startListener(compile('listener'));
-  const blackHole = await pythonPeer('tcp4');
+  const blackHole = await startBlackHole();
   const ports = { accept: listener.port, blackHole: blackHole.port, refused: await refusedPort() };
   const runs = {};
   try {
@@ -236,7 +236,7 @@ async function main() {
   fs.writeFileSync(file, JSON.stringify(result, null, 1));
   const markdown = table(summary);
   fs.writeFileSync(path.join(flags.out, 'latest.md'), `Machine: ${JSON.stringify(machine)}; ${size} run, ${REPS} repetitions.\n\n${markdown}\n`);
-  if (!flags.tiny) await charts(summary, runs, flags.out, stamp);
+  if (!flags.tiny) await charts(summary, runs, flags.out);
   console.log(markdown);
   console.log(`\n${NOTES.join('\n')}\nMachine: ${JSON.stringify(machine)}\nResults: ${file} (${result.seconds.toFixed(0)} s)`);
 }

@@ -16,8 +16,17 @@ const readline = require('node:readline');
 const { parseArgs } = require('node:util');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { connect } = require('../dist/lib');
-const { pythonPeer, refusedPort, tempSocketPath } = require('../test/helpers/listeners');
-const { random } = require('../test/helpers/random');
+const { blackHole, refusedPort, tempSocketPath } = require('../examples/peers');
+
+/** mulberry32: a small seeded PRNG, so a run can be replayed with --seed. */
+function random(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 const { values } = parseArgs({
   options: {
@@ -69,7 +78,7 @@ async function unixListener() {
 async function main() {
   const rand = random(Number(values.seed));
   const live = await tcpListener();
-  const hole = await pythonPeer('tcp4');
+  const hole = await blackHole();
   const unix = await unixListener();
   const refused = await refusedPort();
   // Warm both waiters (their eventfds are made on first use) before counting fds.

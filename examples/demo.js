@@ -2,13 +2,13 @@
 // npm start: four connects against listeners this script starts itself, all
 // on loopback or AF_UNIX, each with its syscall trace.
 const { probe, connect, formatTrace } = require('..');
-const { tcpListener, unixListener, refusedPort, blackHole } = require('../test/helpers/listeners');
+const { tcpListener, unixListener, refusedPort, blackHole } = require('./peers');
 
 async function main() {
   const tcp = await tcpListener('127.0.0.1');
   const unix = await unixListener();
   const refused = await refusedPort();
-  const hole = await blackHole('tcp4');
+  const hole = await blackHole();
   try {
     const cases = [
       ['TCP success: EINPROGRESS, then poll says POLLOUT, then SO_ERROR 0', { host: '127.0.0.1', port: tcp.port }, {}],

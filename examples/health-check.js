@@ -3,7 +3,7 @@
 // each verdict with the reason the kernel gave. Exit status 1 if any is down.
 const net = require('node:net');
 const { probe } = require('nbconnect');
-const { unixListener, refusedPort } = require('../test/helpers/listeners'); // services to check, started here
+const { unixListener, refusedPort } = require('./peers'); // services to check, started here
 
 async function main() {
   const web = net.createServer((s) => s.destroy()).listen(0, '127.0.0.1');

@@ -4,7 +4,7 @@
 // not after the kernel's two minutes of SYN retries.
 const http = require('node:http');
 const { createConnection } = require('nbconnect');
-const { blackHole } = require('../test/helpers/listeners'); // a listener whose queue is full: SYNs go unanswered
+const { blackHole } = require('./peers'); // a listener whose queue is full: SYNs go unanswered
 
 function get(url, agent) {
   return new Promise((resolve, reject) => {
@@ -23,7 +23,7 @@ async function main() {
   await new Promise((resolve) => server.once('listening', resolve));
   console.log('live server:', await get(`http://127.0.0.1:${server.address().port}/`, agent));
 
-  const hole = await blackHole('tcp4');
+  const hole = await blackHole();
   const t0 = performance.now();
   try {
     await get(`http://127.0.0.1:${hole.port}/`, agent);

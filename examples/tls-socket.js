@@ -3,7 +3,7 @@
 // hand the fd to a net.Socket, then tls.connect({ socket }) for the handshake.
 const tls = require('node:tls');
 const { connect } = require('nbconnect');
-const { testCertificate } = require('../test/helpers/listeners'); // a throwaway self-signed certificate
+const { testCertificate } = require('./peers'); // a throwaway self-signed certificate
 
 async function main() {
   const { key, cert } = testCertificate();

@@ -44,4 +44,4 @@ export LD_PRELOAD="$LIBASAN $LIBUBSAN"
 export ASAN_OPTIONS="detect_leaks=0 halt_on_error=1 exitcode=86 malloc_context_size=4"
 export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 exitcode=87"
 node -e "require('./dist/lib'); if (!process.env.NBCONNECT_ADDON) process.exit(1)"
-npx mocha --require test/helpers/sanitizer-hooks.js
+npx mocha --no-config --timeout 30000 --require dist-test/helpers/sanitizer-hooks.js 'dist-test/*.test.js'

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { refusedPort, callsOf } from './helpers/listeners';
+import { everyMode, failed } from './helpers/modes';
+
+function netSocketError(host: string, port: number): Promise<NodeJS.ErrnoException> {
+  return new Promise((resolve) => net.connect({ host, port }).once('error', resolve));
+}
+
+describe('ECONNREFUSED arrives through SO_ERROR', () => {
+  for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
+    for (const { label, wait, attempt } of everyMode()) {
+      it(`IPv${family}, ${label}`, async () => {
+        const port = await refusedPort(host);
+        const error = failed(await attempt({ host, port }));
+        assert.equal(error.name, 'ConnectError');
+        assert.equal(error.phase, 'async');
+        assert.deepEqual(callsOf(error.steps), [
+          'socket SOCK_STREAM|SOCK_CLOEXEC', 'fcntl F_GETFL', 'fcntl F_SETFL', 'connect', wait, 'getsockopt SO_ERROR', 'close',
+        ]);
+        const waited = error.steps[4];
+        // A refused connect is reported writable, and more: poll adds
+        // POLLERR and POLLHUP, select puts the fd in the read set too.
+        if (wait === 'poll') assert.deepEqual(waited.revents, ['POLLOUT', 'POLLERR', 'POLLHUP']);
+        else assert.deepEqual([waited.readable, waited.writable], [true, true]);
+        // getsockopt itself succeeds; the error is its value.
+        assert.equal(error.steps[5].ret, 0);
+        assert.equal(error.steps[5].value, 111);
+
+        // The same fields, and the same message, as net.Socket gives.
+        const expected = await netSocketError(host, port);
+        for (const key of ['message', 'code', 'errno', 'syscall', 'address', 'port'] as const)
+          assert.equal(error[key], (expected as unknown as Record<string, unknown>)[key], key);
+        assert.equal(error.posixErrno, 111);
+      });
+    }
+  }
+});

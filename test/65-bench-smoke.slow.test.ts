@@ -1,0 +1,46 @@
+// The benchmark harness runs (tiny N, one repetition) and its JSON holds
+// every driver for every scenario. No timing is asserted here: figures live
+// in `npm run bench`, not in tests.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+describe('benchmark harness smoke run', function () {
+  this.timeout(120000);
+
+  it('writes JSON with every scenario and every driver that applies to it', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'nbconnect-bench-'));
+    try {
+      const run = spawnSync(process.execPath, [path.join(__dirname, '..', 'bench', 'run.js'), '--tiny', '--out', out], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const [file] = fs.readdirSync(out).filter((f) => f.endsWith('.json'));
+      const result = JSON.parse(fs.readFileSync(path.join(out, file), 'utf8'));
+      assert.deepEqual(Object.keys(result.machine).sort(), ['cores', 'cpu', 'kernel', 'memoryGiB', 'node']);
+      const all = ['c-reference', 'nbconnect-poll', 'nbconnect-select', 'connectSync', 'net'];
+      const expected = {
+        'latency|1': all,
+        'throughput|1': all,
+        'throughput|64': all.filter((d) => d !== 'connectSync'),
+        'timeout|1': all,
+        'timeout|100': all.filter((d) => d !== 'connectSync'),
+        'memory|500': all.filter((d) => d !== 'connectSync'),
+        'eventloop|500': ['nbconnect-poll', 'nbconnect-select', 'net'],
+        'refused|64': all.filter((d) => d !== 'connectSync'),
+      };
+      assert.deepEqual(Object.keys(result.summary).sort(), Object.keys(expected).sort());
+      assert.equal(result.runs["timeout|100"].net[0].connected, 0, "a black hole lets nothing through");
+      for (const [key, drivers] of Object.entries(expected)) {
+        assert.deepEqual(Object.keys(result.summary[key]).sort(), [...drivers].sort(), key);
+        for (const driver of drivers) assert.ok(Object.keys(result.summary[key][driver]).length > 0, `${key} ${driver} has figures`);
+      }
+      // Successful scenarios really connected; refused ones really were refused.
+      for (const driver of all) assert.equal(result.runs['latency|1'][driver][0].failures, 0, driver);
+      assert.equal(result.runs['refused|64'].net[0].failures, result.runs['refused|64'].net[0].n);
+      assert.match(fs.readFileSync(path.join(out, 'latest.md'), 'utf8'), /\| latency 1 \| p50 \| nbconnect-poll \|/);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});

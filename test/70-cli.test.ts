@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import type { Outcome, Step } from '../dist/lib';
+import { main, type Io } from '../dist/lib/cli';
+import { tcpListener, refusedPort, blackHole, unixListener, type TcpListener } from './helpers/listeners';
+import { nbconnect } from './helpers/command';
+
+
+describe('the nbconnect command', () => {
+  let live: TcpListener;
+  before(async () => (live = await tcpListener('127.0.0.1')));
+  after(() => live.close());
+
+  it('connects once and prints the trace strace-style, exit 0', async () => {
+    const { status, stdout } = await nbconnect(`127.0.0.1:${live.port}`, '--timeout', '2000');
+    assert.equal(status, 0);
+    const lines = stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, /^\s+[0-9.]+ ms {2}socket\(SOCK_STREAM\|SOCK_CLOEXEC\) = [0-9]+$/);
+    assert.ok(lines.some((l) => /connect\(\) = -1 EINPROGRESS$/.test(l)), stdout);
+    assert.ok(lines.some((l) => /poll\(\) = 1 \[POLLOUT\]$/.test(l)), stdout);
+    assert.ok(lines.some((l) => /getsockopt\(SO_ERROR\) = 0 \(pending error 0\)$/.test(l)), stdout);
+    assert.match(lines.at(-1)!, /=> OK \(phase: async\)$/);
+  });
+
+  it('--sync --wait select: the blocking path and select(2)', async () => {
+    const { status, stdout } = await nbconnect(`127.0.0.1:${live.port}`, '--sync', '--wait', 'select');
+    assert.equal(status, 0);
+    assert.match(stdout, /select\(\) = 1 \[writable\]/);
+  });
+
+  it('a refused port: exit 1, and --json prints the Outcome', async () => {
+    const port = await refusedPort();
+    const { status, stdout } = await nbconnect(`127.0.0.1:${port}`, '--json');
+    assert.equal(status, 1);
+    const outcome = JSON.parse(stdout);
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.code, 'ECONNREFUSED');
+    assert.equal(outcome.errno, -111);
+    assert.equal(outcome.target.port, port);
+    assert.equal(outcome.steps.find((s: Step) => s.call === 'getsockopt').value, 111);
+  });
+
+  it('a deadline against a full queue: ETIMEDOUT, exit 1; AF_UNIX immediate success', async () => {
+    const hole = await blackHole('tcp4');
+    try {
+      const { status, stdout } = await nbconnect(`127.0.0.1:${hole.port}`, '--timeout', '200', '--json');
+      assert.equal(status, 1);
+      assert.equal(JSON.parse(stdout).code, 'ETIMEDOUT');
+    } finally {
+      await hole.close();
+    }
+    const unix = await unixListener();
+    try {
+      const { status, stdout } = await nbconnect(`unix:${unix.path}`, '--json');
+      assert.equal(status, 0);
+      assert.equal(JSON.parse(stdout).phase, 'immediate');
+    } finally {
+      await unix.close();
+    }
+  });
+
+  it('--local and --syn-count reach the socket', async () => {
+    const { status, stdout } = await nbconnect(`127.0.0.1:${live.port}`, '--local', '127.0.0.2:0', '--syn-count', '2', '--json');
+    assert.equal(status, 0, stdout);
+    const steps = JSON.parse(stdout).steps;
+    assert.ok(steps.some((s: Step) => s.call === 'setsockopt' && s.arg === 'TCP_SYNCNT' && s.ret === 0));
+    assert.ok(steps.some((s: Step) => s.call === 'bind' && s.ret === 0));
+  });
+
+  it('ping: one line per connect, then min/avg/max/mdev and the loss', async () => {
+    const { status, stdout } = await nbconnect('ping', `127.0.0.1:${live.port}`, '-c', '3', '-i', '20');
+    assert.equal(status, 0);
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.filter((l) => /^connected to 127\.0\.0\.1:[0-9]+: seq=[123] time=[0-9.]+ ms$/.test(l)).length, 3, stdout);
+    assert.match(stdout, /3 connects, 3 connected, 0 failed, 0\.0% loss/);
+    assert.match(stdout, /handshake min\/avg\/max\/mdev = [0-9.]+\/[0-9.]+\/[0-9.]+\/[0-9.]+ ms/);
+
+    const port = await refusedPort();
+    const down = await nbconnect('ping', `127.0.0.1:${port}`, '-c', '2', '-i', '0');
+    assert.equal(down.status, 1);
+    assert.match(down.stdout, /ECONNREFUSED from 127\.0\.0\.1:[0-9]+: seq=1/);
+    assert.match(down.stdout, /2 connects, 0 connected, 2 failed, 100\.0% loss/);
+  });
+
+  it('scan: a local range with known open ports, the summary, and --json lines', async () => {
+    const second = await tcpListener('127.0.0.1');
+    try {
+      // A window around each listener's port (they may overlap).
+      const ports = `${live.port - 3}-${live.port + 3},${second.port - 3}-${second.port + 3}`;
+      const { status, stdout } = await nbconnect('scan', '127.0.0.1', ports, '--concurrency', '4', '--timeout', '2000');
+      assert.equal(status, 0, stdout);
+      const expectedTotal = new Set([...Array(7)].flatMap((_, i) => [live.port - 3 + i, second.port - 3 + i])).size;
+      assert.match(stdout, new RegExp(`scanned ${expectedTotal} ports on 127\\.0\\.0\\.1`));
+      const open = /open ports: (.*)/.exec(stdout)![1].split(', ').map(Number);
+      // Other listeners of this machine may share the window: ours must be there.
+      assert.ok(open.includes(live.port) && open.includes(second.port), stdout);
+      assert.match(stdout, new RegExp(`open\\s+${open.length}\\n`));
+
+      const json = await nbconnect('scan', '127.0.0.1', `${live.port},${second.port}`, '--json');
+      assert.equal(json.status, 0);
+      const outcomes = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Outcome);
+      assert.deepEqual(outcomes.map((o) => o.code), ['OK', 'OK']);
+      assert.deepEqual(outcomes.map((o) => ('port' in o.target ? o.target.port : NaN)).sort(), [live.port, second.port].sort());
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('scan draws a progress bar on stderr only when it is a terminal', async () => {
+    for (const tty of [true, false]) {
+      const out: string[] = [];
+      let err = '';
+      const status = await main(['scan', '127.0.0.1', `${live.port}`], { out: (l) => out.push(l), err: (t) => (err += t), tty } satisfies Io);
+      assert.equal(status, 0);
+      assert.match(out.join('\n'), /open ports: [0-9]+/);
+      if (tty) assert.match(err, /\r\[#{30}\] 1\/1 open 1\n$/);
+      else assert.equal(err, '');
+    }
+  });
+
+  it('bad arguments: a one-line reason and the usage on stderr, exit 2, no stack trace', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /missing <target>/],
+      [['nowhere'], /must be 'host:port'/],
+      [['127.0.0.1:99999'], /port should be >= 0 and < 65536/],
+      [['127.0.0.1:80', '--wait', 'epoll'], /--wait must be poll or select/],
+      [['127.0.0.1:80', '--timeout', '-5'], /--timeout|Option '--timeout/],
+      [['127.0.0.1:80', '--confirm', 'guess'], /options\.confirm/],
+      [['127.0.0.1:80', '--frobnicate'], /Unknown option '--frobnicate'/],
+      [['ping', '127.0.0.1:80', '-c', '0'], /-c must be an integer from 1/],
+      [['scan', '127.0.0.1', '80-70'], /port range '80-70'/],
+      [['scan', '127.0.0.1', 'http'], /<ports> takes numbers/],
+      [['scan', '127.0.0.1'], /scan takes <host> <ports>/],
+    ];
+    for (const [args, reason] of cases) {
+      const { status, stdout, stderr } = await nbconnect(...args);
+      assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
+      assert.equal(stdout, '');
+      const [first, second] = stderr.split('\n');
+      assert.match(first, /^nbconnect: /);
+      assert.match(first, reason, args.join(' '));
+      assert.equal(second, 'usage:');
+      assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
+});

@@ -1,0 +1,152 @@
+// Real listeners for the tests and the demo, all on loopback or AF_UNIX.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+
+import type { Step } from '../../dist/lib';
+
+// peers.py stays in the source tree; this file also runs from dist-test/helpers.
+const PEERS = path.join(__dirname, '..', '..', 'test', 'helpers', 'peers.py');
+
+// Deeper than any test's burst (somaxconn is 4096 here; the kernel caps it).
+// With Node's default of 511, a JS thread slowed down (under ASan, say) lets
+// the accept queue fill: AF_UNIX connects then fail with EAGAIN, and TCP
+// SYNs are dropped, so a connectSync against a listener of this same thread
+// waits out the kernel's SYN retries, the one thread that would accept
+// blocked in it.
+const BACKLOG = 4096;
+
+export interface Listener {
+  server: net.Server;
+  /** Destroys every accepted socket, then closes the server. */
+  close(): Promise<void>;
+}
+export interface TcpListener extends Listener {
+  port: number;
+}
+export interface UnixListener extends Listener {
+  path: string;
+}
+
+type OnSocket = (socket: net.Socket) => void;
+
+/** An accepting net.Server; `onSocket` may talk to each peer. */
+async function listen(where: string | { host: string; port: number }, onSocket: OnSocket = (s) => s.resume()): Promise<Listener & { port?: number; path?: string }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(typeof where === 'string' ? { path: where, backlog: BACKLOG } : { ...where, backlog: BACKLOG }, resolve);
+  });
+  const address = server.address();
+  return {
+    server,
+    port: address !== null && typeof address === 'object' ? address.port : undefined,
+    path: typeof address === 'string' ? address : undefined,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+export const tcpListener = (host = '127.0.0.1', onSocket?: OnSocket) => listen({ host, port: 0 }, onSocket) as Promise<TcpListener>;
+export const unixListener = (onSocket?: OnSocket) => listen(tempSocketPath(), onSocket) as Promise<UnixListener>;
+
+/** A port with nothing behind it: listen on 0, then close. */
+export async function refusedPort(host = '127.0.0.1') {
+  const l = await tcpListener(host);
+  await l.close();
+  return l.port;
+}
+
+let pathCounter = 0;
+export function tempSocketPath() {
+  return path.join(os.tmpdir(), `nbconnect-${process.pid}-${pathCounter++}.sock`);
+}
+
+/**
+ * A peer in its own process (see peers.py): 'tcp4' | 'tcp6' | 'unix' (full
+ * queue, never accepts), 'unix-stale' (a socket file, nobody behind it),
+ * 'greet4' (accepts and writes at once), 'reset4' (accepts and resets).
+ */
+export type PeerKind = 'tcp4' | 'tcp6' | 'unix' | 'unix-stale' | 'greet4' | 'reset4';
+
+/** A peer process: where it listens, and how to end it. */
+export interface Peer {
+  host: string;
+  port: number;
+  path: string;
+  close(): Promise<void>;
+}
+
+export async function pythonPeer(kind: PeerKind): Promise<Peer> {
+  const args = [PEERS, kind];
+  if (kind.startsWith('unix')) args.push(tempSocketPath());
+  const child = spawn('python3', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const first = await new Promise<string>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`peers.py ${kind} exited with ${code}`)));
+    lines.once('line', resolve);
+  });
+  const info = JSON.parse(first) as Omit<Peer, 'close'>;
+  return {
+    ...info,
+    async close() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+/** A listener that never accepts and whose queue is full: 'tcp4' | 'tcp6' | 'unix' | 'unix-stale'. */
+export const blackHole = (kind: 'tcp4' | 'tcp6' | 'unix' | 'unix-stale') => pythonPeer(kind);
+
+/** Open fds of this process: what a leak would change. */
+export function fdCount() {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** The calls of a trace, with their arg where there is one: 'fcntl F_GETFL'. */
+export function callsOf(steps: readonly Step[]): string[] {
+  return steps.map((s) => (s.arg ? `${s.call} ${s.arg}` : s.call));
+}
+
+/**
+ * A throwaway self-signed certificate for localhost and 127.0.0.1, made by
+ * openssl for this run: { key, cert } as PEM strings.
+ */
+export function testCertificate() {
+  const { execFileSync } = require('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbconnect-cert-'));
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ], { stdio: 'ignore' });
+    return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+
+/**
+ * The fd count once it reaches `target`, or after `tries` × 20 ms: peers
+ * and workers close their ends asynchronously.
+ */
+export async function settleFds(target: number, tries = 150): Promise<number> {
+  for (let i = 0; i < tries && fdCount() !== target; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  return fdCount();
+}

@@ -1,0 +1,51 @@
+// Every behaviour is specified for both wait syscalls and both modes.
+import { connect, connectSync, ConnectError, type Connection, type ConnectOptions, type Target, type Wait } from '../../dist/lib';
+
+export const WAITS: readonly Wait[] = ['poll', 'select'];
+export const MODES = ['async', 'sync'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** A connect's verdict, never thrown: the connection, or the ConnectError. */
+export type Attempted = { connection: Connection; error?: undefined } | { connection?: undefined; error: ConnectError };
+
+export interface ModeCase {
+  mode: Mode;
+  wait: Wait;
+  label: string;
+  attempt: (target: Target, options?: ConnectOptions) => Promise<Attempted>;
+}
+
+/** Each (mode, wait) pair with a connect function that never throws. */
+export function* everyMode(): Generator<ModeCase> {
+  for (const mode of MODES) {
+    for (const wait of WAITS) {
+      const attempt = async (target: Target, options: ConnectOptions = {}): Promise<Attempted> => {
+        try {
+          const connection =
+            mode === 'async' ? await connect(target, { ...options, wait }) : connectSync(target, { ...options, wait });
+          return { connection };
+        } catch (error) {
+          // Anything else (a TypeError, an AggregateError) is a failed test.
+          if (!(error instanceof ConnectError)) throw error;
+          return { error };
+        }
+      };
+      yield { mode, wait, label: `${mode}, wait: '${wait}'`, attempt };
+    }
+  }
+}
+
+/** The connection of an attempt that had to connect; a failure fails the test with its own error. */
+export function connected(attempted: Attempted): Connection {
+  if (attempted.error) throw attempted.error;
+  return attempted.connection;
+}
+
+/** The error of an attempt that had to fail; a connection (closed here) fails the test. */
+export function failed(attempted: Attempted): ConnectError {
+  if (attempted.connection) {
+    attempted.connection.close();
+    throw new Error(`expected the connect to fail; it connected to ${attempted.connection.remoteAddress ?? attempted.connection.path}`);
+  }
+  return attempted.error;
+}
