@@ -20,7 +20,10 @@ function connectOnce(timeout) {
     case 'nbconnect-select': {
       const options = { wait: config.driver === 'nbconnect-poll' ? 'poll' : 'select', linger0: true };
       if (timeout !== undefined) options.timeout = timeout;
-      return connect(target, options).then((c) => (c.close(), true), () => false);
+      return connect(target, options).then(
+        (c) => (c.close(), true),
+        () => false,
+      );
     }
     case 'connectSync':
       try {
@@ -36,9 +39,20 @@ function connectOnce(timeout) {
         const socket = net.connect(target);
         let timer;
         // The usual workaround for a missing connect timeout.
-        if (timeout !== undefined) timer = setTimeout(() => { socket.destroy(); resolve(false); }, timeout);
-        socket.once('connect', () => { clearTimeout(timer); socket.resetAndDestroy(); resolve(true); });
-        socket.once('error', () => { clearTimeout(timer); resolve(false); });
+        if (timeout !== undefined)
+          timer = setTimeout(() => {
+            socket.destroy();
+            resolve(false);
+          }, timeout);
+        socket.once('connect', () => {
+          clearTimeout(timer);
+          socket.resetAndDestroy();
+          resolve(true);
+        });
+        socket.once('error', () => {
+          clearTimeout(timer);
+          resolve(false);
+        });
       });
     default:
       throw new Error(`unknown driver ${config.driver}`);
@@ -94,8 +108,7 @@ async function throughput(n, inflight) {
 
 async function timeoutPrecision(count, deadline) {
   // Warm-up, not counted: the timeout path's code, compiled, for every driver.
-  for (let round = 0; round < 3; round++)
-    await Promise.all(Array.from({ length: Math.min(count, 300) }, () => connectOnce(10)));
+  for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: Math.min(count, 300) }, () => connectOnce(10)));
   const overshoots = [];
   let finished = 0;
   let connected = 0;

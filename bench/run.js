@@ -60,7 +60,9 @@ function runChild(command, args) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
   });
@@ -95,7 +97,13 @@ function plan(ports) {
 
 function runDriver(driver, c, reference) {
   if (driver === 'c-reference') {
-    const args = { latency: [c.port, c.n, 1], throughput: [c.port, c.n, c.inflight], refused: [c.port, c.n, c.inflight], timeout: [c.port, c.n, c.deadline], memory: [c.port, c.n] }[c.scenario];
+    const args = {
+      latency: [c.port, c.n, 1],
+      throughput: [c.port, c.n, c.inflight],
+      refused: [c.port, c.n, c.inflight],
+      timeout: [c.port, c.n, c.deadline],
+      memory: [c.port, c.n],
+    }[c.scenario];
     return runChild(reference, [c.scenario, ...args.map(String)]);
   }
   const config = { driver, scenario: c.scenario, port: c.port, n: c.n, inflight: c.inflight, deadline: c.deadline };
@@ -182,21 +190,38 @@ async function charts(summary, runs, outDir) {
       mark: { type: 'line', point: true },
       encoding: { x: { type: 'quantitative', ...x }, y: { type: 'quantitative', ...y }, color: { field: 'driver', type: 'nominal' } },
     });
-  await lineChart('throughput', 'Connects per second against in-flight (loopback, RST close)', throughputRows,
+  await lineChart(
+    'throughput',
+    'Connects per second against in-flight (loopback, RST close)',
+    throughputRows,
     { field: 'inflight', scale: { type: 'log', base: 2 }, title: 'connects in flight' },
-    { field: 'perSec', title: 'connects/s (median)' });
-  await lineChart('timeout-overshoot', `p99 overshoot past a ${DEADLINE} ms deadline`, overshootRows,
+    { field: 'perSec', title: 'connects/s (median)' },
+  );
+  await lineChart(
+    'timeout-overshoot',
+    `p99 overshoot past a ${DEADLINE} ms deadline`,
+    overshootRows,
     { field: 'concurrent', scale: { type: 'log' }, title: 'concurrent deadlines' },
-    { field: 'p99', title: 'p99 overshoot (ms)' });
+    { field: 'p99', title: 'p99 overshoot (ms)' },
+  );
   // Each point is a percentile of sequential handshake latency, the median
   // of that percentile over the repetitions.
   const cdfRows = [];
   for (const [driver, reps] of Object.entries(runs['latency|1'] ?? {}))
-    for (const [q, metric] of [[0.5, 'p50'], [0.99, 'p99'], [0.999, 'p999'], [1, 'max']])
+    for (const [q, metric] of [
+      [0.5, 'p50'],
+      [0.99, 'p99'],
+      [0.999, 'p999'],
+      [1, 'max'],
+    ])
       cdfRows.push({ driver, quantile: q, us: median(reps.map((r) => r[metric])) });
-  await lineChart('latency-cdf', 'Sequential handshake latency, by percentile', cdfRows,
+  await lineChart(
+    'latency-cdf',
+    'Sequential handshake latency, by percentile',
+    cdfRows,
     { field: 'us', scale: { type: 'log' }, title: 'µs' },
-    { field: 'quantile', title: 'fraction of connects' });
+    { field: 'quantile', title: 'fraction of connects' },
+  );
 }
 
 // ---- main --------------------------------------------------------------------------
@@ -228,10 +253,26 @@ async function main() {
   }
 
   const summary = summarize(runs);
-  const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, kernel: os.release(), node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) };
+  const machine = {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    kernel: os.release(),
+    node: process.version,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   fs.mkdirSync(flags.out, { recursive: true });
-  const result = { date: new Date().toISOString(), size, reps: REPS, machine, deadlineMs: DEADLINE, notes: NOTES, summary, runs, seconds: (Date.now() - started) / 1000 };
+  const result = {
+    date: new Date().toISOString(),
+    size,
+    reps: REPS,
+    machine,
+    deadlineMs: DEADLINE,
+    notes: NOTES,
+    summary,
+    runs,
+    seconds: (Date.now() - started) / 1000,
+  };
   const file = path.join(flags.out, `${stamp}.json`);
   fs.writeFileSync(file, JSON.stringify(result, null, 1));
   const markdown = table(summary);

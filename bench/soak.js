@@ -86,7 +86,6 @@ async function main() {
   global.gc?.();
   const fdsAtStart = fdCount();
 
-  const kinds = ['tcp', 'refused', 'timeout', 'unix', 'abort'];
   const expected = { tcp: ['OK'], refused: ['ECONNREFUSED'], timeout: ['ETIMEDOUT'], unix: ['OK'], abort: ['ABORT_ERR', 'OK'] };
   const counts = {};
   const unexpected = [];
@@ -109,8 +108,8 @@ async function main() {
       const options = { wait, linger0: true };
       if (kind === 'tcp') target = { host: '127.0.0.1', port: live.port };
       else if (kind === 'refused') target = { host: '127.0.0.1', port: refused };
-      else if (kind === 'timeout') (target = { host: '127.0.0.1', port: hole.port }), (options.timeout = 20 + Math.floor(rand() * 80));
-      else if (kind === 'unix') (target = { path: unix.path }), delete options.linger0;
+      else if (kind === 'timeout') ((target = { host: '127.0.0.1', port: hole.port }), (options.timeout = 20 + Math.floor(rand() * 80)));
+      else if (kind === 'unix') ((target = { path: unix.path }), delete options.linger0);
       else {
         target = rand() < 0.5 ? { host: '127.0.0.1', port: hole.port } : { host: '127.0.0.1', port: live.port };
         const ac = new AbortController();

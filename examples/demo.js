@@ -19,7 +19,9 @@ async function main() {
     for (const [title, target, options] of cases) {
       const outcome = await probe(target, options);
       const where = 'path' in outcome.target ? outcome.target.path : `${outcome.target.address}:${outcome.target.port}`;
-      console.log(`\n${title}\n  probe(${where}${options.wait ? `, { wait: '${options.wait}' }` : ''}${options.timeout ? `, { timeout: ${options.timeout} }` : ''})`);
+      console.log(
+        `\n${title}\n  probe(${where}${options.wait ? `, { wait: '${options.wait}' }` : ''}${options.timeout ? `, { timeout: ${options.timeout} }` : ''})`,
+      );
       console.log(formatTrace(outcome));
     }
 

@@ -14,9 +14,7 @@ async function main() {
     queue: { path: queue.path },
     cache: { host: '127.0.0.1', port: await refusedPort() }, // nothing listens: down
   };
-  const results = await Promise.all(
-    Object.entries(services).map(async ([name, target]) => [name, await probe(target, { timeout: 500 })]),
-  );
+  const results = await Promise.all(Object.entries(services).map(async ([name, target]) => [name, await probe(target, { timeout: 500 })]));
   for (const [name, o] of results)
     console.log(`${name.padEnd(6)} ${o.ok ? 'UP  ' : 'DOWN'} ${o.code.padEnd(13)} ${o.phase.padEnd(9)} ${o.elapsed.toFixed(2)} ms`);
   web.close();

@@ -20,7 +20,10 @@ async function main() {
     if (outcome.ok) open.add(outcome.target.port);
   }
   console.log('outcomes:', codes);
-  console.log('our listeners found:', ports.every((p) => open.has(p)));
+  console.log(
+    'our listeners found:',
+    ports.every((p) => open.has(p)),
+  );
   for (const s of servers) s.close();
 }
 

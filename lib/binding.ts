@@ -10,14 +10,14 @@ import * as path from 'node:path';
 export interface SocketSpec {
   localAddress: string | undefined;
   localPort: number;
-  wait: 0 | 1;                  // 0: poll(2), 1: select(2)
+  wait: 0 | 1; // 0: poll(2), 1: select(2)
   noDelay: number;
   synCount: number;
   userTimeout: number;
   bindAddressNoPort: number;
   linger0: number;
-  confirm: 0 | 1 | 2 | 3;       // so_error, getpeername, read, reconnect
-  waitDelay: number;            // ms between connect() and the first wait
+  confirm: 0 | 1 | 2 | 3; // so_error, getpeername, read, reconnect
+  waitDelay: number; // ms between connect() and the first wait
   closeWhenConnected: boolean;
 }
 
@@ -86,10 +86,14 @@ const PACKAGE_ROOT = path.join(__dirname, '..', '..');
 function load(): Addon {
   // The sanitizer run (npm run test:sanitize) points this at its own build.
   const override = process.env.NBCONNECT_ADDON;
+  // A native addon loads only through require(); there is no import form for a .node file.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (override) return require(path.resolve(override)) as Addon;
   if (process.platform === 'win32')
     throw new Error('nbconnect: Windows is not supported. nbconnect makes the POSIX calls (fcntl, poll, select, SO_ERROR) directly, and runs on Linux.');
   try {
+    // node-gyp-build ships no types; it returns what require() of the binary returns.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('node-gyp-build') as (dir: string) => Addon)(PACKAGE_ROOT);
   } catch (cause) {
     throw new Error(

@@ -72,7 +72,7 @@ function version(): string {
 }
 
 /** Checks the target now, so a bad one is a usage error with a one-line reason. */
-function targetOf(given: string | undefined, what = '<target>'): Target {
+function targetOf(given: string | undefined, what = '<target>'): string {
   if (given === undefined) return fail(`missing ${what}`);
   // unix:@name is the abstract socket \0name, as ss(8) and socat write it.
   const text = given.startsWith('unix:@') ? `unix:\0${given.slice(6)}` : given;
@@ -115,7 +115,7 @@ type Values = Record<string, string | boolean | undefined>;
 
 function parse(args: string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
   const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
-  return { values: values as Values, positionals };
+  return { values: values, positionals };
 }
 
 async function connectOnce(argv: string[], io: Io): Promise<number> {

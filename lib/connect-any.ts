@@ -74,8 +74,7 @@ function checkTargets(targets: unknown): { list: ParsedTarget[]; name?: Extract<
     const one = parseTarget(targets, 'targets');
     return one.kind === 'name' ? { list: [], name: one } : { list: [one] };
   }
-  if (targets === null || typeof targets !== 'object')
-    throw invalidArgType('targets', 'an iterable of targets, or one target', targets);
+  if (targets === null || typeof targets !== 'object') throw invalidArgType('targets', 'an iterable of targets, or one target', targets);
   const list = Array.from(targets as Iterable<unknown>, (t, i) => parseTarget(t, `targets[${i}]`));
   if (list.length === 0) throw invalidArgValue('targets', [], 'must hold at least one target', RangeError);
   return { list };
@@ -102,14 +101,11 @@ function checkTargets(targets: unknown): { list: ParsedTarget[]; name?: Extract<
  * for a failed lookup; with an AbortError for the signal; with
  * TypeError/RangeError for bad arguments, before any syscall.
  */
-export async function connectAny(
-  targets: Iterable<Target> | Target,
-  options: ConnectAnyOptions = {},
-): Promise<ConnectAnyResult> {
+export async function connectAny(targets: Iterable<Target> | Target, options: ConnectAnyOptions = {}): Promise<ConnectAnyResult> {
   const calledAt = performance.now();
   const { list: parsed, name } = checkTargets(targets);
   validateObject(options, 'options');
-  const { delay = 250, ...connectOptions } = options as ConnectAnyOptions;
+  const { delay = 250, ...connectOptions } = options;
   validateFiniteNumber(delay, 'options.delay', 0);
   // The options are checked once against the first target, so a bad one
   // throws before the lookup or any socket.
@@ -119,7 +115,10 @@ export async function connectAny(
     const addresses = await lookupAll(name.host, name.port, family, timeout, signal, calledAt);
     return race(addressCandidates(name, addresses), { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt });
   }
-  const candidates = parsed.map((p) => ({ target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port }, where: literalEndpoint(p) ?? whereOf(p) }));
+  const candidates = parsed.map((p) => ({
+    target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port },
+    where: literalEndpoint(p) ?? whereOf(p),
+  }));
   return race(candidates, { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt });
 }
 
@@ -215,7 +214,7 @@ export function race(candidates: Candidate[], { caller, delay, timeout, signal, 
         },
       );
       running.add(done);
-      done.then(() => {
+      void done.then(() => {
         running.delete(done);
         if (running.size === 0) finish();
       });

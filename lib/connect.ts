@@ -182,6 +182,8 @@ export function connect(target: Target, options?: ConnectOptions): Promise<Conne
   try {
     prepared = prepare(target, options);
   } catch (err) {
+    // prepare() throws only the TypeError or RangeError it made.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     return Promise.reject(err);
   }
   if (racesAddresses(prepared)) return connectName(prepared, prepared.target, options ?? {});
@@ -211,7 +213,14 @@ async function connectName(prepared: Prepared, target: Extract<ParsedTarget, { k
   const startedAt = performance.now();
   const addresses = await lookupAll(target.host, target.port, prepared.family, prepared.timeout, prepared.signal, startedAt);
   if (addresses.length === 1) return attemptAt<Connection>(prepared, addresses[0], startedAt);
-  const settings = { caller: 'connect', delay: prepared.attemptDelay, timeout: prepared.timeout, signal: prepared.signal, connectOptions: options, calledAt: startedAt };
+  const settings = {
+    caller: 'connect',
+    delay: prepared.attemptDelay,
+    timeout: prepared.timeout,
+    signal: prepared.signal,
+    connectOptions: options,
+    calledAt: startedAt,
+  };
   const { connection } = await race(addressCandidates(target, addresses), settings);
   return connection;
 }
@@ -285,6 +294,8 @@ export function probe(target: Target, options?: ConnectOptions): Promise<Outcome
   try {
     prepared = prepare(target, options, true);
   } catch (err) {
+    // prepare() throws only the TypeError or RangeError it made.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     return Promise.reject(err);
   }
   if (racesAddresses(prepared)) return probeName(prepared, prepared.target, options ?? {});
@@ -302,7 +313,14 @@ async function probeName(prepared: Prepared, target: Extract<ParsedTarget, { kin
     return outcomeOfError(err as ConnectError);
   }
   if (addresses.length === 1) return attemptAt(prepared, addresses[0], startedAt, outcomeOfVerdict);
-  const settings = { caller: 'probe', delay: prepared.attemptDelay, timeout: prepared.timeout, signal: prepared.signal, connectOptions: options, calledAt: startedAt };
+  const settings = {
+    caller: 'probe',
+    delay: prepared.attemptDelay,
+    timeout: prepared.timeout,
+    signal: prepared.signal,
+    connectOptions: options,
+    calledAt: startedAt,
+  };
   try {
     const { connection } = await race(addressCandidates(target, addresses), settings);
     try {

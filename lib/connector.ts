@@ -179,4 +179,3 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
     throw new Error('nbconnect: Connector ended without a verdict'); // unreachable: attempts() throws instead
   }
 }
-

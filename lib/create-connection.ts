@@ -93,7 +93,7 @@ export function createConnection(defaults: CreateConnectionOptions = {}): Create
       if ((options.family === 4 || options.family === 6) && settings.family === undefined && !('path' in (target as object))) settings.family = options.family;
       prepare(target, settings);
     } catch (err) {
-      process.nextTick(fail, err as Error);
+      process.nextTick(fail, err);
       return;
     }
     // undici passes the protocol; as an https.Agent's method, the agent has it.

@@ -89,9 +89,7 @@ export function errorFromResult(result: Result, target: Endpoint, steps: Step[] 
       message: `connect ESELFCONNECT ${describe(target)} (the socket connected to itself)`,
     });
   const code = errnoName(result.posixErrno);
-  const message = result.why
-    ? `${result.syscall} ${code} ${describe(target)}: ${result.why}`
-    : undefined;
+  const message = result.why ? `${result.syscall} ${code} ${describe(target)}: ${result.why}` : undefined;
   return new ConnectError({ ...base, code, posixErrno: result.posixErrno, message });
 }
 

@@ -8,4 +8,10 @@ export type { Confirm } from './types';
 export { probeMany, type ProbeManyOptions } from './probe-many';
 export { connectAny, type ConnectAnyError, type ConnectAnyOptions, type ConnectAnyResult, type RaceAttempt } from './connect-any';
 export { classify, Connector, type AttemptReport, type ConnectorOptions, type Disposition } from './connector';
-export { createConnection, type ClientConnectOptions, type ConnectCallback, type CreateConnectionFunction, type CreateConnectionOptions } from './create-connection';
+export {
+  createConnection,
+  type ClientConnectOptions,
+  type ConnectCallback,
+  type CreateConnectionFunction,
+  type CreateConnectionOptions,
+} from './create-connection';

@@ -10,7 +10,16 @@ import { setLongTimeout } from './timers';
 
 function lookupError(err: NodeJS.ErrnoException, host: string, port: number, elapsed: number): ConnectError {
   const e = new ConnectError(
-    { code: err.code ?? 'ENOTFOUND', posixErrno: undefined, syscall: err.syscall ?? 'getaddrinfo', target: { host, port }, phase: 'lookup', elapsed, steps: [], message: err.message },
+    {
+      code: err.code ?? 'ENOTFOUND',
+      posixErrno: undefined,
+      syscall: err.syscall ?? 'getaddrinfo',
+      target: { host, port },
+      phase: 'lookup',
+      elapsed,
+      steps: [],
+      message: err.message,
+    },
     { cause: err },
   );
   // Keep dns's own errno (e.g. -3008 for ENOTFOUND), as net.Socket does.
@@ -45,17 +54,22 @@ export function lookupAll(
       reject(abortError(where, elapsed(), [], signal!.reason));
     };
     if (timeout !== undefined)
-      cancelTimer = setLongTimeout(() => {
-        done();
-        reject(new ConnectError({ code: 'ETIMEDOUT', posixErrno: 110, syscall: 'getaddrinfo', target: where, phase: 'timeout', elapsed: elapsed(), steps: [] }));
-      }, Math.max(0, timeout - elapsed()));
+      cancelTimer = setLongTimeout(
+        () => {
+          done();
+          reject(
+            new ConnectError({ code: 'ETIMEDOUT', posixErrno: 110, syscall: 'getaddrinfo', target: where, phase: 'timeout', elapsed: elapsed(), steps: [] }),
+          );
+        },
+        Math.max(0, timeout - elapsed()),
+      );
     signal?.addEventListener('abort', onAbort, { once: true });
     dns.promises.lookup(host, { family, all: true }).then(
       (addresses) => {
         done();
         resolve(addresses);
       },
-      (err) => {
+      (err: NodeJS.ErrnoException) => {
         done();
         reject(lookupError(err, host, port, elapsed()));
       },

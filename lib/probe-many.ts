@@ -20,10 +20,7 @@ export interface ProbeManyOptions extends ConnectOptions {
  * Each attempt is a `probe`: the waiter thread's socket, fcntl, setsockopt,
  * bind, connect, poll/select, getsockopt(SO_ERROR) and close.
  */
-export async function* probeMany(
-  targets: Iterable<Target> | AsyncIterable<Target>,
-  options: ProbeManyOptions = {},
-): AsyncGenerator<Outcome, void, undefined> {
+export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Target>, options: ProbeManyOptions = {}): AsyncGenerator<Outcome, void, undefined> {
   if (targets === null || typeof targets !== 'object' || !(Symbol.iterator in targets || Symbol.asyncIterator in targets))
     throw invalidArgType('targets', 'an iterable or async iterable', targets);
   validateObject(options, 'options');
@@ -38,8 +35,7 @@ export async function* probeMany(
   const onAbort = () => stop.abort(signal!.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
 
-  const source: Iterator<Target> | AsyncIterator<Target> =
-    Symbol.asyncIterator in targets ? (targets as AsyncIterable<Target>)[Symbol.asyncIterator]() : (targets as Iterable<Target>)[Symbol.iterator]();
+  const source: Iterator<Target> | AsyncIterator<Target> = Symbol.asyncIterator in targets ? targets[Symbol.asyncIterator]() : targets[Symbol.iterator]();
   const ready: Outcome[] = [];
   let failure: { error: unknown } | undefined;
   let inFlight = 0;
@@ -59,13 +55,15 @@ export async function* probeMany(
         break;
       }
       inFlight++;
-      probe(next.value, { ...connectOptions, signal: stop.signal }).then(
-        (outcome) => ready.push(outcome),
-        (error) => (failure ??= { error }),
-      ).finally(() => {
-        inFlight--;
-        notify();
-      });
+      probe(next.value, { ...connectOptions, signal: stop.signal })
+        .then(
+          (outcome) => ready.push(outcome),
+          (error) => (failure ??= { error }),
+        )
+        .finally(() => {
+          inFlight--;
+          notify();
+        });
     }
   };
 

@@ -45,8 +45,7 @@ export type RawAddress = { host: string; port: number } | { path: string } | str
 
 function toNativeAddr(addr: unknown): NativeAddr {
   const parsed = parseTarget(addr, 'addr');
-  if (parsed.kind === 'name')
-    throw invalidArgValue('addr', parsed.host, 'must hold an IP literal; raw calls do no name lookup');
+  if (parsed.kind === 'name') throw invalidArgValue('addr', parsed.host, 'must hold an IP literal; raw calls do no name lookup');
   if (parsed.kind === 'unix') return { family: 0, address: '', port: 0, path: parsed.path };
   return { family: parsed.family, address: parsed.address, port: parsed.port, path: '' };
 }
@@ -83,8 +82,7 @@ const OPTIONS: readonly SocketOption[] = ['TCP_NODELAY', 'TCP_SYNCNT', 'TCP_USER
  */
 export function setsockopt(fd: number, name: SocketOption, value: number | boolean): RawResult {
   checkFd(fd);
-  if (!OPTIONS.includes(name))
-    throw invalidArgValue('name', name, `must be one of: ${OPTIONS.join(', ')}`);
+  if (!OPTIONS.includes(name)) throw invalidArgValue('name', name, `must be one of: ${OPTIONS.join(', ')}`);
   const v = typeof value === 'boolean' ? Number(value) : validateInteger(value, 'value', 0, INT_MAX);
   return named(native.setsockopt(fd, name, v));
 }
@@ -161,8 +159,7 @@ export function select(
   fds.forEach((entry, i) => {
     validateObject(entry, `fds[${i}]`);
     const fd = checkFd(entry.fd, `fds[${i}].fd`);
-    if (fd >= FD_SETSIZE)
-      throw outOfRange(`fds[${i}].fd`, `below FD_SETSIZE (${FD_SETSIZE}) for select(2); use poll`, fd);
+    if (fd >= FD_SETSIZE) throw outOfRange(`fds[${i}].fd`, `below FD_SETSIZE (${FD_SETSIZE}) for select(2); use poll`, fd);
     list.push(fd);
     reads.push(entry.read === true);
     writes.push(entry.write ?? !entry.read);

@@ -71,9 +71,7 @@ export type Phase = 'lookup' | 'immediate' | 'async' | 'timeout' | 'aborted';
 
 /** One syscall of the trace. */
 export interface Step {
-  call:
-    | 'socket' | 'fcntl' | 'setsockopt' | 'bind' | 'connect' | 'poll' | 'select'
-    | 'getsockopt' | 'getsockname' | 'getpeername' | 'read' | 'close';
+  call: 'socket' | 'fcntl' | 'setsockopt' | 'bind' | 'connect' | 'poll' | 'select' | 'getsockopt' | 'getsockname' | 'getpeername' | 'read' | 'close';
   /** 'SOCK_STREAM|SOCK_CLOEXEC', 'F_GETFL', 'F_SETFL', 'SO_ERROR', 'TCP_SYNCNT', ... */
   arg?: string;
   /** What the call returned: socket the fd, poll/select the count. */
@@ -95,9 +93,7 @@ export interface Step {
 }
 
 /** The normalized target an attempt went to. */
-export type Endpoint =
-  | { host: string; address: string; port: number; family: 4 | 6 }
-  | { path: string };
+export type Endpoint = { host: string; address: string; port: number; family: 4 | 6 } | { path: string };
 
 /** An endpoint, or a name whose lookup failed before there was one. */
 export type Where = Endpoint | { host: string; port: number };

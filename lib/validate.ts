@@ -21,9 +21,7 @@ import {
 
 /** A target after parsing: a literal address, a name still to resolve, or a path. */
 export type ParsedTarget =
-  | { kind: 'ip'; host: string; address: string; port: number; family: 4 | 6 }
-  | { kind: 'name'; host: string; port: number }
-  | { kind: 'unix'; path: string };
+  { kind: 'ip'; host: string; address: string; port: number; family: 4 | 6 } | { kind: 'name'; host: string; port: number } | { kind: 'unix'; path: string };
 
 export interface Prepared {
   target: ParsedTarget;
@@ -79,12 +77,10 @@ export function parseTarget(target: unknown, name = 'target'): ParsedTarget {
     if (!match) throw invalidArgValue(name, target, "must be 'host:port', '[v6]:port' or 'unix:/path'");
     const port = checkPort(`${name} port`, Number(match[2]));
     const parsed = parseHost(`${name} host`, match[1], port);
-    if (bracketed && !(parsed.kind === 'ip' && parsed.family === 6))
-      throw invalidArgValue(name, target, 'may bracket an IPv6 literal only', RangeError);
+    if (bracketed && !(parsed.kind === 'ip' && parsed.family === 6)) throw invalidArgValue(name, target, 'may bracket an IPv6 literal only', RangeError);
     return parsed;
   }
-  if (target === null || typeof target !== 'object')
-    throw invalidArgType(name, "an object with host and port, an object with path, or a string", target);
+  if (target === null || typeof target !== 'object') throw invalidArgType(name, 'an object with host and port, an object with path, or a string', target);
   const t = target as Record<string, unknown>;
   if ('path' in t && t.path !== undefined) {
     if ('host' in t || 'port' in t) throw invalidArgValue(name, target, 'takes path, or host and port, not both');
@@ -168,7 +164,9 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
   if (o.autoSelectFamily !== undefined) validateBoolean(o.autoSelectFamily, 'options.autoSelectFamily');
   // Node raises anything below 10 ms to 10.
   const attemptDelay =
-    o.autoSelectFamilyAttemptTimeout === undefined ? 250 : Math.max(10, validateInteger(o.autoSelectFamilyAttemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1, 2 ** 31 - 1));
+    o.autoSelectFamilyAttemptTimeout === undefined
+      ? 250
+      : Math.max(10, validateInteger(o.autoSelectFamilyAttemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1, 2 ** 31 - 1));
   return { target: parsed, socket, family, timeout, signal, autoSelectFamily: o.autoSelectFamily !== false, attemptDelay };
 }
 

@@ -6,22 +6,69 @@ import { errnoName } from './errnos';
 import type { Endpoint, Step } from './types';
 
 const enum Spec {
-  Id, Family, Port, LocalPort, Wait, Timeout, NoDelay, SynCount, UserTimeout, BindNoPort, Linger0,
-  Confirm, WaitDelay, CloseWhenConnected, Slots,
+  Id,
+  Family,
+  Port,
+  LocalPort,
+  Wait,
+  Timeout,
+  NoDelay,
+  SynCount,
+  UserTimeout,
+  BindNoPort,
+  Linger0,
+  Confirm,
+  WaitDelay,
+  CloseWhenConnected,
+  Slots,
 }
 
 const enum Res {
-  Id, Fd, PosixErrno, Syscall, Phase, Why, Start, Elapsed,
-  LocalFamily, LocalPort, LocalWords,
-  LocalScope = LocalWords + 4, RemoteFamily, RemotePort, RemoteWords,
-  RemoteScope = RemoteWords + 4, StepCount, HeaderSlots,
+  Id,
+  Fd,
+  PosixErrno,
+  Syscall,
+  Phase,
+  Why,
+  Start,
+  Elapsed,
+  LocalFamily,
+  LocalPort,
+  LocalWords,
+  LocalScope = LocalWords + 4,
+  RemoteFamily,
+  RemotePort,
+  RemoteWords,
+  RemoteScope = RemoteWords + 4,
+  StepCount,
+  HeaderSlots,
 }
 
-const enum S { Packed, Ret, Errno, Value, Revents, At, Slots }
+const enum S {
+  Packed,
+  Ret,
+  Errno,
+  Value,
+  Revents,
+  At,
+  Slots,
+}
 
 // The native enums, in their order.
 const CALLS = ['socket', 'fcntl', 'setsockopt', 'bind', 'connect', 'poll', 'select', 'getsockopt', 'getsockname', 'getpeername', 'read', 'close'] as const;
-const ARGS = [undefined, 'F_GETFL', 'F_SETFL', 'F_SETFD', 'SO_ERROR', 'TCP_NODELAY', 'TCP_SYNCNT', 'TCP_USER_TIMEOUT', 'IP_BIND_ADDRESS_NO_PORT', 'SO_LINGER', 'SOCK_STREAM|SOCK_CLOEXEC'] as const;
+const ARGS = [
+  undefined,
+  'F_GETFL',
+  'F_SETFL',
+  'F_SETFD',
+  'SO_ERROR',
+  'TCP_NODELAY',
+  'TCP_SYNCNT',
+  'TCP_USER_TIMEOUT',
+  'IP_BIND_ADDRESS_NO_PORT',
+  'SO_LINGER',
+  'SOCK_STREAM|SOCK_CLOEXEC',
+] as const;
 const PHASES = ['immediate', 'async', 'timeout', 'aborted'] as const;
 const WHY = [undefined, "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll'"] as const;
 const REVENTS = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLERR', 'POLLHUP', 'POLLNVAL', 'POLLRDHUP']
@@ -69,18 +116,23 @@ function formatAddress(buf: Float64Array, at: number, family: number): string {
   // RFC 5952: the longest run of two or more zero groups becomes '::'.
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) { bestStart = i; bestLength = j - i; }
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
     i = j;
   }
   const hex = (g: number[]) => g.map((x) => x.toString(16)).join(':');
   if (bestStart < 0) return hex(groups);
   // An IPv4-mapped address reads as ::ffff:a.b.c.d, as inet_ntop prints it.
-  if (bestStart === 0 && bestLength === 5 && groups[5] === 0xffff)
-    return `::ffff:${formatAddress(buf, at + 3, 4)}`;
+  if (bestStart === 0 && bestLength === 5 && groups[5] === 0xffff) return `::ffff:${formatAddress(buf, at + 3, 4)}`;
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
@@ -170,7 +222,7 @@ export class Result {
   steps(): Step[] {
     const e = this.encoded;
     const count = e[this.at + Res.StepCount];
-    const steps: Step[] = new Array(count);
+    const steps = new Array<Step>(count);
     for (let i = 0, at = this.at + Res.HeaderSlots; i < count; i++, at += S.Slots) {
       const packed = e[at + S.Packed];
       const detail = (packed >> 8) & 7;
@@ -196,7 +248,7 @@ export class Result {
 /** Decodes a batch: results back to back. */
 export function decodeBatch(buf: Float64Array): Result[] {
   const results: Result[] = [];
-  for (let at = 0; at < buf.length; ) {
+  for (let at = 0; at < buf.length;) {
     const result = new Result(buf, at);
     results.push(result);
     at += result.size;

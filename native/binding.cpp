@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <napi.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -30,8 +31,6 @@
 #include <string>
 #include <unordered_set>
 
-#include <napi.h>
-
 #include "posix_connect.h"
 #include "waiter.h"
 #include "wire.h"
@@ -43,25 +42,39 @@ using nbc::Wait;
 
 const char* arg_name(nbc::Arg a) {
   switch (a) {
-    case nbc::Arg::kNone: return nullptr;
-    case nbc::Arg::kGetFl: return "F_GETFL";
-    case nbc::Arg::kSetFl: return "F_SETFL";
-    case nbc::Arg::kSetFd: return "F_SETFD";
-    case nbc::Arg::kSoError: return "SO_ERROR";
-    case nbc::Arg::kTcpNoDelay: return "TCP_NODELAY";
-    case nbc::Arg::kTcpSynCount: return "TCP_SYNCNT";
-    case nbc::Arg::kTcpUserTimeout: return "TCP_USER_TIMEOUT";
-    case nbc::Arg::kIpBindAddressNoPort: return "IP_BIND_ADDRESS_NO_PORT";
-    case nbc::Arg::kSoLinger: return "SO_LINGER";
-    case nbc::Arg::kSockStreamCloexec: return "SOCK_STREAM|SOCK_CLOEXEC";
+    case nbc::Arg::kNone:
+      return nullptr;
+    case nbc::Arg::kGetFl:
+      return "F_GETFL";
+    case nbc::Arg::kSetFl:
+      return "F_SETFL";
+    case nbc::Arg::kSetFd:
+      return "F_SETFD";
+    case nbc::Arg::kSoError:
+      return "SO_ERROR";
+    case nbc::Arg::kTcpNoDelay:
+      return "TCP_NODELAY";
+    case nbc::Arg::kTcpSynCount:
+      return "TCP_SYNCNT";
+    case nbc::Arg::kTcpUserTimeout:
+      return "TCP_USER_TIMEOUT";
+    case nbc::Arg::kIpBindAddressNoPort:
+      return "IP_BIND_ADDRESS_NO_PORT";
+    case nbc::Arg::kSoLinger:
+      return "SO_LINGER";
+    case nbc::Arg::kSockStreamCloexec:
+      return "SOCK_STREAM|SOCK_CLOEXEC";
   }
   return nullptr;
 }
 
 Napi::Array revents_names(Napi::Env env, short revents) {
-  static const struct { short bit; const char* name; } kBits[] = {
-      {POLLIN, "POLLIN"},   {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"},
-      {POLLERR, "POLLERR"}, {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"},
+  static const struct {
+    short bit;
+    const char* name;
+  } kBits[] = {
+      {POLLIN, "POLLIN"},       {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"},
+      {POLLERR, "POLLERR"},     {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"},
 #ifdef POLLRDHUP
       {POLLRDHUP, "POLLRDHUP"},
 #endif
@@ -82,8 +95,7 @@ int32_t int_field(const Napi::Object& o, const char* key, int32_t absent) {
 
 // Fills `out` from an IP literal that lib/ validated; false if inet_pton
 // disagrees, which lib/ promised cannot happen.
-bool ip_sockaddr(const std::string& address, int family, int port, nbc::IpAddr& out,
-                 socklen_t& len) {
+bool ip_sockaddr(const std::string& address, int family, int port, nbc::IpAddr& out, socklen_t& len) {
   std::memset(&out, 0, sizeof out);
   if (family == 4) {
     auto* sin = &out.in4;
@@ -133,8 +145,7 @@ bool unix_sockaddr(const std::string& path, sockaddr_storage& out, socklen_t& le
 
 // family 4, 6 or 0 (AF_UNIX, where `text` is the path) -> sockaddr; false if
 // the native side disagrees with what lib/ validated.
-bool remote_sockaddr(int family, const std::string& text, int port, sockaddr_storage& out,
-                     socklen_t& len) {
+bool remote_sockaddr(int family, const std::string& text, int port, sockaddr_storage& out, socklen_t& len) {
   if (family == 0) return unix_sockaddr(text, out, len);
   std::memset(&out, 0, sizeof out);
   return (family == 4 || family == 6) &&
@@ -145,30 +156,27 @@ bool remote_sockaddr(int family, const std::string& text, int port, sockaddr_sto
 bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& len) {
   int family = int_field(spec, "family", -1);
   Napi::Value text = spec.Get(family == 0 ? "path" : "address");
-  return remote_sockaddr(family, text.As<Napi::String>().Utf8Value(), int_field(spec, "port", 0),
-                         out, len);
+  return remote_sockaddr(family, text.As<Napi::String>().Utf8Value(), int_field(spec, "port", 0), out, len);
 }
 
 // The spec lib/ packs (see wire.h) plus the address or path, and the local
 // address (a string, or undefined).
-std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec,
-                                      const Napi::Value& address, const Napi::Value& local) {
+std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, const Napi::Value& address,
+                                      const Napi::Value& local) {
   namespace w = nbc::wire;
   auto a = std::make_unique<Attempt>();
   int family = int(spec[w::kSpecFamily]);
   a->family = family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET;
-  bool ok = remote_sockaddr(family, address.As<Napi::String>().Utf8Value(),
-                            int(spec[w::kSpecPort]), a->remote, a->remote_len);
+  bool ok = remote_sockaddr(family, address.As<Napi::String>().Utf8Value(), int(spec[w::kSpecPort]),
+                            a->remote, a->remote_len);
   if (family != 0) {
     int local_port = int(spec[w::kSpecLocalPort]);
     if (ok && (local.IsString() || local_port >= 0)) {
       // The local family follows the literal; a mismatch is the kernel's to
       // report (EAFNOSUPPORT or EINVAL from bind), and the trace shows it.
       std::string local_text = local.IsString() ? local.As<Napi::String>().Utf8Value() : "";
-      int local_family =
-          local_text.empty() ? family : (local_text.find(':') != std::string::npos ? 6 : 4);
-      ok = ip_sockaddr(local_text, local_family, local_port < 0 ? 0 : local_port, a->local,
-                       a->local_len);
+      int local_family = local_text.empty() ? family : (local_text.find(':') != std::string::npos ? 6 : 4);
+      ok = ip_sockaddr(local_text, local_family, local_port < 0 ? 0 : local_port, a->local, a->local_len);
     }
   }
   int confirm = int(spec[w::kSpecConfirm]);
@@ -266,7 +274,8 @@ size_t encode(const Attempt& a, double* out) {
   out[w::kResStepCount] = double(a.steps.size());
   double* step = out + w::kHeaderSlots;
   for (const nbc::Step& s : a.steps) {
-    step[w::kStepPacked] = int(s.call) + 16 * int(s.arg) + 256 * s.detail + 2048 * s.readable + 4096 * s.writable;
+    step[w::kStepPacked] =
+        int(s.call) + 16 * int(s.arg) + 256 * s.detail + 2048 * s.readable + 4096 * s.writable;
     step[w::kStepRet] = s.ret;
     step[w::kStepErrno] = s.err;
     step[w::kStepValue] = s.value;
@@ -298,8 +307,7 @@ bool encode_all(napi_env env, const std::vector<std::unique_ptr<Attempt>>& list,
 struct Addon;
 struct WaiterBinding;
 void deliver(Napi::Env env, Napi::Function on_batch, WaiterBinding* binding, std::nullptr_t*);
-using BatchFunction =
-    Napi::TypedThreadSafeFunction<WaiterBinding, std::nullptr_t, deliver>;
+using BatchFunction = Napi::TypedThreadSafeFunction<WaiterBinding, std::nullptr_t, deliver>;
 
 struct WaiterBinding final : nbc::CompletionSink {
   WaiterBinding(Wait wait_kind, Addon* owner) : kind(wait_kind), waiter(wait_kind, this), addon(owner) {}
@@ -386,9 +394,8 @@ WaiterBinding* waiter_for(Napi::Env env, Wait kind, nbc::Waiter::StartError& fai
     delete binding;
     return nullptr;
   }
-  binding->tsfn = BatchFunction::New(
-      env, addon->on_batch.Value(), "nbconnect.waiter", 0, 1, binding,
-      [](Napi::Env, void*, WaiterBinding* done) { delete done; });
+  binding->tsfn = BatchFunction::New(env, addon->on_batch.Value(), "nbconnect.waiter", 0, 1, binding,
+                                     [](Napi::Env, void*, WaiterBinding* done) { delete done; });
   binding->tsfn.Unref(env);
   napi_add_env_cleanup_hook(env, teardown_waiter, binding);
   addon->waiters[int(kind)] = binding;
@@ -535,14 +542,16 @@ Napi::Value RawFcntl(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(info.Env(), "nbconnect: unknown fcntl command").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  return raw_result(info.Env(), nbc::sys_fcntl(fd_arg(info, 0), kCmds[cmd], info[2].As<Napi::Number>().Int32Value()));
+  return raw_result(info.Env(),
+                    nbc::sys_fcntl(fd_arg(info, 0), kCmds[cmd], info[2].As<Napi::Number>().Int32Value()));
 }
 
 // setsockopt(fd, name, value), name one of the traced option names.
 Napi::Value RawSetsockopt(const Napi::CallbackInfo& info) {
   std::string name = info[1].As<Napi::String>().Utf8Value();
   int value = info[2].As<Napi::Number>().Int32Value();
-  if (name == "SO_LINGER") return raw_result(info.Env(), nbc::sys_setsockopt_linger(fd_arg(info, 0), value ? 1 : 0, 0));
+  if (name == "SO_LINGER")
+    return raw_result(info.Env(), nbc::sys_setsockopt_linger(fd_arg(info, 0), value ? 1 : 0, 0));
   static const nbc::Arg kOptions[] = {nbc::Arg::kTcpNoDelay, nbc::Arg::kTcpSynCount,
                                       nbc::Arg::kTcpUserTimeout, nbc::Arg::kIpBindAddressNoPort};
   for (nbc::Arg arg : kOptions) {
@@ -558,7 +567,8 @@ Napi::Value RawAddressCall(const Napi::CallbackInfo& info, bool is_bind) {
   sockaddr_storage addr;
   socklen_t len;
   if (!sockaddr_from(info[1].As<Napi::Object>(), addr, len)) {
-    Napi::RangeError::New(info.Env(), "nbconnect: address rejected by the native layer").ThrowAsJavaScriptException();
+    Napi::RangeError::New(info.Env(), "nbconnect: address rejected by the native layer")
+        .ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   int fd = fd_arg(info, 0);
@@ -711,9 +721,12 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("interfaceName", Napi::Function::New(env, InterfaceName, "interfaceName"));
   exports.Set("raw", RawExports(env));
   exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
-  exports.Set("socketCalls", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), double(nbc::socket_calls()));
-  }, "socketCalls"));
+  exports.Set("socketCalls", Napi::Function::New(
+                                 env,
+                                 [](const Napi::CallbackInfo& info) {
+                                   return Napi::Number::New(info.Env(), double(nbc::socket_calls()));
+                                 },
+                                 "socketCalls"));
   exports.Set("SUN_PATH_SIZE", Napi::Number::New(env, sizeof(sockaddr_un::sun_path)));
   return exports;
 }

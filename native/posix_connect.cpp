@@ -92,9 +92,7 @@ int sys_read(int fd, void* buf, size_t n) { return socket_call(int(read(fd, buf,
 // never retried: a retry could close a number another thread just got.
 int sys_close(int fd) { return socket_call(close(fd)); }
 
-int poll_fds(pollfd* fds, nfds_t count, int timeout_ms) {
-  return result(poll(fds, count, timeout_ms));
-}
+int poll_fds(pollfd* fds, nfds_t count, int timeout_ms) { return result(poll(fds, count, timeout_ms)); }
 
 int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns) {
   timeval tv, *tvp = nullptr;
@@ -175,13 +173,29 @@ int64_t deadline_after(int64_t start_ns, double timeout_ms) {
 
 bool option_of(Arg arg, int* level, int* name) {
   switch (arg) {
-    case Arg::kTcpNoDelay: *level = IPPROTO_TCP; *name = TCP_NODELAY; return true;
-    case Arg::kTcpSynCount: *level = IPPROTO_TCP; *name = TCP_SYNCNT; return true;
-    case Arg::kTcpUserTimeout: *level = IPPROTO_TCP; *name = TCP_USER_TIMEOUT; return true;
+    case Arg::kTcpNoDelay:
+      *level = IPPROTO_TCP;
+      *name = TCP_NODELAY;
+      return true;
+    case Arg::kTcpSynCount:
+      *level = IPPROTO_TCP;
+      *name = TCP_SYNCNT;
+      return true;
+    case Arg::kTcpUserTimeout:
+      *level = IPPROTO_TCP;
+      *name = TCP_USER_TIMEOUT;
+      return true;
     // An IPPROTO_IP option, on IPv6 sockets too.
-    case Arg::kIpBindAddressNoPort: *level = IPPROTO_IP; *name = IP_BIND_ADDRESS_NO_PORT; return true;
-    case Arg::kSoLinger: *level = SOL_SOCKET; *name = SO_LINGER; return true;
-    default: return false;
+    case Arg::kIpBindAddressNoPort:
+      *level = IPPROTO_IP;
+      *name = IP_BIND_ADDRESS_NO_PORT;
+      return true;
+    case Arg::kSoLinger:
+      *level = SOL_SOCKET;
+      *name = SO_LINGER;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -248,7 +262,10 @@ bool apply_options(Attempt& a) {
       !traced(a, Call::kSetsockopt, Arg::kSoLinger, sys_setsockopt_linger(a.fd, o.linger0 ? 1 : 0, 0)))
     return false;
   if (a.family == AF_UNIX) return true;  // the rest are TCP and IP options
-  const struct { int value; Arg arg; } tcp_options[] = {
+  const struct {
+    int value;
+    Arg arg;
+  } tcp_options[] = {
       {o.no_delay, Arg::kTcpNoDelay},
       {o.syn_count, Arg::kTcpSynCount},
       {o.user_timeout_ms, Arg::kTcpUserTimeout},
@@ -280,8 +297,8 @@ bool same_endpoint(const IpAddr& x, socklen_t xlen, const IpAddr& y, socklen_t y
 void finish_connected(Attempt& a, Phase phase) {
   if (a.family == AF_UNIX) return finish(a, 0, Call::kConnect, phase);
   a.local_name_len = sizeof a.local_name;
-  if (!traced(a, Call::kGetsockname, Arg::kNone,
-              sys_getsockname(a.fd, &a.local_name, &a.local_name_len), phase)) {
+  if (!traced(a, Call::kGetsockname, Arg::kNone, sys_getsockname(a.fd, &a.local_name, &a.local_name_len),
+              phase)) {
     a.local_name_len = 0;
     return;
   }
@@ -289,8 +306,8 @@ void finish_connected(Attempt& a, Phase phase) {
   // ENOTCONN here means the peer reset between the verdict and now.
   if (a.peer_name_len == 0) {
     a.peer_name_len = sizeof a.peer_name;
-    if (!traced(a, Call::kGetpeername, Arg::kNone,
-                sys_getpeername(a.fd, &a.peer_name, &a.peer_name_len), phase)) {
+    if (!traced(a, Call::kGetpeername, Arg::kNone, sys_getpeername(a.fd, &a.peer_name, &a.peer_name_len),
+                phase)) {
       a.peer_name_len = 0;
       return;
     }
@@ -331,8 +348,7 @@ bool start_connect(Attempt& a) {
 
   int flags = sys_fcntl(a.fd, F_GETFL, 0);
   if (!traced(a, Call::kFcntl, Arg::kGetFl, flags)) return false;
-  if (!traced(a, Call::kFcntl, Arg::kSetFl, sys_fcntl(a.fd, F_SETFL, flags | O_NONBLOCK)))
-    return false;
+  if (!traced(a, Call::kFcntl, Arg::kSetFl, sys_fcntl(a.fd, F_SETFL, flags | O_NONBLOCK))) return false;
 
   if (!apply_options(a)) return false;
 
@@ -441,8 +457,7 @@ void connect_blocking(Attempt& a) {
     }
     // EINTR: the remaining time is recomputed from the same deadline.
     if (res == -EINTR) continue;
-    if (res < 0)
-      return fail(a, -res, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
+    if (res < 0) return fail(a, -res, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
     // 0 is a timeout only once the deadline has really passed: poll's
     // millisecond rounding is upward, so this loops at most once more.
     if (res == 0) continue;

@@ -3,14 +3,13 @@
 // this pair of files is the algorithm the way UNP's connect_nonb spells it.
 #pragma once
 
-#include <string>
-
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace nbc {
@@ -33,16 +32,16 @@ enum class Call : uint8_t {
 
 enum class Arg : uint8_t {
   kNone,
-  kGetFl,               // fcntl F_GETFL
-  kSetFl,               // fcntl F_SETFL, flags | O_NONBLOCK
-  kSetFd,               // fcntl F_SETFD, FD_CLOEXEC
-  kSoError,             // getsockopt SO_ERROR
+  kGetFl,    // fcntl F_GETFL
+  kSetFl,    // fcntl F_SETFL, flags | O_NONBLOCK
+  kSetFd,    // fcntl F_SETFD, FD_CLOEXEC
+  kSoError,  // getsockopt SO_ERROR
   kTcpNoDelay,
   kTcpSynCount,
   kTcpUserTimeout,
   kIpBindAddressNoPort,
   kSoLinger,
-  kSockStreamCloexec,   // socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)
+  kSockStreamCloexec,  // socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)
 };
 
 enum class Wait : uint8_t { kPoll, kSelect };
@@ -73,14 +72,14 @@ struct Step {
   enum Detail : uint8_t { kRevents = 1, kSets = 2, kValue = 4 };
   Call call;
   Arg arg;
-  uint8_t detail;       // which of the optional fields below carry meaning
-  bool readable;        // select: in the returned read set
-  bool writable;        // select: in the returned write set
-  int16_t revents;      // poll: this fd's revents
-  int ret;              // what the call returned
-  int err;              // positive errno when ret < 0, else 0
-  int value;            // getsockopt(SO_ERROR): the pending error
-  int64_t at_ns;        // since the attempt began
+  uint8_t detail;   // which of the optional fields below carry meaning
+  bool readable;    // select: in the returned read set
+  bool writable;    // select: in the returned write set
+  int16_t revents;  // poll: this fd's revents
+  int ret;          // what the call returned
+  int err;          // positive errno when ret < 0, else 0
+  int value;        // getsockopt(SO_ERROR): the pending error
+  int64_t at_ns;    // since the attempt began
 };
 
 // An IPv4 or IPv6 socket address: a fifth of a sockaddr_storage, which
@@ -103,33 +102,32 @@ struct SocketOptions {
 struct Attempt {
   // What was asked.
   uint64_t id = 0;
-  int family = AF_UNSPEC;               // AF_INET, AF_INET6 or AF_UNIX
-  sockaddr_storage remote{};            // AF_UNIX paths need the room
+  int family = AF_UNSPEC;     // AF_INET, AF_INET6 or AF_UNIX
+  sockaddr_storage remote{};  // AF_UNIX paths need the room
   socklen_t remote_len = 0;
   IpAddr local{};
-  socklen_t local_len = 0;              // 0: no bind()
+  socklen_t local_len = 0;  // 0: no bind()
   SocketOptions options;
   Wait wait = Wait::kPoll;
   Confirm confirm = Confirm::kSoError;
-  int64_t wait_delay_ns = 0;            // between connect() and the first wait
-  int64_t watch_from_ns = 0;            // waiter: when that delay ends
-  int64_t start_ns = 0;                 // CLOCK_MONOTONIC
-  int64_t deadline_ns = -1;             // -1: none, the kernel decides
-  bool close_when_connected = false;    // probe: the verdict is all we want
+  int64_t wait_delay_ns = 0;          // between connect() and the first wait
+  int64_t watch_from_ns = 0;          // waiter: when that delay ends
+  int64_t start_ns = 0;               // CLOCK_MONOTONIC
+  int64_t deadline_ns = -1;           // -1: none, the kernel decides
+  bool close_when_connected = false;  // probe: the verdict is all we want
 
   // What happened.
-  int fd = -1;                          // owned: open only on success
-  int posix_errno = 0;                  // 0, a positive errno, or kSelfConnect
-  Call syscall = Call::kConnect;        // the call that reported posix_errno
+  int fd = -1;                    // owned: open only on success
+  int posix_errno = 0;            // 0, a positive errno, or kSelfConnect
+  Call syscall = Call::kConnect;  // the call that reported posix_errno
   Phase phase = Phase::kImmediate;
   Why why = Why::kNone;
   std::vector<Step> steps;
-  IpAddr local_name{};                  // getsockname, on TCP success
+  IpAddr local_name{};  // getsockname, on TCP success
   socklen_t local_name_len = 0;
-  IpAddr peer_name{};                   // getpeername, on TCP success
+  IpAddr peer_name{};  // getpeername, on TCP success
   socklen_t peer_name_len = 0;
   int64_t end_ns = 0;
-
 };
 
 int64_t monotonic_ns();
@@ -197,7 +195,7 @@ int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
 // restarts. The step-by-step API uses these.
 int poll_fds_until(pollfd* fds, nfds_t count, int timeout_ms);
 int select_fds_until(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
-int wake_fd_open();                   // eventfd
+int wake_fd_open();  // eventfd
 // fcntl(F_GETFD): 0 if fd is open, -EBADF if not. Not counted as a socket call.
 int fd_is_open(int fd);
 // getrlimit(RLIMIT_NOFILE): the soft limit, which bounds poll's nfds.

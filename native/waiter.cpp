@@ -129,8 +129,7 @@ bool Waiter::intake() {
   return true;
 }
 
-void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh,
-                       std::vector<uint64_t>& cancels) {
+void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh, std::vector<uint64_t>& cancels) {
   // A cancel may overtake its own submission in one batch: such an attempt
   // finishes as aborted without a single syscall.
   std::unordered_set<uint64_t> cancel_now(cancels.begin(), cancels.end());
@@ -196,9 +195,7 @@ std::unique_ptr<Attempt> Waiter::remove_pending(size_t index) {
   return a;
 }
 
-void Waiter::complete(std::unique_ptr<Attempt> attempt) {
-  finished_.push_back(std::move(attempt));
-}
+void Waiter::complete(std::unique_ptr<Attempt> attempt) { finished_.push_back(std::move(attempt)); }
 
 void Waiter::publish() {
   if (finished_.empty()) return;
@@ -246,7 +243,8 @@ void Waiter::wait_and_finish() {
   if (ret < 0 && ret != -EINTR) {
     refuse_after_failed_wait(-ret);
     // Back off, but never past the nearest deadline.
-    failing_backoff_ns_ = failing_backoff_ns_ == 0 ? 1000000 : std::min<int64_t>(failing_backoff_ns_ * 2, 64000000);
+    failing_backoff_ns_ =
+        failing_backoff_ns_ == 0 ? 1000000 : std::min<int64_t>(failing_backoff_ns_ * 2, 64000000);
     int64_t pause = failing_backoff_ns_;
     if (nearest >= 0) pause = std::min(pause, nearest - monotonic_ns());
     sleep_ns(pause);

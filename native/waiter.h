@@ -31,10 +31,11 @@
 // the thread can never call into a released one.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <pthread.h>
 #include <unordered_map>
 #include <vector>
 
@@ -81,8 +82,7 @@ class Waiter {
   static void* thread_main(void* waiter);
   void run();
   bool intake();
-  void start_new(std::vector<std::unique_ptr<Attempt>>& fresh,
-                 std::vector<uint64_t>& cancels);
+  void start_new(std::vector<std::unique_ptr<Attempt>>& fresh, std::vector<uint64_t>& cancels);
   void add_pending(std::unique_ptr<Attempt> attempt);
   void unpark(int64_t now);
   std::unique_ptr<Attempt> remove_pending(size_t index);
@@ -113,10 +113,10 @@ class Waiter {
   std::vector<std::unique_ptr<Attempt>> done_;
 
   // The waiter thread's own, until it is joined.
-  std::vector<std::unique_ptr<Attempt>> pending_;  // pending_[i] <-> pollfds_[i + 1]
-  std::vector<pollfd> pollfds_;                    // [0] is the eventfd
-  std::unordered_map<uint64_t, size_t> index_of_;  // id -> index in pending_
-  std::vector<std::unique_ptr<Attempt>> finished_; // not yet published
+  std::vector<std::unique_ptr<Attempt>> pending_;   // pending_[i] <-> pollfds_[i + 1]
+  std::vector<pollfd> pollfds_;                     // [0] is the eventfd
+  std::unordered_map<uint64_t, size_t> index_of_;   // id -> index in pending_
+  std::vector<std::unique_ptr<Attempt>> finished_;  // not yet published
   // Connected-in-progress attempts with a wait delay, not yet watched.
   std::vector<std::unique_ptr<Attempt>> parked_;
   int64_t failing_backoff_ns_ = 0;  // 0 while the wait syscall works

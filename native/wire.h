@@ -10,18 +10,18 @@ namespace nbc::wire {
 // address (or unix path) and the local address as string arguments.
 enum SpecSlot {
   kSpecId,
-  kSpecFamily,        // 4, 6, or 0 for AF_UNIX
+  kSpecFamily,  // 4, 6, or 0 for AF_UNIX
   kSpecPort,
-  kSpecLocalPort,     // -1: none
-  kSpecWait,          // 0 poll, 1 select
-  kSpecTimeout,       // ms, -1: none
-  kSpecNoDelay,       // the options: -1 leaves the kernel's default
+  kSpecLocalPort,  // -1: none
+  kSpecWait,       // 0 poll, 1 select
+  kSpecTimeout,    // ms, -1: none
+  kSpecNoDelay,    // the options: -1 leaves the kernel's default
   kSpecSynCount,
   kSpecUserTimeout,
   kSpecBindNoPort,
   kSpecLinger0,
-  kSpecConfirm,       // 0 so_error, 1 getpeername, 2 read, 3 reconnect
-  kSpecWaitDelay,     // ms
+  kSpecConfirm,    // 0 so_error, 1 getpeername, 2 read, 3 reconnect
+  kSpecWaitDelay,  // ms
   kSpecCloseWhenConnected,
   kSpecSlots,
 };
@@ -31,17 +31,17 @@ enum SpecSlot {
 enum ResultSlot {
   kResId,
   kResFd,
-  kResPosixErrno,     // positive errno, 0, or -1 for a self-connect
-  kResSyscall,        // nbc::Call of the call that reported it
-  kResPhase,          // nbc::Phase
-  kResWhy,            // nbc::Why
-  kResStart,          // ms on CLOCK_MONOTONIC (process.hrtime's clock)
-  kResElapsed,        // ms
-  kResLocalFamily,    // 0 (none), 4 or 6: getsockname
+  kResPosixErrno,   // positive errno, 0, or -1 for a self-connect
+  kResSyscall,      // nbc::Call of the call that reported it
+  kResPhase,        // nbc::Phase
+  kResWhy,          // nbc::Why
+  kResStart,        // ms on CLOCK_MONOTONIC (process.hrtime's clock)
+  kResElapsed,      // ms
+  kResLocalFamily,  // 0 (none), 4 or 6: getsockname
   kResLocalPort,
-  kResLocalWords,     // 4 slots: the address as big-endian 32-bit words
+  kResLocalWords,                       // 4 slots: the address as big-endian 32-bit words
   kResLocalScope = kResLocalWords + 4,  // IPv6 sin6_scope_id, 0 for none
-  kResRemoteFamily,   // getpeername
+  kResRemoteFamily,                     // getpeername
   kResRemotePort,
   kResRemoteWords,
   kResRemoteScope = kResRemoteWords + 4,
@@ -50,12 +50,12 @@ enum ResultSlot {
 };
 
 enum StepSlot {
-  kStepPacked,        // call + 16 * arg + 256 * detail + 2048 * readable + 4096 * writable
+  kStepPacked,  // call + 16 * arg + 256 * detail + 2048 * readable + 4096 * writable
   kStepRet,
   kStepErrno,
   kStepValue,
   kStepRevents,
-  kStepAt,            // ms since the attempt began
+  kStepAt,  // ms since the attempt began
   kStepSlots,
 };
 

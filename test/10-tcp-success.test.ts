@@ -6,15 +6,24 @@ import { connected, everyMode } from './helpers/modes';
 // Loopback TCP still answers EINPROGRESS: the handshake finishes in softirq
 // context while connect() returns, so the wait sees it at once.
 describe('TCP connect succeeds: EINPROGRESS, writable, SO_ERROR 0', () => {
-  for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
+  for (const [family, host] of [
+    [4, '127.0.0.1'],
+    [6, '::1'],
+  ] as const) {
     for (const { label, wait, attempt } of everyMode()) {
       it(`IPv${family}, ${label}`, async () => {
         const listener = await tcpListener(host);
         try {
           const connection = connected(await attempt({ host, port: listener.port }));
           assert.deepEqual(callsOf(connection.steps), [
-            'socket SOCK_STREAM|SOCK_CLOEXEC', 'fcntl F_GETFL', 'fcntl F_SETFL',
-            'connect', wait, 'getsockopt SO_ERROR', 'getsockname', 'getpeername',
+            'socket SOCK_STREAM|SOCK_CLOEXEC',
+            'fcntl F_GETFL',
+            'fcntl F_SETFL',
+            'connect',
+            wait,
+            'getsockopt SO_ERROR',
+            'getsockname',
+            'getpeername',
           ]);
           const [socket, getfl, setfl, conn, waited, soError] = connection.steps;
           assert.equal(socket.ret, connection.fd);
@@ -36,8 +45,7 @@ describe('TCP connect succeeds: EINPROGRESS, writable, SO_ERROR 0', () => {
           assert.equal(connection.localAddress, host);
           assert.ok(connection.localPort! > 0 && connection.localPort !== listener.port);
           assert.ok(connection.elapsed > 0 && connection.elapsed < 5000);
-          for (let i = 1; i < connection.steps.length; i++)
-            assert.ok(connection.steps[i].at >= connection.steps[i - 1].at, 'steps are in time order');
+          for (let i = 1; i < connection.steps.length; i++) assert.ok(connection.steps[i].at >= connection.steps[i - 1].at, 'steps are in time order');
           const fd = connection.fd;
           assert.ok(fs.fstatSync(fd).isSocket());
           connection.close();

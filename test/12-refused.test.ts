@@ -8,7 +8,10 @@ function netSocketError(host: string, port: number): Promise<NodeJS.ErrnoExcepti
 }
 
 describe('ECONNREFUSED arrives through SO_ERROR', () => {
-  for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
+  for (const [family, host] of [
+    [4, '127.0.0.1'],
+    [6, '::1'],
+  ] as const) {
     for (const { label, wait, attempt } of everyMode()) {
       it(`IPv${family}, ${label}`, async () => {
         const port = await refusedPort(host);
@@ -16,7 +19,13 @@ describe('ECONNREFUSED arrives through SO_ERROR', () => {
         assert.equal(error.name, 'ConnectError');
         assert.equal(error.phase, 'async');
         assert.deepEqual(callsOf(error.steps), [
-          'socket SOCK_STREAM|SOCK_CLOEXEC', 'fcntl F_GETFL', 'fcntl F_SETFL', 'connect', wait, 'getsockopt SO_ERROR', 'close',
+          'socket SOCK_STREAM|SOCK_CLOEXEC',
+          'fcntl F_GETFL',
+          'fcntl F_SETFL',
+          'connect',
+          wait,
+          'getsockopt SO_ERROR',
+          'close',
         ]);
         const waited = error.steps[4];
         // A refused connect is reported writable, and more: poll adds

@@ -10,13 +10,15 @@ import { connected, everyMode } from './helpers/modes';
 // The peer greets first, then answers each chunk: data flows both ways.
 function greeter(socket: net.Socket): void {
   socket.write('hello\n');
-  socket.on('data', (chunk: Buffer) => socket.write(`echo:${chunk}`));
+  socket.on('data', (chunk: Buffer) => socket.write(`echo:${chunk.toString()}`));
 }
 
 async function converse(socket: net.Socket): Promise<string> {
   socket.setEncoding('utf8');
   let received = '';
-  socket.on('data', (chunk: string) => { received += chunk; });
+  socket.on('data', (chunk: string) => {
+    received += chunk;
+  });
   while (!received.includes('hello\n')) await once(socket, 'data');
   socket.write('ping');
   while (!received.includes('echo:ping')) await once(socket, 'data');

@@ -19,7 +19,11 @@ describe('options are set before connect, each traced as a setsockopt step', () 
         for (const [name, value, arg] of TCP_OPTIONS) {
           const connection = connected(await attempt({ host: '127.0.0.1', port: listener.port }, { [name]: value }));
           const steps = connection.steps.filter((s) => s.call === 'setsockopt');
-          assert.deepEqual(steps.map((s) => [s.arg, s.ret]), [[arg, 0]], name);
+          assert.deepEqual(
+            steps.map((s) => [s.arg, s.ret]),
+            [[arg, 0]],
+            name,
+          );
           const connectAt = connection.steps.findIndex((s) => s.call === 'connect');
           assert.ok(connection.steps.indexOf(steps[0]) < connectAt, `${name} before connect`);
           connection.close();
@@ -53,7 +57,10 @@ describe('options are set before connect, each traced as a setsockopt step', () 
       const listener = await unixListener();
       try {
         const connection = connected(await attempt({ path: listener.path }, { linger0: true }));
-        assert.deepEqual(connection.steps.filter((s) => s.call === 'setsockopt').map((s) => s.arg), ['SO_LINGER']);
+        assert.deepEqual(
+          connection.steps.filter((s) => s.call === 'setsockopt').map((s) => s.arg),
+          ['SO_LINGER'],
+        );
         connection.close();
       } finally {
         await listener.close();
@@ -65,8 +72,14 @@ describe('options are set before connect, each traced as a setsockopt step', () 
     this.timeout(20000);
     const hole = await blackHole('tcp4');
     try {
-      const errors = await Promise.all(WAITS.map((wait) =>
-        connect({ host: '127.0.0.1', port: hole.port }, { synCount: 1, wait }).then(() => assert.fail('connected to a black hole'), (e: ConnectError) => e)));
+      const errors = await Promise.all(
+        WAITS.map((wait) =>
+          connect({ host: '127.0.0.1', port: hole.port }, { synCount: 1, wait }).then(
+            () => assert.fail('connected to a black hole'),
+            (e: ConnectError) => e,
+          ),
+        ),
+      );
       for (const error of errors) {
         assert.equal(error.code, 'ETIMEDOUT');
         // The kernel's verdict, not our deadline: told apart by the phase.

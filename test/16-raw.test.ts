@@ -61,9 +61,14 @@ describe('raw: the step-by-step API', () => {
 
   it('sets every traced option and reads of 0 bytes', async () => {
     const fd = nonblockingSocket();
-    const options: [raw.SocketOption, number | boolean][] = [['TCP_NODELAY', 1], ['TCP_SYNCNT', 2], ['TCP_USER_TIMEOUT', 500], ['IP_BIND_ADDRESS_NO_PORT', true], ['SO_LINGER', true]];
-    for (const [name, value] of options)
-      assert.deepEqual(raw.setsockopt(fd, name, value), { ret: 0 }, name);
+    const options: [raw.SocketOption, number | boolean][] = [
+      ['TCP_NODELAY', 1],
+      ['TCP_SYNCNT', 2],
+      ['TCP_USER_TIMEOUT', 500],
+      ['IP_BIND_ADDRESS_NO_PORT', true],
+      ['SO_LINGER', true],
+    ];
+    for (const [name, value] of options) assert.deepEqual(raw.setsockopt(fd, name, value), { ret: 0 }, name);
     assert.equal(raw.bind(fd, '127.0.0.1:0').ret, 0);
     const { ret, data } = raw.read(fd, 0);
     assert.equal(data.length, 0);

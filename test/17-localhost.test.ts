@@ -22,7 +22,10 @@ describe('a name with both families, ::1 first', function () {
     const hosts = path.join(dir, 'hosts');
     fs.writeFileSync(hosts, '::1 localhost\n127.0.0.1 localhost\n');
     try {
-      const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind "${hosts}" /etc/hosts && exec "${process.execPath}" "${FIXTURE}"`], { encoding: 'utf8', timeout: 30000 });
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind "${hosts}" /etc/hosts && exec "${process.execPath}" "${FIXTURE}"`], {
+        encoding: 'utf8',
+        timeout: 30000,
+      });
       assert.equal(r.status, 0, r.stderr);
       const report = JSON.parse(r.stdout);
       assert.deepEqual(report.lookup, ['::1', '127.0.0.1']);

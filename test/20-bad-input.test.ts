@@ -3,8 +3,6 @@ import { connectSync, type ConnectOptions, type Target } from '../dist/lib';
 import { CALLS } from './helpers/calls';
 import { fdCount } from './helpers/listeners';
 
-
-
 const OK_TARGET = { host: '127.0.0.1', port: 9 };
 const LONG_PATH = '/tmp/' + 'x'.repeat(103); // 108 bytes: no room for the NUL
 
@@ -73,7 +71,9 @@ const BAD_OPTIONS: OptionRow[] = [
 
 describe('bad input throws before any syscall, naming the value', () => {
   let before = 0;
-  beforeEach(() => { before = fdCount(); });
+  beforeEach(() => {
+    before = fdCount();
+  });
   afterEach(() => assert.equal(fdCount(), before, 'no fd was opened'));
 
   for (const [name, call] of Object.entries(CALLS)) {

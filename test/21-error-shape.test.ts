@@ -12,7 +12,7 @@ const netError = (...args: [string] | [number, string]): Promise<Record<string, 
 const OURS = ['posixErrno', 'phase', 'elapsed', 'steps', 'target'];
 
 describe('the shape of a ConnectError', () => {
-  it("a unix-socket error puts the path in address, as Node does, and keeps path", async () => {
+  it('a unix-socket error puts the path in address, as Node does, and keeps path', async () => {
     const where = tempSocketPath();
     const ours = await connect({ path: where }).catch((e) => e);
     const node = await netError(where);
@@ -20,11 +20,14 @@ describe('the shape of a ConnectError', () => {
     assert.equal(ours.address, where);
     assert.equal(ours.path, where);
     const nodeKeys = Object.keys(node);
-    assert.deepEqual(Object.keys(ours).filter((k) => nodeKeys.includes(k)), nodeKeys);
+    assert.deepEqual(
+      Object.keys(ours).filter((k) => nodeKeys.includes(k)),
+      nodeKeys,
+    );
     assert.equal(Object.hasOwn(ours, 'port'), false);
   });
 
-  it('a TCP error has no path or hostname keys, and Node\'s keys in Node\'s order', async () => {
+  it("a TCP error has no path or hostname keys, and Node's keys in Node's order", async () => {
     const port = await refusedPort();
     const ours = await connect({ host: '127.0.0.1', port }).catch((e) => e);
     const node = await netError(port, '127.0.0.1');

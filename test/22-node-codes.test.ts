@@ -72,14 +72,15 @@ const OURS_ONLY: [what: string, target: Target, options: ConnectOptions, Class: 
   ['options of the wrong type', { host: '127.0.0.1', port: 1 }, 'fast', TypeError, 'ERR_INVALID_ARG_TYPE'],
 ];
 
-
-
 describe("argument errors carry Node's codes", () => {
   for (const [what, target, options] of SHARED) {
     it(`${what}: the code and class net.connect gives`, async () => {
       const node = nodeError({ ...(target as object), ...(options as object) } as net.NetConnectOpts);
       for (const [name, call] of Object.entries(CALLS)) {
-        const ours = await call(target, options).then(() => assert.fail(`${name} accepted it`), (e) => e);
+        const ours = await call(target, options).then(
+          () => assert.fail(`${name} accepted it`),
+          (e) => e,
+        );
         assert.equal(ours.code, node.code, `${name}: ${ours.message} (Node: ${node.message})`);
         assert.equal(ours.constructor, node.constructor, `${name}: ${ours.name} (Node: ${node.name})`);
         assert.match(String(ours), new RegExp(`^${node.name} \\[${node.code}\\]: `));
@@ -90,7 +91,10 @@ describe("argument errors carry Node's codes", () => {
   for (const [what, target, options, Class, code] of OURS_ONLY) {
     it(`${what}: ${Class.name} ${code}`, async () => {
       for (const [name, call] of Object.entries(CALLS)) {
-        const ours = await call(target, options).then(() => assert.fail(`${name} accepted it`), (e) => e);
+        const ours = await call(target, options).then(
+          () => assert.fail(`${name} accepted it`),
+          (e) => e,
+        );
         assert.ok(ours instanceof Class, `${name}: ${ours.name}: ${ours.message}`);
         assert.equal((ours as { code?: string }).code, code, `${name}: ${ours.message}`);
       }

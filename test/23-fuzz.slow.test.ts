@@ -27,11 +27,19 @@ const junk = fc.oneof(
   fc.string({ maxLength: 300 }),
   fc.constant(JSON.parse('{"__proto__": {"host": "127.0.0.1", "port": 1}}')),
   fc.constant(Object.create({ host: '127.0.0.1', port: 1 })),
-  fc.constant(new Proxy({}, {
-    // Symbols are fast-check's own probes; every named property throws.
-    get: (_, key) => { if (typeof key === 'symbol') return undefined; throw new GetterError('a getter that throws'); },
-    has: () => true,
-  })),
+  fc.constant(
+    new Proxy(
+      {},
+      {
+        // Symbols are fast-check's own probes; every named property throws.
+        get: (_, key) => {
+          if (typeof key === 'symbol') return undefined;
+          throw new GetterError('a getter that throws');
+        },
+        has: () => true,
+      },
+    ),
+  ),
 );
 
 function textOf(value: unknown): string {
@@ -91,7 +99,16 @@ describe('hostile input (seeded fuzzing)', function () {
     targets = fc.oneof(
       fc.record({ host, port }),
       fc.record({ host: fc.oneof(host, junk), port }, { requiredKeys: [] }),
-      fc.record({ path: fc.oneof(fc.constant(unix.path), fc.string({ maxLength: 200 }).map((s) => `${os.tmpdir()}/${s}`), fc.constant('x'.repeat(108)), fc.constant(`\0${'y'.repeat(107)}`), fc.constant(`\0${'y'.repeat(108)}`), junk) }),
+      fc.record({
+        path: fc.oneof(
+          fc.constant(unix.path),
+          fc.string({ maxLength: 200 }).map((s) => `${os.tmpdir()}/${s}`),
+          fc.constant('x'.repeat(108)),
+          fc.constant(`\0${'y'.repeat(107)}`),
+          fc.constant(`\0${'y'.repeat(108)}`),
+          junk,
+        ),
+      }),
       fc.tuple(host, port).map(([h, p]) => `${h}:${textOf(p)}`),
       fc.constant(`unix:${unix.path}`),
       junk,
@@ -219,12 +236,23 @@ describe('hostile input (seeded fuzzing)', function () {
         fc.tuple(fc.constant('setsockopt'), fd, fc.oneof(fc.constantFrom('TCP_NODELAY', 'SO_LINGER', 'SO_REUSEADDR'), junk), junk),
         fc.tuple(fc.constant('bind'), fd, address),
         fc.tuple(fc.constant('connect'), fd, address),
-        fc.tuple(fc.constant('poll'), fc.oneof(fc.array(fc.record({ fd, events: fc.oneof(fc.constant(['POLLOUT']), junk) }), { maxLength: 3 }), junk), fc.oneof(fc.constantFrom(0, -1.5, 2 ** 40), junk)),
-        fc.tuple(fc.constant('select'), fc.oneof(fc.array(fc.record({ fd: fc.oneof(fd, fc.constant(5000)), read: junk, write: junk }), { maxLength: 3 }), junk), fc.oneof(fc.constant(0), junk)),
+        fc.tuple(
+          fc.constant('poll'),
+          fc.oneof(fc.array(fc.record({ fd, events: fc.oneof(fc.constant(['POLLOUT']), junk) }), { maxLength: 3 }), junk),
+          fc.oneof(fc.constantFrom(0, -1.5, 2 ** 40), junk),
+        ),
+        fc.tuple(
+          fc.constant('select'),
+          fc.oneof(fc.array(fc.record({ fd: fc.oneof(fd, fc.constant(5000)), read: junk, write: junk }), { maxLength: 3 }), junk),
+          fc.oneof(fc.constant(0), junk),
+        ),
         fc.tuple(fc.constant('getSoError'), fd),
         fc.tuple(fc.constant('getpeername'), fd),
         fc.tuple(fc.constant('read'), fd, fc.oneof(fc.constantFrom(0, 16, 1 << 21), junk)),
-        fc.tuple(fc.constant('close'), fc.oneof(fc.constant(-1), junk).map((v) => (Number.isInteger(v) && v >= 0 ? -1 : v))),
+        fc.tuple(
+          fc.constant('close'),
+          fc.oneof(fc.constant(-1), junk).map((v) => (Number.isInteger(v) && v >= 0 ? -1 : v)),
+        ),
       );
       fc.assert(
         fc.property(calls, ([name, ...args]) => {

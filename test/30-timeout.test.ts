@@ -13,8 +13,12 @@ describe('a deadline against a listener that never answers', () => {
   for (const kind of ['tcp4', 'tcp6'] as const) {
     describe(kind, () => {
       let hole: Peer;
-      before(async () => { hole = await blackHole(kind); });
-      after(async () => { await hole.close(); });
+      before(async () => {
+        hole = await blackHole(kind);
+      });
+      after(async () => {
+        await hole.close();
+      });
 
       for (const { label, mode, wait, attempt } of everyMode()) {
         it(`fails with ETIMEDOUT, phase 'timeout', socket closed (${label})`, async () => {
@@ -57,9 +61,7 @@ describe('a deadline against a listener that never answers', () => {
     const hole = await blackHole('tcp4');
     try {
       const deadlines = [100, 300, 500, 700];
-      const errors = await Promise.all(
-        deadlines.map((timeout) => rejected(connect({ host: '127.0.0.1', port: hole.port }, { timeout }))),
-      );
+      const errors = await Promise.all(deadlines.map((timeout) => rejected(connect({ host: '127.0.0.1', port: hole.port }, { timeout }))));
       errors.forEach((error, i) => {
         assert.equal(error.phase, 'timeout');
         assert.ok(error.elapsed >= deadlines[i] && error.elapsed < deadlines[i] + LATE_TOLERANCE, `${error.elapsed}`);

@@ -5,8 +5,12 @@ import { WAITS } from './helpers/modes';
 
 describe('AbortSignal', () => {
   let hole: Peer;
-  before(async () => { hole = await blackHole('tcp4'); });
-  after(async () => { await hole.close(); });
+  before(async () => {
+    hole = await blackHole('tcp4');
+  });
+  after(async () => {
+    await hole.close();
+  });
 
   for (const wait of WAITS) {
     it(`aborts a pending connect, closing its socket first (wait: '${wait}')`, async () => {
@@ -14,7 +18,10 @@ describe('AbortSignal', () => {
       const controller = new AbortController();
       const pending = connect({ host: '127.0.0.1', port: hole.port }, { wait, signal: controller.signal });
       setTimeout(() => controller.abort(new Error('changed my mind')), 50);
-      const error = await pending.then(() => assert.fail('resolved'), (e) => e);
+      const error = await pending.then(
+        () => assert.fail('resolved'),
+        (e) => e,
+      );
       assert.equal(error.name, 'AbortError');
       assert.equal(error.code, 'ABORT_ERR');
       assert.equal(error.phase, 'aborted');

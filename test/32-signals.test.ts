@@ -76,9 +76,7 @@ describe('signals: a SIGUSR2 storm during every kind of wait', function () {
     const before = signals;
     const started = performance.now();
     const errors = await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
-        rejected(connect({ host: '127.0.0.1', port: hole.port }, { timeout: DEADLINE, wait: i % 2 ? 'select' : 'poll' })),
-      ),
+      Array.from({ length: 200 }, (_, i) => rejected(connect({ host: '127.0.0.1', port: hole.port }, { timeout: DEADLINE, wait: i % 2 ? 'select' : 'poll' }))),
     );
     const took = performance.now() - started;
     assert.ok(signals - before >= 50, `signals handled meanwhile: ${signals - before}`);

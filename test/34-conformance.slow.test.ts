@@ -27,7 +27,10 @@ describe('conformance: nbconnect matches the C oracle call by call', function ()
 
   it('finds no mismatch', () => {
     const mismatches = report.rows.filter((r) => !r.match);
-    assert.deepEqual(mismatches.map((r) => `${r.scenario} ${r.wait} ${r.mode} ${r.confirm}: ${r.diffs.join('; ')}`), []);
+    assert.deepEqual(
+      mismatches.map((r) => `${r.scenario} ${r.wait} ${r.mode} ${r.confirm}: ${r.diffs.join('; ')}`),
+      [],
+    );
   });
 
   it('reports what the issue expects of each scenario (SO_ERROR)', () => {

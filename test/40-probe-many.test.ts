@@ -72,9 +72,12 @@ describe('probeMany', () => {
       yield { host: '127.0.0.1', port: 'eighty' } as unknown as Target;
     }
     const seen: string[] = [];
-    await assert.rejects(async () => {
-      for await (const outcome of probeMany(targets())) seen.push(outcome.code);
-    }, { name: 'RangeError', code: 'ERR_SOCKET_BAD_PORT' });
+    await assert.rejects(
+      async () => {
+        for await (const outcome of probeMany(targets())) seen.push(outcome.code);
+      },
+      { name: 'RangeError', code: 'ERR_SOCKET_BAD_PORT' },
+    );
     assert.ok(seen.length <= 1);
     await assert.rejects(async () => {
       // @ts-expect-error: targets are an iterable

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as dns from 'node:dns';
-import { connectAny, ConnectError, type Where } from '../dist/lib';
+import { connectAny, ConnectError, probe, type Where } from '../dist/lib';
 import { rejected, rejectedAll } from './helpers/calls';
 import { tcpListener, refusedPort, blackHole, fdCount } from './helpers/listeners';
 
@@ -8,7 +8,7 @@ const familyOf = (where: Where) => ('family' in where ? where.family : undefined
 
 describe('connectAny (Happy Eyeballs v2)', () => {
   // The waiter thread's eventfd is made on first use: make it before fds are counted.
-  before(async () => require('../dist/lib').probe(`127.0.0.1:${await refusedPort()}`));
+  before(async () => probe(`127.0.0.1:${await refusedPort()}`));
 
   it('a dead first address: the live second one starts after the delay and wins; the loser is closed', async () => {
     const hole = await blackHole('tcp4');
@@ -18,11 +18,17 @@ describe('connectAny (Happy Eyeballs v2)', () => {
     try {
       const delay = 150;
       const { connection, winner, attempts } = await connectAny(
-        [{ host: '127.0.0.1', port: hole.port }, { host: '127.0.0.1', port: live.port }],
+        [
+          { host: '127.0.0.1', port: hole.port },
+          { host: '127.0.0.1', port: live.port },
+        ],
         { delay },
       );
       assert.equal(winner, 1);
-      assert.deepEqual(attempts.map((a) => a.result), ['cancelled', 'won']);
+      assert.deepEqual(
+        attempts.map((a) => a.result),
+        ['cancelled', 'won'],
+      );
       assert.ok(attempts[0].startedAt! < 50, `first started at ${attempts[0].startedAt}`);
       // Not before the delay; the upper bound allows a loaded machine.
       assert.ok(attempts[1].startedAt! >= delay - 1, `second started at ${attempts[1].startedAt}`);
@@ -61,16 +67,19 @@ describe('connectAny (Happy Eyeballs v2)', () => {
     const b = await refusedPort('::1');
     const before = fdCount();
     const err = await rejectedAll(connectAny([`127.0.0.1:${a}`, `[::1]:${b}`], { delay: 100 }));
-        assert.equal(err.code, 'ECONNREFUSED');
+    assert.equal(err.code, 'ECONNREFUSED');
     assert.equal(err.errors.length, 2);
-    for (const e of err.errors as ConnectError[]) {
+    for (const e of err.errors) {
       assert.ok(e instanceof ConnectError);
       assert.equal(e.code, 'ECONNREFUSED');
       assert.deepEqual(e.steps.map((s) => s.call).slice(0, 1), ['socket']);
       assert.equal(e.steps.at(-1)!.call, 'close');
     }
     assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${a} ECONNREFUSED, \\[::1\\]:${b} ECONNREFUSED`));
-    assert.deepEqual(err.attempts.map((x) => x.result), ['failed', 'failed']);
+    assert.deepEqual(
+      err.attempts.map((x) => x.result),
+      ['failed', 'failed'],
+    );
     assert.equal(fdCount(), before);
   });
 
@@ -82,8 +91,14 @@ describe('connectAny (Happy Eyeballs v2)', () => {
       const err = await rejectedAll(connectAny([target, target, target], { delay: 200, timeout: 300 }));
       const took = performance.now() - t0;
       assert.ok(took >= 299 && took < 2000, `took ${took}`);
-      assert.deepEqual(err.attempts.map((x) => x.result), ['failed', 'failed', 'not started']);
-      assert.deepEqual(err.errors.map((e) => e.code), ['ETIMEDOUT', 'ETIMEDOUT']);
+      assert.deepEqual(
+        err.attempts.map((x) => x.result),
+        ['failed', 'failed', 'not started'],
+      );
+      assert.deepEqual(
+        err.errors.map((e) => e.code),
+        ['ETIMEDOUT', 'ETIMEDOUT'],
+      );
       assert.match(err.message, /1 not tried before the deadline/);
     } finally {
       await hole.close();
@@ -100,7 +115,7 @@ describe('connectAny (Happy Eyeballs v2)', () => {
       assert.equal(attempts.length, addresses.length);
       assert.deepEqual(attempts[0].target, { host: 'localhost', address: addresses[0].address, port: live.port, family: addresses[0].family });
       for (let i = 1; i < attempts.length; i++)
-        if (attempts.filter((x) => familyOf(x.target) !== familyOf(attempts[0].target)).length >= Math.ceil((i) / 2))
+        if (attempts.filter((x) => familyOf(x.target) !== familyOf(attempts[0].target)).length >= Math.ceil(i / 2))
           assert.notEqual(familyOf(attempts[i].target), familyOf(attempts[i - 1].target), 'families alternate while both last');
     } finally {
       await live.close();

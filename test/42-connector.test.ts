@@ -36,9 +36,18 @@ describe('Connector and classify', () => {
       await listening;
       await new Promise((resolve) => server.close(resolve));
     }
-    assert.deepEqual(reports.map((r) => r.outcome.code), ['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED', 'OK']);
-    assert.deepEqual(reports.map((r) => r.disposition), ['retry', 'retry', 'retry', 'connecting']);
-    assert.deepEqual(reports.map((r) => r.nextDelay), [200, 400, 800, undefined]);
+    assert.deepEqual(
+      reports.map((r) => r.outcome.code),
+      ['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED', 'OK'],
+    );
+    assert.deepEqual(
+      reports.map((r) => r.disposition),
+      ['retry', 'retry', 'retry', 'connecting'],
+    );
+    assert.deepEqual(
+      reports.map((r) => r.nextDelay),
+      [200, 400, 800, undefined],
+    );
     const expected = [0, 200, 600, 1400];
     reports.forEach((r, i) => {
       // Never early; late by a loaded machine's scheduling at most.
@@ -46,7 +55,10 @@ describe('Connector and classify', () => {
       assert.equal(r.outcome.steps[0].call, 'socket', 'a fresh socket per attempt');
     });
     const fds = reports.map((r) => r.outcome.steps[0].ret);
-    assert.ok(reports.slice(0, 3).every((r) => r.outcome.steps.at(-1)!.call === 'close'), `each failed socket closed (${fds})`);
+    assert.ok(
+      reports.slice(0, 3).every((r) => r.outcome.steps.at(-1)!.call === 'close'),
+      `each failed socket closed (${fds.join(', ')})`,
+    );
   });
 
   it('stops at once on a fatal code, and after maxAttempts on retries', async () => {

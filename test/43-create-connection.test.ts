@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as undici from 'undici';
 import { createConnection, ConnectError } from '../dist/lib';
-import { blackHole, testCertificate, fdCount, tempSocketPath } from './helpers/listeners';
+import { blackHole, testCertificate, fdCount, tcpListener, tempSocketPath } from './helpers/listeners';
 
 function get(url: string, options: http.RequestOptions): Promise<{ status: number | undefined; body: string }> {
   return new Promise((resolve, reject) => {
@@ -56,7 +56,10 @@ describe('createConnection for HTTP clients', () => {
     agent.createConnection = createConnection({ timeout: 300 });
     try {
       const t0 = performance.now();
-      const err = await get(`http://127.0.0.1:${hole.port}/`, { agent }).then(() => assert.fail('connected'), (e) => e);
+      const err = await get(`http://127.0.0.1:${hole.port}/`, { agent }).then(
+        () => assert.fail('connected'),
+        (e) => e,
+      );
       const took = performance.now() - t0;
       assert.ok(err instanceof ConnectError, String(err));
       assert.equal(err.code, 'ETIMEDOUT');
@@ -115,7 +118,10 @@ describe('createConnection for HTTP clients', () => {
       res = await undici.request(`https://127.0.0.1:${securePort}/s`, { dispatcher });
       assert.equal(await res.body.text(), 'hello /s');
       const t0 = performance.now();
-      const err = await undici.request(`http://127.0.0.1:${hole.port}/`, { dispatcher: plainDispatcher }).then(() => assert.fail('connected'), (e) => e);
+      const err = await undici.request(`http://127.0.0.1:${hole.port}/`, { dispatcher: plainDispatcher }).then(
+        () => assert.fail('connected'),
+        (e) => e,
+      );
       const took = performance.now() - t0;
       assert.ok(err instanceof ConnectError, String(err));
       assert.equal(err.code, 'ETIMEDOUT');
@@ -133,11 +139,14 @@ describe('createConnection for HTTP clients', () => {
     await new Promise((resolve) => setTimeout(resolve, 50)); // let the last test's sockets finish closing
     const before = fdCount();
     // A plain TCP listener that accepts and stays silent.
-    const silent = await require('./helpers/listeners').tcpListener('127.0.0.1', () => {});
+    const silent = await tcpListener('127.0.0.1', () => {});
     const agent = new https.Agent({ ca: certificate.cert });
     agent.createConnection = createConnection({ timeout: 300 });
     try {
-      const err = await get(`https://127.0.0.1:${silent.port}/`, { agent }).then(() => assert.fail('connected'), (e) => e);
+      const err = await get(`https://127.0.0.1:${silent.port}/`, { agent }).then(
+        () => assert.fail('connected'),
+        (e) => e,
+      );
       assert.equal(err.code, 'ETIMEDOUT');
       assert.equal(err.syscall, 'tls.connect');
     } finally {

@@ -8,8 +8,12 @@ const FIXTURE = path.join(__dirname, 'fixtures', 'pending-connects.js');
 
 describe('worker_threads', () => {
   let hole: Peer;
-  before(async () => { hole = await blackHole('tcp4'); });
-  after(async () => { await hole.close(); });
+  before(async () => {
+    hole = await blackHole('tcp4');
+  });
+  after(async () => {
+    await hole.close();
+  });
 
   it('loads the addon in a worker, which gets its own waiters and results', async () => {
     const port = await refusedPort();

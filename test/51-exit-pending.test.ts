@@ -20,14 +20,20 @@ function run(config: Record<string, unknown>): Promise<Run> {
   const lines: unknown[] = [];
   readline.createInterface({ input: child.stdout }).on('line', (l) => lines.push(JSON.parse(l)));
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, lines, stderr, took: performance.now() - started })));
 }
 
 describe('process exit with connects pending', () => {
   let hole: Peer;
-  before(async () => { hole = await blackHole('tcp4'); });
-  after(async () => { await hole.close(); });
+  before(async () => {
+    hole = await blackHole('tcp4');
+  });
+  after(async () => {
+    await hole.close();
+  });
 
   it('process.exit() with 1,000 connects pending exits promptly and cleanly', async () => {
     const result = await run({ port: hole.port, count: 1000, exitAfterStart: true });

@@ -72,7 +72,11 @@ describe('teardown under load', function () {
     assert.ok(settled.every((n) => n === 1));
     const counts: Record<string, number> = {};
     for (const code of results) counts[code] = (counts[code] ?? 0) + 1;
-    assert.deepEqual(Object.keys(counts).filter((c) => !['OK', 'ABORT_ERR', 'ECONNREFUSED', 'EINVAL (select, fd >= FD_SETSIZE)'].includes(c)), [], JSON.stringify(counts));
+    assert.deepEqual(
+      Object.keys(counts).filter((c) => !['OK', 'ABORT_ERR', 'ECONNREFUSED', 'EINVAL (select, fd >= FD_SETSIZE)'].includes(c)),
+      [],
+      JSON.stringify(counts),
+    );
     assert.ok(counts.ABORT_ERR >= 3333, JSON.stringify(counts)); // at least every black-hole attempt
     assert.equal(await settleFds(before - 1), before - 1); // the listener's own socket is closed too
   });

@@ -28,18 +28,29 @@ describe('fd hygiene', () => {
         async (wait) => connect({ host: '127.0.0.1', port: hole.port }, { wait, signal: AbortSignal.timeout(2) }),
         async (wait) => connectSync({ host: '127.0.0.1', port: tcp.port }, { wait, linger0: true }).close(),
         async (wait) => connectSync({ host: '127.0.0.1', port: refused }, { wait }),
-        async (wait) => { const o = await probe({ path: unix.path }, { wait }); if (!o.ok) throw new Error(o.code); },
+        async (wait) => {
+          const o = await probe({ path: unix.path }, { wait });
+          if (!o.ok) throw new Error(o.code);
+        },
       ];
       const batch = 100;
       for (let i = 0; i < ROUNDS; i += batch) {
-        await Promise.all(Array.from({ length: batch }, (_, j) => {
-          const n = i + j;
-          return kinds[n % kinds.length](n % 2 ? 'select' : 'poll').then(() => count('OK'), (e) => count(e.code));
-        }));
+        await Promise.all(
+          Array.from({ length: batch }, (_, j) => {
+            const n = i + j;
+            return kinds[n % kinds.length](n % 2 ? 'select' : 'poll').then(
+              () => count('OK'),
+              (e) => count(e.code),
+            );
+          }),
+        );
       }
       // Every kind of ending happened, and nothing else did.
       assert.deepEqual([...seen.keys()].sort(), ['ABORT_ERR', 'ECONNREFUSED', 'ETIMEDOUT', 'OK']);
-      assert.equal([...seen.values()].reduce((a, b) => a + b), ROUNDS);
+      assert.equal(
+        [...seen.values()].reduce((a, b) => a + b),
+        ROUNDS,
+      );
       // Accepted peers close asynchronously on the server side.
       for (let i = 0; i < 50 && fdCount() !== before; i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(fdCount(), before);

@@ -28,11 +28,12 @@ describe('soak (short)', function () {
     // Under the sanitizer run, freed memory sits in ASan's quarantine by
     // design, so RSS says nothing about this code there; everywhere else the
     // limit holds.
-    if (process.env.NBCONNECT_ADDON === undefined)
-      assert.ok(report.rss.growth < report.rss.limit, `RSS grew ${report.rss.growth} bytes after warm-up`);
+    if (process.env.NBCONNECT_ADDON === undefined) assert.ok(report.rss.growth < report.rss.limit, `RSS grew ${report.rss.growth} bytes after warm-up`);
     for (const kind of ['tcp OK', 'refused ECONNREFUSED', 'timeout ETIMEDOUT', 'unix OK', 'abort ABORT_ERR'])
       assert.ok(report.outcomes[kind] > 0, `${kind}: ${JSON.stringify(report.outcomes)}`);
     if (process.env.NBCONNECT_ADDON === undefined) assert.equal(report.pass, true);
-    console.log(`      ${report.perSecond}/s, RSS growth ${(report.rss.growth / 1048576).toFixed(1)} MiB, event-loop delay max ${report.eventLoopDelayMaxMs} ms`);
+    console.log(
+      `      ${report.perSecond}/s, RSS growth ${(report.rss.growth / 1048576).toFixed(1)} MiB, event-loop delay max ${report.eventLoopDelayMaxMs} ms`,
+    );
   });
 });

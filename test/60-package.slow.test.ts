@@ -22,7 +22,7 @@ function compilerFreePath(dir: string): string {
 
 function run(command: string, args: string[], options: SpawnSyncOptions): { status: number | null; stdout: string; out: string } {
   const r = spawnSync(command, args, { encoding: 'utf8', timeout: 120000, ...options });
-  return { status: r.status, stdout: String(r.stdout), out: `${r.stdout}${r.stderr}` };
+  return { status: r.status, stdout: String(r.stdout), out: `${String(r.stdout)}${String(r.stderr)}` };
 }
 
 describe('the package: packed, installed without a compiler, imported every way', function () {
@@ -57,7 +57,10 @@ describe('the package: packed, installed without a compiler, imported every way'
     // so that the install below needs no registry.
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     dependencyTarballs = Object.keys(pkg.dependencies).map((name) => {
-      const r = run('npm', ['pack', path.join(ROOT, 'node_modules', name), '--ignore-scripts', '--json', '--pack-destination', work], { cwd: work, env: { ...process.env, npm_config_cache: cache } });
+      const r = run('npm', ['pack', path.join(ROOT, 'node_modules', name), '--ignore-scripts', '--json', '--pack-destination', work], {
+        cwd: work,
+        env: { ...process.env, npm_config_cache: cache },
+      });
       assert.equal(r.status, 0, r.out);
       return path.join(work, JSON.parse(r.stdout)[0].filename);
     });
@@ -73,10 +76,14 @@ describe('the package: packed, installed without a compiler, imported every way'
   after(() => fs.rmSync(work, { recursive: true, force: true }));
 
   it('holds only the compiled JS, types, ESM entries, the command, native sources, binding.gyp, the prebuild, README and LICENSE', () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/lib\/[a-z-]+\.(js|d\.ts)|esm\/[a-z]+\.(mjs|d\.mts)|bin\/nbconnect\.js|native\/[a-z_]+\.(cpp|h)|prebuilds\/linux-[a-z0-9]+\/nbconnect\.node)$/;
+    const allowed =
+      /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/lib\/[a-z-]+\.(js|d\.ts)|esm\/[a-z]+\.(mjs|d\.mts)|bin\/nbconnect\.js|native\/[a-z_]+\.(cpp|h)|prebuilds\/linux-[a-z0-9]+\/nbconnect\.node)$/;
     assert.ok(files.length > 20, `${files.length} files`);
     for (const file of files) assert.match(file, allowed);
-    assert.ok(files.some((f) => f.startsWith('prebuilds/')), 'the prebuild is in');
+    assert.ok(
+      files.some((f) => f.startsWith('prebuilds/')),
+      'the prebuild is in',
+    );
     assert.ok(!files.some((f) => /^(test|bench|build|examples|lib)\//.test(f) || f.endsWith('.map')));
   });
 
@@ -98,7 +105,9 @@ describe('the package: packed, installed without a compiler, imported every way'
 
   it('connects from CommonJS and ESM, nbconnect/raw included, and runs the command', () => {
     const server = `const server = require('node:net').createServer((s) => s.destroy());`;
-    fs.writeFileSync(path.join(consumer, 'cjs.js'), `
+    fs.writeFileSync(
+      path.join(consumer, 'cjs.js'),
+      `
       const nb = require('nbconnect');
       const raw = require('nbconnect/raw');
       ${server}
@@ -106,8 +115,11 @@ describe('the package: packed, installed without a compiler, imported every way'
         const outcome = await nb.probe({ host: '127.0.0.1', port: server.address().port });
         console.log(JSON.stringify({ code: outcome.code, raw: typeof raw.socket, same: raw === nb.raw }));
         server.close();
-      });`);
-    fs.writeFileSync(path.join(consumer, 'esm.mjs'), `
+      });`,
+    );
+    fs.writeFileSync(
+      path.join(consumer, 'esm.mjs'),
+      `
       import { connect, raw as fromIndex } from 'nbconnect';
       import * as raw from 'nbconnect/raw';
       import net from 'node:net';
@@ -119,7 +131,8 @@ describe('the package: packed, installed without a compiler, imported every way'
         raw.close(fd.ret);
         c.close();
         server.close();
-      });`);
+      });`,
+    );
     for (const file of ['cjs.js', 'esm.mjs']) {
       const r = run('node', [file], { cwd: consumer, env });
       assert.equal(r.status, 0, r.out);
@@ -132,20 +145,34 @@ describe('the package: packed, installed without a compiler, imported every way'
 
   it('tsc type-checks a consumer against the shipped types, and rejects a misuse', () => {
     const tsconfig = {
-      compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'ES2022', strict: true, noEmit: true, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')] },
+      compilerOptions: {
+        module: 'node16',
+        moduleResolution: 'node16',
+        target: 'ES2022',
+        strict: true,
+        noEmit: true,
+        types: ['node'],
+        typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+      },
     };
     fs.writeFileSync(path.join(consumer, 'tsconfig.json'), JSON.stringify(tsconfig));
-    fs.writeFileSync(path.join(consumer, 'good.mts'), `
+    fs.writeFileSync(
+      path.join(consumer, 'good.mts'),
+      `
       import { connect, probe, connectAny, createConnection, ConnectError, type Outcome, type Step } from 'nbconnect';
       import { socket, poll } from 'nbconnect/raw';
       const o: Outcome = await probe('127.0.0.1:1', { timeout: 100, wait: 'select' });
       const s: Step[] = o.steps;
       const c = await connect({ host: '127.0.0.1', port: 1 }).catch((e: ConnectError) => e.phase);
-      void [s, c, socket, poll, connectAny, createConnection({ timeout: 1 })];`);
-    fs.writeFileSync(path.join(consumer, 'good.cts'), `
+      void [s, c, socket, poll, connectAny, createConnection({ timeout: 1 })];`,
+    );
+    fs.writeFileSync(
+      path.join(consumer, 'good.cts'),
+      `
       import nb = require('nbconnect');
       const p: Promise<nb.Outcome> = nb.probe('unix:/tmp/x');
-      void p;`);
+      void p;`,
+    );
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const good = run('node', [tsc, '-p', '.'], { cwd: consumer, env });
     assert.equal(good.status, 0, good.out);
@@ -156,12 +183,25 @@ describe('the package: packed, installed without a compiler, imported every way'
   });
 
   it('the ESM entries export every name the CommonJS build has, as the same objects, and the module as default', async () => {
-    for (const [esm, cjs] of [['esm/index.mjs', 'dist/lib/index.js'], ['esm/raw.mjs', 'dist/lib/raw.js']]) {
+    for (const [esm, cjs] of [
+      ['esm/index.mjs', 'dist/lib/index.js'],
+      ['esm/raw.mjs', 'dist/lib/raw.js'],
+    ]) {
       const fromEsm = await import(path.join(ROOT, esm));
+      // The CommonJS module object itself, as require() gives it: an import would wrap it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const fromCjs = require(path.join(ROOT, cjs));
-      const names = Object.keys(fromCjs).filter((k) => k !== '__esModule').sort();
+      const names = Object.keys(fromCjs)
+        .filter((k) => k !== '__esModule')
+        .sort();
       // The main entry also has the module as its default, as node:net does.
-      assert.deepEqual(Object.keys(fromEsm).filter((k) => k !== 'default').sort(), names, esm);
+      assert.deepEqual(
+        Object.keys(fromEsm)
+          .filter((k) => k !== 'default')
+          .sort(),
+        names,
+        esm,
+      );
       for (const name of names) assert.equal(fromEsm[name], fromCjs[name], `${esm}: ${name}`);
       if (esm === 'esm/index.mjs') assert.equal(fromEsm.default, fromCjs);
     }
@@ -182,7 +222,10 @@ describe('the package: packed, installed without a compiler, imported every way'
     try {
       const r = run('node', ['-e', "require('nbconnect')"], { cwd: consumer, env });
       assert.notEqual(r.status, 0);
-      assert.match(r.out, /cannot load the native addon for linux-[a-z0-9]+ \(Node-API [0-9]+\)\. Tried .*build\/Release and .*prebuilds\/linux-[a-z0-9]+\. Build it from source with `npm rebuild nbconnect`/);
+      assert.match(
+        r.out,
+        /cannot load the native addon for linux-[a-z0-9]+ \(Node-API [0-9]+\)\. Tried .*build\/Release and .*prebuilds\/linux-[a-z0-9]+\. Build it from source with `npm rebuild nbconnect`/,
+      );
     } finally {
       fs.renameSync(path.join(pkg, 'prebuilds.away'), path.join(pkg, 'prebuilds'));
     }

@@ -23,7 +23,7 @@ describe('examples/', () => {
     assert.ok(ms >= 499 && ms < 5000, stdout);
   });
 
-  it('tls-socket.js: connect, toSocket, a verified TLS handshake and the server\'s line', async () => {
+  it("tls-socket.js: connect, toSocket, a verified TLS handshake and the server's line", async () => {
     const { status, stdout, stderr } = await example('tls-socket.js');
     assert.equal(status, 0, stderr);
     assert.match(stdout, /^connected in [0-9.]+ ms/m);
@@ -35,7 +35,10 @@ describe('examples/', () => {
     const { status, stdout, stderr } = await example('port-scan.js');
     assert.equal(status, 0, stderr);
     const counts = JSON.parse(/^outcomes: (.*)$/m.exec(stdout)![1].replace(/([A-Z]+):/g, '"$1":')) as Record<string, number>;
-    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 202);
+    assert.equal(
+      Object.values(counts).reduce((a, b) => a + b, 0),
+      202,
+    );
     assert.ok(counts.OK >= 2);
     assert.match(stdout, /^our listeners found: true$/m);
   });

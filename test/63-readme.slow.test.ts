@@ -16,7 +16,7 @@ function snippets() {
   const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const fence = /^```(\w*)\n([\s\S]*?)^```\n/gm;
   const blocks: { lang: string; body: string; start: number; end: number }[] = [];
-  for (let m; (m = fence.exec(text)); ) blocks.push({ lang: m[1], body: m[2], start: m.index, end: fence.lastIndex });
+  for (let m; (m = fence.exec(text));) blocks.push({ lang: m[1], body: m[2], start: m.index, end: fence.lastIndex });
   const programs: { lang: string; body: string; line: number; output: string | undefined }[] = [];
   blocks.forEach((b, i) => {
     if (b.lang !== 'js' && b.lang !== 'ts') return;
@@ -29,7 +29,11 @@ function snippets() {
   return programs;
 }
 
-const normalize = (out: string) => out.trimEnd().split('\n').map((l) => l.trimEnd().replace(/[0-9]+(\.[0-9]+)?/g, '#'));
+const normalize = (out: string) =>
+  out
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.trimEnd().replace(/[0-9]+(\.[0-9]+)?/g, '#'));
 
 describe('the README', function () {
   this.timeout(120000);
@@ -56,10 +60,21 @@ describe('the README', function () {
         const source = path.join(scratch, `line-${snippet.line}.mts`);
         fs.writeFileSync(source, snippet.body);
         const config = path.join(scratch, `tsconfig-${snippet.line}.json`);
-        fs.writeFileSync(config, JSON.stringify({
-          compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'ES2022', strict: true, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')], outDir: path.join(scratch, 'out') },
-          files: [source],
-        }));
+        fs.writeFileSync(
+          config,
+          JSON.stringify({
+            compilerOptions: {
+              module: 'nodenext',
+              moduleResolution: 'nodenext',
+              target: 'ES2022',
+              strict: true,
+              types: ['node'],
+              typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+              outDir: path.join(scratch, 'out'),
+            },
+            files: [source],
+          }),
+        );
         const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config], { encoding: 'utf8' });
         assert.equal(tsc.status, 0, `${tsc.stdout}${tsc.stderr}`);
         file = path.join(scratch, 'out', `line-${snippet.line}.mjs`);

@@ -30,7 +30,7 @@ describe('benchmark harness smoke run', function () {
         'refused|64': all.filter((d) => d !== 'connectSync'),
       };
       assert.deepEqual(Object.keys(result.summary).sort(), Object.keys(expected).sort());
-      assert.equal(result.runs["timeout|100"].net[0].connected, 0, "a black hole lets nothing through");
+      assert.equal(result.runs['timeout|100'].net[0].connected, 0, 'a black hole lets nothing through');
       for (const [key, drivers] of Object.entries(expected)) {
         assert.deepEqual(Object.keys(result.summary[key]).sort(), [...drivers].sort(), key);
         for (const driver of drivers) assert.ok(Object.keys(result.summary[key][driver]).length > 0, `${key} ${driver} has figures`);

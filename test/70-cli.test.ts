@@ -4,7 +4,6 @@ import { main, type Io } from '../dist/lib/cli';
 import { tcpListener, refusedPort, blackHole, unixListener, type TcpListener } from './helpers/listeners';
 import { nbconnect } from './helpers/command';
 
-
 describe('the nbconnect command', () => {
   let live: TcpListener;
   before(async () => (live = await tcpListener('127.0.0.1')));
@@ -14,10 +13,19 @@ describe('the nbconnect command', () => {
     const { status, stdout } = await nbconnect(`127.0.0.1:${live.port}`, '--timeout', '2000');
     assert.equal(status, 0);
     const lines = stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^\s+[0-9.]+ ms {2}socket\(SOCK_STREAM\|SOCK_CLOEXEC\) = [0-9]+$/);
-    assert.ok(lines.some((l) => /connect\(\) = -1 EINPROGRESS$/.test(l)), stdout);
-    assert.ok(lines.some((l) => /poll\(\) = 1 \[POLLOUT\]$/.test(l)), stdout);
-    assert.ok(lines.some((l) => /getsockopt\(SO_ERROR\) = 0 \(pending error 0\)$/.test(l)), stdout);
+    assert.match(lines[0], /^\s+[0-9.]+ ms {2}socket\(SOCK_STREAM\|SOCK_CLOEXEC\) = [0-9]+$/);
+    assert.ok(
+      lines.some((l) => /connect\(\) = -1 EINPROGRESS$/.test(l)),
+      stdout,
+    );
+    assert.ok(
+      lines.some((l) => /poll\(\) = 1 \[POLLOUT\]$/.test(l)),
+      stdout,
+    );
+    assert.ok(
+      lines.some((l) => /getsockopt\(SO_ERROR\) = 0 \(pending error 0\)$/.test(l)),
+      stdout,
+    );
     assert.match(lines.at(-1)!, /=> OK \(phase: async\)$/);
   });
 
@@ -97,8 +105,14 @@ describe('the nbconnect command', () => {
 
       const json = await nbconnect('scan', '127.0.0.1', `${live.port},${second.port}`, '--json');
       assert.equal(json.status, 0);
-      const outcomes = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Outcome);
-      assert.deepEqual(outcomes.map((o) => o.code), ['OK', 'OK']);
+      const outcomes = json.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Outcome);
+      assert.deepEqual(
+        outcomes.map((o) => o.code),
+        ['OK', 'OK'],
+      );
       assert.deepEqual(outcomes.map((o) => ('port' in o.target ? o.target.port : NaN)).sort(), [live.port, second.port].sort());
     } finally {
       await second.close();

@@ -2,10 +2,11 @@
 // abstract unix sockets by the '@' name ss(8) and socat print, --version.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { tcpListener } from './helpers/listeners';
 import { nbconnect } from './helpers/command';
-
 
 // Listens on the abstract name argv[1], never accepts, and exits when its
 // stdin closes.
@@ -18,7 +19,11 @@ print('ready', flush=True)
 sys.stdin.read()
 `;
 
-const timesOf = (stdout: string) => stdout.trimEnd().split('\n').map((line) => Number(/^\s*([0-9.]+) ms/.exec(line)![1]));
+const timesOf = (stdout: string) =>
+  stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => Number(/^\s*([0-9.]+) ms/.exec(line)![1]));
 
 describe('the command, as a user meets it', () => {
   it('--sync: every line, the verdict included, is in time order (the close after the verdict comes last)', async () => {
@@ -61,6 +66,7 @@ describe('the command, as a user meets it', () => {
   it('--version prints the package version', async () => {
     const { status, stdout } = await nbconnect('--version');
     assert.equal(status, 0);
-    assert.equal(stdout, `${require('../package.json').version}\n`);
+    const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    assert.equal(stdout, `${version}\n`);
   });
 });

@@ -107,7 +107,9 @@ function runOracle(oracle: string, target: CellTarget, options: ConnectOptions):
   return new Promise((resolve, reject) => {
     const child = spawn(oracle, oracleArgs(target, options), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d; });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.on('error', reject);
     child.on('close', () => {
       const result = JSON.parse(out) as { self?: boolean; errno: number; steps: Step[] };
@@ -117,7 +119,11 @@ function runOracle(oracle: string, target: CellTarget, options: ConnectOptions):
   });
 }
 
-const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).reverse().map(([k, v]) => [v, k]));
+const ERRNO_NAMES = new Map(
+  Object.entries(os.constants.errno)
+    .reverse()
+    .map(([k, v]) => [v, k]),
+);
 const errnoName = (n: number): string => ERRNO_NAMES.get(n) ?? `E${n}`;
 
 // ---- nbconnect ------------------------------------------------------------------
@@ -144,7 +150,11 @@ const SYNC_IN_WORKER = `
   }`;
 
 async function runOurs(mode: Mode, target: CellTarget, options: ConnectOptions, inWorker: boolean): Promise<Verdict> {
-  if (mode === 'async') return connect(target, options).then((c) => verdictOf(c), (e: ConnectError) => verdictOf(undefined, e));
+  if (mode === 'async')
+    return connect(target, options).then(
+      (c) => verdictOf(c),
+      (e: ConnectError) => verdictOf(undefined, e),
+    );
   if (!inWorker) {
     try {
       return verdictOf(connectSync(target, options));
@@ -176,7 +186,8 @@ function normalize(steps: Step[], mode: Mode): Normalized[] {
   });
 }
 
-const show = (n: Normalized) => `${n.call}${n.arg ? `(${n.arg})` : ''}=${n.ret}${n.errno ? ` ${n.errno}` : ''}${n.revents ? ` [${n.revents}]` : ''}${n.sets ? ` [${n.sets}]` : ''}${n.value !== undefined ? ` value=${n.value}` : ''}`;
+const show = (n: Normalized) =>
+  `${n.call}${n.arg ? `(${n.arg})` : ''}=${n.ret}${n.errno ? ` ${n.errno}` : ''}${n.revents ? ` [${n.revents}]` : ''}${n.sets ? ` [${n.sets}]` : ''}${n.value !== undefined ? ` value=${n.value}` : ''}`;
 
 function compare(oracle: Verdict, ours: Verdict, mode: Mode): { match: boolean; diffs: string[]; trace: string } {
   const a = normalize(oracle.steps, 'sync');
@@ -201,7 +212,7 @@ async function runScenario(oracle: string, scenario: Scenario): Promise<Row[]> {
     const cell = async ([wait, mode, confirm]: [Wait, Mode, Confirm]) => {
       const resolve = async () => {
         const c = scenario.perRunPort ? { ...ctx, port: await refusedPort(scenario.perRunPort) } : ctx;
-        const extra = typeof scenario.options === 'function' ? scenario.options(c) : scenario.options ?? {};
+        const extra = typeof scenario.options === 'function' ? scenario.options(c) : (scenario.options ?? {});
         return { target: scenario.target(c), options: { ...extra, wait, confirm } };
       };
       const forOracle = await resolve();

@@ -74,7 +74,7 @@ export const scenarios: Scenario[] = [
     concurrent: true,
   },
   {
-    name: "tcp4 kernel ETIMEDOUT, synCount 1",
+    name: 'tcp4 kernel ETIMEDOUT, synCount 1',
     setup: peer('tcp4'),
     target: (c) => ({ host: '127.0.0.1', port: c.port! }),
     options: { synCount: 1 },
@@ -107,8 +107,20 @@ export const scenarios: Scenario[] = [
     options: { localAddress: '::1' },
   },
   // Each run needs its own port: bound to P, connecting to P (perRunPort).
-  { name: 'self-connect tcp4', setup: nothing, perRunPort: '127.0.0.1', target: (c) => ({ host: '127.0.0.1', port: c.port! }), options: (c) => ({ localAddress: '127.0.0.1', localPort: c.port! }) },
-  { name: 'self-connect tcp6', setup: nothing, perRunPort: '::1', target: (c) => ({ host: '::1', port: c.port! }), options: (c) => ({ localAddress: '::1', localPort: c.port! }) },
+  {
+    name: 'self-connect tcp4',
+    setup: nothing,
+    perRunPort: '127.0.0.1',
+    target: (c) => ({ host: '127.0.0.1', port: c.port! }),
+    options: (c) => ({ localAddress: '127.0.0.1', localPort: c.port! }),
+  },
+  {
+    name: 'self-connect tcp6',
+    setup: nothing,
+    perRunPort: '::1',
+    target: (c) => ({ host: '::1', port: c.port! }),
+    options: (c) => ({ localAddress: '::1', localPort: c.port! }),
+  },
   // UNP's portability trap: the peer's data (or RST) is there before the
   // wait begins; waitDelay holds the wait off until it is.
   {
@@ -138,4 +150,3 @@ export const scenarios: Scenario[] = [
     options: { localAddress: TEST_HOST.notLocal },
   },
 ];
-

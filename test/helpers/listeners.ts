@@ -1,5 +1,5 @@
 // Real listeners for the tests and the demo, all on loopback or AF_UNIX.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -34,7 +34,10 @@ export interface UnixListener extends Listener {
 type OnSocket = (socket: net.Socket) => void;
 
 /** An accepting net.Server; `onSocket` may talk to each peer. */
-async function listen(where: string | { host: string; port: number }, onSocket: OnSocket = (s) => s.resume()): Promise<Listener & { port?: number; path?: string }> {
+async function listen(
+  where: string | { host: string; port: number },
+  onSocket: OnSocket = (s) => s.resume(),
+): Promise<Listener & { port?: number; path?: string }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -127,20 +130,36 @@ export function callsOf(steps: readonly Step[]): string[] {
  * openssl for this run: { key, cert } as PEM strings.
  */
 export function testCertificate() {
-  const { execFileSync } = require('node:child_process');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbconnect-cert-'));
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
-
 
 /**
  * The fd count once it reaches `target`, or after `tries` × 20 ms: peers

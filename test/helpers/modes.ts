@@ -21,8 +21,7 @@ export function* everyMode(): Generator<ModeCase> {
     for (const wait of WAITS) {
       const attempt = async (target: Target, options: ConnectOptions = {}): Promise<Attempted> => {
         try {
-          const connection =
-            mode === 'async' ? await connect(target, { ...options, wait }) : connectSync(target, { ...options, wait });
+          const connection = mode === 'async' ? await connect(target, { ...options, wait }) : connectSync(target, { ...options, wait });
           return { connection };
         } catch (error) {
           // Anything else (a TypeError, an AggregateError) is a failed test.

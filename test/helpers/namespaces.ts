@@ -32,4 +32,3 @@ export function skipWithout(test: Mocha.Context, gap: string | null, what: strin
   console.log(`      (skipped: no ${what} here: ${gap})`);
   test.skip();
 }
-

@@ -78,7 +78,8 @@ struct Target {
   bool can_connect, can_refuse, can_time_out;
 };
 
-std::unique_ptr<nbc::Attempt> make_attempt(uint64_t id, const Target& t, nbc::Wait wait, int64_t timeout_ms, bool close_when_connected) {
+std::unique_ptr<nbc::Attempt> make_attempt(uint64_t id, const Target& t, nbc::Wait wait, int64_t timeout_ms,
+                                           bool close_when_connected) {
   auto a = std::make_unique<nbc::Attempt>();
   a->id = id;
   a->family = AF_INET;
@@ -123,7 +124,8 @@ int run_round(nbc::Wait wait, int producers, int per_producer, bool shutdown_ear
       }
     }
   });
-  const Target targets[] = {{live_port, true, false, true}, {refused_port, false, true, false}, {hole_port, false, false, true}};
+  const Target targets[] = {
+      {live_port, true, false, true}, {refused_port, false, true, false}, {hole_port, false, false, true}};
 
   Sink sink;
   auto waiter = std::make_unique<nbc::Waiter>(wait, &sink);
@@ -143,12 +145,17 @@ int run_round(nbc::Wait wait, int producers, int per_producer, bool shutdown_ear
       for (auto& a : out) {
         if (a->id == 0 || a->id > total || seen[a->id].fetch_add(1) != 0) wrong++;
         const Target& t = targets[(a->id - 1) % 3];
-        if (a->phase == nbc::Phase::kAborted) aborted++;
-        else if (a->err == 0 && t.can_connect) connected++;
-        else if (a->err == ECONNREFUSED && t.can_refuse) refusedn++;
-        else if (a->err == ETIMEDOUT && a->phase == nbc::Phase::kTimeout && t.can_time_out) timedout++;
+        if (a->phase == nbc::Phase::kAborted)
+          aborted++;
+        else if (a->posix_errno == 0 && t.can_connect)
+          connected++;
+        else if (a->posix_errno == ECONNREFUSED && t.can_refuse)
+          refusedn++;
+        else if (a->posix_errno == ETIMEDOUT && a->phase == nbc::Phase::kTimeout && t.can_time_out)
+          timedout++;
         else {
-          std::fprintf(stderr, "unexpected: id %llu err %d phase %d\n", (unsigned long long)a->id, a->err, int(a->phase));
+          std::fprintf(stderr, "unexpected: id %llu err %d phase %d\n", (unsigned long long)a->id,
+                       a->posix_errno, int(a->phase));
           wrong++;
         }
         if (a->fd >= 0) nbc::sys_close(a->fd);
@@ -199,11 +206,14 @@ int run_round(nbc::Wait wait, int producers, int per_producer, bool shutdown_ear
   close(live);
   close(hole);
 
-  std::printf("%s %s: %llu submitted, %llu completed (connected %llu, refused %llu, timed out %llu, aborted %llu), %llu wrong\n",
-              wait == nbc::Wait::kPoll ? "poll" : "select", shutdown_early ? "shutdown with attempts in flight" : "to completion",
-              (unsigned long long)total, (unsigned long long)completed.load(), (unsigned long long)connected.load(),
-              (unsigned long long)refusedn.load(), (unsigned long long)timedout.load(), (unsigned long long)aborted.load(),
-              (unsigned long long)wrong.load());
+  std::printf(
+      "%s %s: %llu submitted, %llu completed (connected %llu, refused %llu, timed out %llu, aborted %llu), "
+      "%llu wrong\n",
+      wait == nbc::Wait::kPoll ? "poll" : "select",
+      shutdown_early ? "shutdown with attempts in flight" : "to completion", (unsigned long long)total,
+      (unsigned long long)completed.load(), (unsigned long long)connected.load(),
+      (unsigned long long)refusedn.load(), (unsigned long long)timedout.load(),
+      (unsigned long long)aborted.load(), (unsigned long long)wrong.load());
   if (wrong.load() != 0) return 1;
   if (!shutdown_early && completed.load() != total) return 1;
   return 0;
