@@ -1,5 +1,5 @@
 // Real listeners for the tests and the demo, all on loopback or AF_UNIX.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -127,39 +127,10 @@ export function callsOf(steps: readonly Step[]): string[] {
 
 /**
  * A throwaway self-signed certificate for localhost and 127.0.0.1, made by
- * openssl for this run: { key, cert } as PEM strings.
+ * openssl for this run: the examples' own helper, so there is one copy.
  */
-export function testCertificate() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbconnect-cert-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain JS beside the examples, no declarations
+export const testCertificate = (require('../../examples/peers') as { testCertificate: () => { key: string; cert: string } }).testCertificate;
 
 /**
  * The fd count once it reaches `target`, or after `tries` × 20 ms: peers
