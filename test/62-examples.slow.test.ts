@@ -58,4 +58,16 @@ describe('examples/', () => {
     assert.equal(status, 0, stderr);
     assert.match(stdout, /=> ETIMEDOUT \(phase: timeout\)/);
   });
+
+  it('race.mts: the TypeScript example compiles under strict (tsc -p examples) and runs: the refused address fails, the live one wins', async () => {
+    const tsc = path.join(__dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc');
+    const compiled = await runNode(tsc, ['-p', path.join(__dirname, '..', 'examples')], 60000);
+    assert.equal(compiled.status, 0, `${compiled.stdout}${compiled.stderr}`);
+    const { status, stdout, stderr } = await example(path.join('dist', 'race.mjs'));
+    assert.equal(status, 0, stderr);
+    assert.match(stdout, /^failed {6}127\.0\.0\.1:[0-9]+ ECONNREFUSED$/m);
+    assert.match(stdout, /^won {9}127\.0\.0\.1:[0-9]+$/m);
+    assert.match(stdout, /^winner: attempt 2, 127\.0\.0\.1$/m);
+    assert.match(stdout, /getsockopt\(SO_ERROR\) = 0 \(pending error ECONNREFUSED\)/);
+  });
 });
