@@ -4,7 +4,7 @@ import { addon } from './binding';
 import { closeStep, Connection } from './connection';
 import { errnoName } from './errnos';
 import { abortError, ConnectError, describe, errorFromResult } from './errors';
-import { addressCandidates, everyAttemptFailed, race, type ConnectAnyError, type RaceAttempt } from './connect-any';
+import { addressCandidates, everyAttemptFailed, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './connect-any';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
 import type { ConnectOptions, Endpoint, Outcome, Target } from './types';
 import { lookupAll, lookupAllSync } from './lookup';
@@ -157,9 +157,11 @@ function attempt<T>(prepared: Prepared, onVerdict?: (v: Verdict) => T): Promise<
     const { target, signal } = prepared;
     const entry = new Pending(signal, onVerdict, resolve, reject);
     if (signal?.aborted) return entry.settle({ error: abortError(whereOf(target), 0, [], signal.reason) });
-    const startedAt = performance.now();
+    // A literal goes straight to the waiter with the whole deadline: no
+    // clock read on the path every connect to an address takes.
     const endpoint = literalEndpoint(target);
-    if (endpoint) return startOnWaiter(prepared, endpoint, timeLeft(prepared, startedAt), entry);
+    if (endpoint) return startOnWaiter(prepared, endpoint, prepared.timeout ?? -1, entry);
+    const startedAt = performance.now();
     resolveName(prepared, target as Extract<ParsedTarget, { kind: 'name' }>, startedAt)
       .then((found) => startOnWaiter(prepared, found, timeLeft(prepared, startedAt), entry))
       .catch((error: unknown) => entry.settle({ error: error as ConnectError }));
@@ -203,6 +205,11 @@ function attemptAt<T>(prepared: Prepared, address: { address: string; family: nu
   });
 }
 
+/** How a call's options race a name's addresses (autoSelectFamily). */
+function raceSettings(caller: string, prepared: Prepared, options: ConnectOptions, calledAt: number): RaceSettings {
+  return { caller, delay: prepared.attemptDelay, timeout: prepared.timeout, signal: prepared.signal, connectOptions: options, calledAt };
+}
+
 /**
  * A name, as Node 20's net.connect takes it with autoSelectFamily on: every
  * address is looked up; one address is one attempt, several race (RFC 8305,
@@ -213,15 +220,7 @@ async function connectName(prepared: Prepared, target: Extract<ParsedTarget, { k
   const startedAt = performance.now();
   const addresses = await lookupAll(target.host, target.port, prepared.family, prepared.timeout, prepared.signal, startedAt);
   if (addresses.length === 1) return attemptAt<Connection>(prepared, addresses[0], startedAt);
-  const settings = {
-    caller: 'connect',
-    delay: prepared.attemptDelay,
-    timeout: prepared.timeout,
-    signal: prepared.signal,
-    connectOptions: options,
-    calledAt: startedAt,
-  };
-  const { connection } = await race(addressCandidates(target, addresses), settings);
+  const { connection } = await race(addressCandidates(target, addresses), raceSettings('connect', prepared, options, startedAt));
   return connection;
 }
 
@@ -313,16 +312,8 @@ async function probeName(prepared: Prepared, target: Extract<ParsedTarget, { kin
     return outcomeOfError(err as ConnectError);
   }
   if (addresses.length === 1) return attemptAt(prepared, addresses[0], startedAt, outcomeOfVerdict);
-  const settings = {
-    caller: 'probe',
-    delay: prepared.attemptDelay,
-    timeout: prepared.timeout,
-    signal: prepared.signal,
-    connectOptions: options,
-    calledAt: startedAt,
-  };
   try {
-    const { connection } = await race(addressCandidates(target, addresses), settings);
+    const { connection } = await race(addressCandidates(target, addresses), raceSettings('probe', prepared, options, startedAt));
     try {
       connection.close();
     } catch (err) {
