@@ -5,6 +5,7 @@
       "sources": [
         "native/posix_connect.cpp",
         "native/waiter.cpp",
+        "native/engine.cpp",
         "native/binding.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 export interface SocketSpec {
   localAddress: string | undefined;
   localPort: number;
-  wait: 0 | 1; // 0: poll(2), 1: select(2)
+  wait: number; // the native Wait: lib/wire.ts's WAIT_NUMBER
   noDelay: number;
   synCount: number;
   userTimeout: number;
@@ -50,6 +50,21 @@ interface RawAddon {
   readonly constants: Record<string, number>;
 }
 
+export interface NativeLayout {
+  spec: readonly string[];
+  result: Record<string, number>;
+  step: readonly string[];
+  packing: { argUnit: number; detailUnit: number; readableBit: number; writableBit: number; revents: number; sets: number; value: number };
+  calls: readonly (string | null)[];
+  args: readonly (string | null)[];
+  waits: readonly string[];
+  confirms: readonly string[];
+  phases: readonly string[];
+  whys: readonly (string | null)[];
+  pollEvents: readonly (readonly [number, string])[];
+  epollEvents: readonly (readonly [number, string])[];
+}
+
 export interface NativeAddress {
   address: string;
   family: 4 | 6;
@@ -61,7 +76,7 @@ interface Addon {
   connectSync(spec: Float64Array, address: string, localAddress: string | undefined): Float64Array;
   /** undefined, or why the waiter thread could not start (errno positive); then nothing was started. */
   connectStart(spec: Float64Array, address: string, localAddress: string | undefined): { errno: number; syscall: string } | undefined;
-  cancel(wait: 0 | 1, id: number): void;
+  cancel(wait: number, id: number): void;
   /** close(2) of an fd handed to JS; 0 or the positive errno. */
   close(fd: number): number;
   /** The fd went to another owner (a net.Socket): not closed at teardown. */
@@ -70,6 +85,8 @@ interface Addon {
   /** if_indextoname(3), or the number as text when no interface has it. */
   interfaceName(index: number): string;
   readonly raw: RawAddon;
+  /** The wire's layout and name tables (native/wire.h), read by lib/wire.ts. */
+  readonly layout: NativeLayout;
   readonly FD_SETSIZE: number;
   /** Socket syscalls made so far by this process (for the tests: bad input makes none). */
   socketCalls(): number;

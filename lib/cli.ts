@@ -17,10 +17,10 @@ import type { Confirm, ConnectOptions, Outcome, Target } from './types';
 import { parseTarget } from './validate';
 
 const USAGE = `usage:
-  nbconnect <target> [--timeout ms] [--wait poll|select] [--sync] [--confirm so_error|getpeername|read|reconnect]
+  nbconnect <target> [--timeout ms] [--wait epoll|poll|select] [--sync] [--confirm so_error|getpeername|read|reconnect]
                      [--local addr[:port]] [--syn-count n] [--json]
-  nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait poll|select] [--json]
-  nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait poll|select] [--json]
+  nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait epoll|poll|select] [--json]
+  nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait epoll|poll|select] [--json]
 
   nbconnect --version
 
@@ -55,7 +55,7 @@ function integer(name: string, text: string | undefined, min: number, max: numbe
 }
 
 function waitOf(text: string | undefined): ConnectOptions['wait'] {
-  if (text !== undefined && text !== 'poll' && text !== 'select') fail(`--wait must be poll or select, not '${text}'`);
+  if (text !== undefined && text !== 'epoll' && text !== 'poll' && text !== 'select') fail(`--wait must be epoll, poll or select, not '${text}'`);
   return text as ConnectOptions['wait'];
 }
 

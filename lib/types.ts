@@ -5,8 +5,11 @@
  */
 export type Target = { host: string; port: number } | { path: string } | string;
 
-/** The syscall that waits for the handshake: poll(2) or select(2). */
-export type Wait = 'poll' | 'select';
+/**
+ * The syscall that waits for the handshake: epoll(7) (the default), poll(2)
+ * or select(2). Each gives the same verdicts; the trace shows its own calls.
+ */
+export type Wait = 'epoll' | 'poll' | 'select';
 
 /**
  * Options of every connect call. Each socket option is one setsockopt(2)
@@ -15,7 +18,12 @@ export type Wait = 'poll' | 'select';
 export interface ConnectOptions {
   /** Deadline in ms from the call, covering name lookup too. Absent: the kernel's own give-up. */
   timeout?: number;
-  /** The syscall that waits for writability: poll(2) (default) or select(2). */
+  /**
+   * The syscall that waits for writability: 'epoll' (default; async
+   * connects share one epoll instance in the event loop's own thread),
+   * 'poll' or 'select' (async connects share a waiter thread that makes the
+   * syscalls). select cannot watch an fd >= FD_SETSIZE (1024).
+   */
   wait?: Wait;
   /** Aborts a pending connect; the socket is closed before the promise rejects. */
   signal?: AbortSignal;
@@ -71,10 +79,25 @@ export type Phase = 'lookup' | 'immediate' | 'async' | 'timeout' | 'aborted';
 
 /** One syscall of the trace. */
 export interface Step {
-  call: 'socket' | 'fcntl' | 'setsockopt' | 'bind' | 'connect' | 'poll' | 'select' | 'getsockopt' | 'getsockname' | 'getpeername' | 'read' | 'close';
-  /** 'SOCK_STREAM|SOCK_CLOEXEC', 'F_GETFL', 'F_SETFL', 'SO_ERROR', 'TCP_SYNCNT', ... */
+  call:
+    | 'socket'
+    | 'fcntl'
+    | 'setsockopt'
+    | 'bind'
+    | 'connect'
+    | 'poll'
+    | 'select'
+    | 'epoll_create1'
+    | 'epoll_ctl'
+    | 'epoll_wait'
+    | 'getsockopt'
+    | 'getsockname'
+    | 'getpeername'
+    | 'read'
+    | 'close';
+  /** 'SOCK_STREAM|SOCK_CLOEXEC', 'F_GETFL', 'F_SETFL', 'SO_ERROR', 'TCP_SYNCNT', 'EPOLL_CTL_ADD', ... */
   arg?: string;
-  /** What the call returned: socket the fd, poll/select the count. */
+  /** What the call returned: socket the fd, poll/select/epoll_wait the count. */
   ret: number;
   /** The positive POSIX errno, when ret < 0. */
   errno?: number;
@@ -82,6 +105,8 @@ export interface Step {
   code?: string;
   /** poll: this fd's revents, e.g. ['POLLOUT', 'POLLERR', 'POLLHUP']. */
   revents?: string[];
+  /** epoll_wait: this fd's events, e.g. ['EPOLLOUT']; [] when it was not in the ready list. */
+  events?: string[];
   /** select: this fd was in the returned read set. */
   readable?: boolean;
   /** select: this fd was in the returned write set. */

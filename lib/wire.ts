@@ -3,61 +3,64 @@
 // in JS, and steps only when they are read.
 import { addon, type SocketSpec } from './binding';
 import { errnoName } from './errnos';
-import type { Endpoint, Step } from './types';
+import type { Confirm, Endpoint, Step, Wait } from './types';
 
-const enum Spec {
-  Id,
-  Family,
-  Port,
-  LocalPort,
-  Wait,
-  Timeout,
-  NoDelay,
-  SynCount,
-  UserTimeout,
-  BindNoPort,
-  Linger0,
-  Confirm,
-  WaitDelay,
-  CloseWhenConnected,
-  Slots,
+const layout = addon.layout;
+
+/**
+ * Slot numbers by name, from the native side's own table. Every name lib/
+ * reads must be there, and every name there must be one lib/ knows: a
+ * binary built from another wire.h fails here, at load, not with garbled
+ * results later.
+ */
+function slotsOf<const N extends string>(table: string, native: Record<string, number> | readonly (string | null)[], names: readonly N[]): Readonly<Record<N, number>> {
+  const entries: [string, number][] = Array.isArray(native)
+    ? (native as readonly (string | null)[]).map((name, i) => [String(name), i])
+    : Object.entries(native as Record<string, number>);
+  const known = new Set<string>(names);
+  const found = new Set(entries.map(([name]) => name));
+  const missing = names.filter((n) => !found.has(n));
+  const extra = [...found].filter((n) => !known.has(n));
+  if (missing.length || extra.length)
+    throw new Error(`nbconnect: the native addon's ${table} layout does not match lib/ (missing: ${missing.join(', ') || 'none'}; unknown: ${extra.join(', ') || 'none'}). Rebuild it: npm run compile.`);
+  return Object.freeze(Object.fromEntries(entries)) as Record<N, number>;
 }
 
-const enum Res {
-  Id,
-  Fd,
-  PosixErrno,
-  Syscall,
-  Phase,
-  Why,
-  Start,
-  Elapsed,
-  LocalFamily,
-  LocalPort,
-  LocalWords,
-  LocalScope = LocalWords + 4,
-  RemoteFamily,
-  RemotePort,
-  RemoteWords,
-  RemoteScope = RemoteWords + 4,
-  StepCount,
-  HeaderSlots,
+/** A name table the native side exports, checked against what lib/ spells. */
+function namesOf<const N extends string>(table: string, native: readonly (string | null)[], names: readonly N[]): readonly (N | undefined)[] {
+  slotsOf(table, native.filter((n) => n !== null), names);
+  return Object.freeze(native.map((n) => (n === null ? undefined : (n as N))));
 }
 
-const enum S {
-  Packed,
-  Ret,
-  Errno,
-  Value,
-  Revents,
-  At,
-  Slots,
-}
+const Spec = slotsOf('spec', layout.spec, ['id', 'family', 'port', 'localPort', 'wait', 'timeout', 'noDelay', 'synCount', 'userTimeout', 'bindNoPort', 'linger0', 'confirm', 'waitDelay', 'closeWhenConnected']);
+const SPEC_SLOTS = layout.spec.length;
+const Res = slotsOf('result', layout.result, [
+  'id',
+  'fd',
+  'posixErrno',
+  'syscall',
+  'phase',
+  'why',
+  'start',
+  'elapsed',
+  'localFamily',
+  'localPort',
+  'localWords',
+  'localScope',
+  'remoteFamily',
+  'remotePort',
+  'remoteWords',
+  'remoteScope',
+  'stepCount',
+  'headerSlots',
+]);
+const S = slotsOf('step', layout.step, ['packed', 'ret', 'errno', 'value', 'revents', 'at']);
+const STEP_SLOTS = layout.step.length;
+const HEADER_SLOTS = Res.headerSlots;
+const P = layout.packing;
 
-// The native enums, in their order.
-const CALLS = ['socket', 'fcntl', 'setsockopt', 'bind', 'connect', 'poll', 'select', 'getsockopt', 'getsockname', 'getpeername', 'read', 'close'] as const;
-const ARGS = [
-  undefined,
+const CALLS = namesOf('call', layout.calls, ['socket', 'fcntl', 'setsockopt', 'bind', 'connect', 'poll', 'select', 'epoll_create1', 'epoll_ctl', 'epoll_wait', 'getsockopt', 'getsockname', 'getpeername', 'read', 'close'] as const satisfies readonly Step['call'][]);
+const ARGS = namesOf('arg', layout.args, [
   'F_GETFL',
   'F_SETFL',
   'F_SETFD',
@@ -68,20 +71,25 @@ const ARGS = [
   'IP_BIND_ADDRESS_NO_PORT',
   'SO_LINGER',
   'SOCK_STREAM|SOCK_CLOEXEC',
-] as const;
-const PHASES = ['immediate', 'async', 'timeout', 'aborted'] as const;
-const WHY = [undefined, "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll'"] as const;
-const REVENTS = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLERR', 'POLLHUP', 'POLLNVAL', 'POLLRDHUP']
-  .filter((name) => addon.raw.constants[name] !== undefined)
-  .map((name) => [addon.raw.constants[name], name] as const);
-const DETAIL_REVENTS = 1;
-const DETAIL_SETS = 2;
-const DETAIL_VALUE = 4;
+  'EPOLL_CTL_ADD',
+  'EPOLL_CTL_DEL',
+] as const satisfies readonly NonNullable<Step['arg']>[]);
+const PHASES = namesOf('phase', layout.phases, ['immediate', 'async', 'timeout', 'aborted'] as const);
+/** The native wait kinds' numbers, by name, for pack(). */
+export const WAIT_NUMBER = slotsOf('wait', layout.waits, ['poll', 'select', 'epoll'] as const satisfies readonly Wait[]);
+export const CONFIRM_NUMBER = slotsOf('confirm', layout.confirms, ['so_error', 'getpeername', 'read', 'reconnect'] as const satisfies readonly Confirm[]);
+const WHY_TEXT: Record<string, string> = {
+  fd_setsize: "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll' or 'epoll'",
+};
+const WHY = namesOf('why', layout.whys, ['fd_setsize']).map((name) => (name === undefined ? undefined : WHY_TEXT[name]));
+const POLL_EVENTS = layout.pollEvents;
+const EPOLL_EVENTS = layout.epollEvents;
+const EPOLL_WAIT = CALLS.indexOf('epoll_wait');
 
-export type NativePhase = (typeof PHASES)[number];
+export type NativePhase = NonNullable<(typeof PHASES)[number]>;
 
 // One scratch array: every call that takes it is synchronous.
-const scratch = new Float64Array(Spec.Slots);
+const scratch = new Float64Array(SPEC_SLOTS);
 
 /**
  * Packs an attempt for connectStart / connectSync: the socket spec, the
@@ -89,20 +97,20 @@ const scratch = new Float64Array(Spec.Slots);
  * scratch array; the address or path goes as a string beside it.
  */
 export function pack(spec: SocketSpec, endpoint: Endpoint, timeout: number, id: number): Float64Array {
-  scratch[Spec.Id] = id;
-  scratch[Spec.Family] = 'path' in endpoint ? 0 : endpoint.family;
-  scratch[Spec.Port] = 'path' in endpoint ? 0 : endpoint.port;
-  scratch[Spec.LocalPort] = spec.localPort;
-  scratch[Spec.Wait] = spec.wait;
-  scratch[Spec.Timeout] = timeout;
-  scratch[Spec.NoDelay] = spec.noDelay;
-  scratch[Spec.SynCount] = spec.synCount;
-  scratch[Spec.UserTimeout] = spec.userTimeout;
-  scratch[Spec.BindNoPort] = spec.bindAddressNoPort;
-  scratch[Spec.Linger0] = spec.linger0;
-  scratch[Spec.Confirm] = spec.confirm;
-  scratch[Spec.WaitDelay] = spec.waitDelay;
-  scratch[Spec.CloseWhenConnected] = spec.closeWhenConnected ? 1 : 0;
+  scratch[Spec.id] = id;
+  scratch[Spec.family] = 'path' in endpoint ? 0 : endpoint.family;
+  scratch[Spec.port] = 'path' in endpoint ? 0 : endpoint.port;
+  scratch[Spec.localPort] = spec.localPort;
+  scratch[Spec.wait] = spec.wait;
+  scratch[Spec.timeout] = timeout;
+  scratch[Spec.noDelay] = spec.noDelay;
+  scratch[Spec.synCount] = spec.synCount;
+  scratch[Spec.userTimeout] = spec.userTimeout;
+  scratch[Spec.bindNoPort] = spec.bindAddressNoPort;
+  scratch[Spec.linger0] = spec.linger0;
+  scratch[Spec.confirm] = spec.confirm;
+  scratch[Spec.waitDelay] = spec.waitDelay;
+  scratch[Spec.closeWhenConnected] = spec.closeWhenConnected ? 1 : 0;
   return scratch;
 }
 
@@ -149,14 +157,15 @@ function endpointAddress(buf: Float64Array, familyAt: number, wordsAt: number, s
   return linkLocal && scope !== 0 ? `${text}%${addon.interfaceName(scope)}` : text;
 }
 
-// Most revents values repeat ([], ['POLLOUT'], the refused triple): one
+// Most event values repeat ([], ['POLLOUT'], the refused triple): one
 // frozen array per value instead of one per step.
-const reventsCache = new Map<number, readonly string[]>();
-function reventsNames(bits: number): string[] {
-  let names = reventsCache.get(bits);
+const eventsCache = [new Map<number, readonly string[]>(), new Map<number, readonly string[]>()];
+function eventNames(bits: number, epoll: boolean): string[] {
+  const cache = eventsCache[epoll ? 1 : 0];
+  let names = cache.get(bits);
   if (names === undefined) {
-    names = Object.freeze(REVENTS.filter(([bit]) => bits & bit).map(([, name]) => name));
-    reventsCache.set(bits, names);
+    names = Object.freeze((epoll ? EPOLL_EVENTS : POLL_EVENTS).filter(([bit]) => bits & bit).map(([, name]) => name));
+    cache.set(bits, names);
   }
   return names as string[];
 }
@@ -185,15 +194,15 @@ export class Result {
   constructor(buf: Float64Array, at: number) {
     this.encoded = buf;
     this.at = at;
-    this.size = Res.HeaderSlots + buf[at + Res.StepCount] * S.Slots;
-    this.id = buf[at + Res.Id];
-    this.fd = buf[at + Res.Fd];
-    this.posixErrno = buf[at + Res.PosixErrno];
-    this.syscall = CALLS[buf[at + Res.Syscall]];
-    this.phase = PHASES[buf[at + Res.Phase]];
-    this.why = WHY[buf[at + Res.Why]];
-    this.start = buf[at + Res.Start];
-    this.elapsed = buf[at + Res.Elapsed];
+    this.size = HEADER_SLOTS + buf[at + Res.stepCount] * STEP_SLOTS;
+    this.id = buf[at + Res.id];
+    this.fd = buf[at + Res.fd];
+    this.posixErrno = buf[at + Res.posixErrno];
+    this.syscall = CALLS[buf[at + Res.syscall]]!;
+    this.phase = PHASES[buf[at + Res.phase]]!;
+    this.why = WHY[buf[at + Res.why]];
+    this.start = buf[at + Res.start];
+    this.elapsed = buf[at + Res.elapsed];
   }
 
   /** Copies this result out of its batch, for an owner that outlives it. */
@@ -206,39 +215,43 @@ export class Result {
   }
 
   get localAddress(): string | undefined {
-    return endpointAddress(this.encoded, this.at + Res.LocalFamily, this.at + Res.LocalWords, this.at + Res.LocalScope);
+    return endpointAddress(this.encoded, this.at + Res.localFamily, this.at + Res.localWords, this.at + Res.localScope);
   }
   get localPort(): number | undefined {
-    return this.encoded[this.at + Res.LocalFamily] ? this.encoded[this.at + Res.LocalPort] : undefined;
+    return this.encoded[this.at + Res.localFamily] ? this.encoded[this.at + Res.localPort] : undefined;
   }
   get remoteAddress(): string | undefined {
-    return endpointAddress(this.encoded, this.at + Res.RemoteFamily, this.at + Res.RemoteWords, this.at + Res.RemoteScope);
+    return endpointAddress(this.encoded, this.at + Res.remoteFamily, this.at + Res.remoteWords, this.at + Res.remoteScope);
   }
   get remotePort(): number | undefined {
-    return this.encoded[this.at + Res.RemoteFamily] ? this.encoded[this.at + Res.RemotePort] : undefined;
+    return this.encoded[this.at + Res.remoteFamily] ? this.encoded[this.at + Res.remotePort] : undefined;
   }
 
   /** Builds the Step objects; each call makes a fresh array. */
   steps(): Step[] {
     const e = this.encoded;
-    const count = e[this.at + Res.StepCount];
+    const count = e[this.at + Res.stepCount];
     const steps = new Array<Step>(count);
-    for (let i = 0, at = this.at + Res.HeaderSlots; i < count; i++, at += S.Slots) {
-      const packed = e[at + S.Packed];
-      const detail = (packed >> 8) & 7;
-      const step: Step = { call: CALLS[packed & 15], ret: e[at + S.Ret], at: e[at + S.At] };
-      const arg = ARGS[(packed >> 4) & 15];
+    for (let i = 0, at = this.at + HEADER_SLOTS; i < count; i++, at += STEP_SLOTS) {
+      const packed = e[at + S.packed];
+      const detail = Math.floor(packed / P.detailUnit) & 7;
+      const call = packed % P.argUnit;
+      const step: Step = { call: CALLS[call]!, ret: e[at + S.ret], at: e[at + S.at] };
+      const arg = ARGS[Math.floor(packed / P.argUnit) % (P.detailUnit / P.argUnit)];
       if (arg !== undefined) step.arg = arg;
       if (step.ret < 0) {
-        step.errno = e[at + S.Errno];
+        step.errno = e[at + S.errno];
         step.code = errnoName(step.errno);
       }
-      if (detail & DETAIL_REVENTS) step.revents = reventsNames(e[at + S.Revents]);
-      if (detail & DETAIL_SETS) {
-        step.readable = (packed & 2048) !== 0;
-        step.writable = (packed & 4096) !== 0;
+      if (detail & P.revents) {
+        if (call === EPOLL_WAIT) step.events = eventNames(e[at + S.revents], true);
+        else step.revents = eventNames(e[at + S.revents], false);
       }
-      if (detail & DETAIL_VALUE) step.value = e[at + S.Value];
+      if (detail & P.sets) {
+        step.readable = (packed & P.readableBit) !== 0;
+        step.writable = (packed & P.writableBit) !== 0;
+      }
+      if (detail & P.value) step.value = e[at + S.value];
       steps[i] = step;
     }
     return steps;

@@ -23,6 +23,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/un.h>
+#include <uv.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -31,6 +32,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "engine.h"
 #include "posix_connect.h"
 #include "waiter.h"
 #include "wire.h"
@@ -40,48 +42,29 @@ namespace {
 using nbc::Attempt;
 using nbc::Wait;
 
-const char* arg_name(nbc::Arg a) {
-  switch (a) {
-    case nbc::Arg::kNone:
-      return nullptr;
-    case nbc::Arg::kGetFl:
-      return "F_GETFL";
-    case nbc::Arg::kSetFl:
-      return "F_SETFL";
-    case nbc::Arg::kSetFd:
-      return "F_SETFD";
-    case nbc::Arg::kSoError:
-      return "SO_ERROR";
-    case nbc::Arg::kTcpNoDelay:
-      return "TCP_NODELAY";
-    case nbc::Arg::kTcpSynCount:
-      return "TCP_SYNCNT";
-    case nbc::Arg::kTcpUserTimeout:
-      return "TCP_USER_TIMEOUT";
-    case nbc::Arg::kIpBindAddressNoPort:
-      return "IP_BIND_ADDRESS_NO_PORT";
-    case nbc::Arg::kSoLinger:
-      return "SO_LINGER";
-    case nbc::Arg::kSockStreamCloexec:
-      return "SOCK_STREAM|SOCK_CLOEXEC";
-  }
-  return nullptr;
-}
+const char* arg_name(nbc::Arg a) { return nbc::wire::kArgNames[int(a)]; }
+
+// poll(2)'s revents bits and epoll's events bits, with their names.
+struct EventBit {
+  int bit;
+  const char* name;
+};
+const EventBit kPollBits[] = {
+    {POLLIN, "POLLIN"},   {POLLPRI, "POLLPRI"},   {POLLOUT, "POLLOUT"}, {POLLERR, "POLLERR"},
+    {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"},
+#ifdef POLLRDHUP
+    {POLLRDHUP, "POLLRDHUP"},
+#endif
+};
+const EventBit kEpollBits[] = {
+    {EPOLLIN, "EPOLLIN"},   {EPOLLPRI, "EPOLLPRI"}, {EPOLLOUT, "EPOLLOUT"},
+    {EPOLLERR, "EPOLLERR"}, {EPOLLHUP, "EPOLLHUP"}, {EPOLLRDHUP, "EPOLLRDHUP"},
+};
 
 Napi::Array revents_names(Napi::Env env, short revents) {
-  static const struct {
-    short bit;
-    const char* name;
-  } kBits[] = {
-      {POLLIN, "POLLIN"},       {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"},
-      {POLLERR, "POLLERR"},     {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"},
-#ifdef POLLRDHUP
-      {POLLRDHUP, "POLLRDHUP"},
-#endif
-  };
   Napi::Array names = Napi::Array::New(env);
   uint32_t n = 0;
-  for (auto& b : kBits)
+  for (auto& b : kPollBits)
     if (revents & b.bit) names.Set(n++, b.name);
   return names;
 }
@@ -185,7 +168,8 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, 
     return nullptr;
   }
   a->id = uint64_t(spec[w::kSpecId]);
-  a->wait = spec[w::kSpecWait] == 1 ? Wait::kSelect : Wait::kPoll;
+  int wait = int(spec[w::kSpecWait]);
+  a->wait = wait >= 0 && wait < int(Wait::kCount) ? Wait(wait) : Wait::kPoll;
   a->options.no_delay = int(spec[w::kSpecNoDelay]);
   a->options.syn_count = int(spec[w::kSpecSynCount]);
   a->options.user_timeout_ms = int(spec[w::kSpecUserTimeout]);
@@ -274,8 +258,8 @@ size_t encode(const Attempt& a, double* out) {
   out[w::kResStepCount] = double(a.steps.size());
   double* step = out + w::kHeaderSlots;
   for (const nbc::Step& s : a.steps) {
-    step[w::kStepPacked] =
-        int(s.call) + 16 * int(s.arg) + 256 * s.detail + 2048 * s.readable + 4096 * s.writable;
+    step[w::kStepPacked] = int(s.call) + w::kArgUnit * int(s.arg) + w::kDetailUnit * s.detail +
+                           w::kReadableBit * s.readable + w::kWritableBit * s.writable;
     step[w::kStepRet] = s.ret;
     step[w::kStepErrno] = s.err;
     step[w::kStepValue] = s.value;
@@ -321,9 +305,12 @@ struct WaiterBinding final : nbc::CompletionSink {
   std::vector<std::unique_ptr<Attempt>> batch;
 };
 
+struct EngineBinding;
+
 struct Addon {
   Napi::FunctionReference on_batch;
   WaiterBinding* waiters[2] = {nullptr, nullptr};
+  EngineBinding* engine = nullptr;
   // The fds of connected attempts handed to JS and not yet closed or given
   // away (close(), toSocket(), raw.close). JS thread only.
   std::unordered_set<int> handed_fds;
@@ -409,6 +396,160 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- the epoll engine, in this environment's libuv loop ---------------------
+//
+// One uv_poll_t watches the engine's epoll fd, so readiness arrives on the
+// JS thread with no thread hop; one uv_timer_t is armed for the heap's
+// nearest instant; one uv_idle_t runs queued starts (a slice per turn, so a
+// burst never holds the loop for long) and delivers results that came from
+// no wake (immediate verdicts, cancels). The poll handle keeps the loop
+// alive while any attempt is live; the timer never does on its own.
+//
+// Teardown (an async cleanup hook, since libuv handles close through the
+// loop): close the three handles; when the last one is closed, the engine
+// closes every fd it owns and its epoll fd; then the hook is removed and
+// the binding deleted. An environment's loop is never closed with one of
+// our handles open.
+
+// Starts per turn of the loop: bounds how long a burst holds it.
+constexpr size_t kStartSlice = 256;
+
+struct EngineBinding {
+  napi_env env = nullptr;
+  Addon* addon = nullptr;
+  nbc::Engine engine;
+  uv_poll_t poll{};
+  uv_timer_t timer{};
+  uv_idle_t idle{};
+  int64_t timer_armed_ns = -1;
+  int handles_open = 0;
+  napi_async_context async_context = nullptr;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+};
+
+void engine_rearm(EngineBinding* b);
+
+// Hands every finished attempt to JS in one batch, through MakeCallback so
+// that promise reactions run when it returns, as after any I/O callback.
+void engine_deliver(EngineBinding* b) {
+  auto& done = b->engine.finished();
+  if (done.empty()) return;
+  std::vector<std::unique_ptr<Attempt>> batch;
+  batch.swap(done);
+  napi_env env = b->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return close_connected(batch);
+  napi_value results, on_batch, receiver, ignored;
+  if (!encode_all(env, batch, &results)) {
+    close_connected(batch);
+  } else {
+    b->addon->hand_over(batch);
+    batch.clear();
+    napi_get_global(env, &receiver);  // MakeCallback wants an object
+    on_batch = b->addon->on_batch.Value();
+    if (napi_make_callback(env, b->async_context, receiver, on_batch, 1, &results, &ignored) ==
+        napi_pending_exception) {
+      // onBatch catches what it calls; an exception here is a bug, and it
+      // goes where any uncaught one does.
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+// One turn: start a slice of the queue, hand over what finished, rearm.
+void engine_turn(EngineBinding* b, bool start) {
+  if (start) b->engine.start_queued(kStartSlice);
+  engine_deliver(b);
+  if (b->addon->engine == b) engine_rearm(b);
+}
+
+void engine_rearm(EngineBinding* b) {
+  nbc::Engine& e = b->engine;
+  if (e.has_queued() || !e.finished().empty())
+    uv_idle_start(&b->idle, [](uv_idle_t* h) { engine_turn(static_cast<EngineBinding*>(h->data), true); });
+  else
+    uv_idle_stop(&b->idle);
+  int64_t next = e.next_timer_ns();
+  if (next < 0) {
+    uv_timer_stop(&b->timer);
+    b->timer_armed_ns = -1;
+  } else if (next != b->timer_armed_ns) {
+    b->timer_armed_ns = next;
+    // Whole ms, rounded up, from now: the loop's cached time can only be
+    // earlier than now, so the timer never fires late for it, only early,
+    // and an early turn rearms for what is left.
+    uint64_t ms = uint64_t(nbc::poll_timeout_ms(next, nbc::monotonic_ns()));
+    uv_timer_start(
+        &b->timer,
+        [](uv_timer_t* h) {
+          auto* b = static_cast<EngineBinding*>(h->data);
+          b->timer_armed_ns = -1;
+          b->engine.expire(nbc::monotonic_ns());
+          engine_turn(b, false);
+        },
+        ms, 0);
+  }
+  if (e.live() > 0)
+    uv_ref(reinterpret_cast<uv_handle_t*>(&b->poll));
+  else
+    uv_unref(reinterpret_cast<uv_handle_t*>(&b->poll));
+}
+
+void engine_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
+  auto* b = static_cast<EngineBinding*>(arg);
+  b->cleanup = handle;
+  b->addon->engine = nullptr;
+  napi_async_destroy(b->env, b->async_context);
+  auto closed = [](uv_handle_t* h) {
+    auto* b = static_cast<EngineBinding*>(h->data);
+    if (--b->handles_open > 0) return;
+    b->engine.shutdown();
+    napi_remove_async_cleanup_hook(b->cleanup);
+    delete b;
+  };
+  uv_close(reinterpret_cast<uv_handle_t*>(&b->poll), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&b->timer), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&b->idle), closed);
+}
+
+// The engine of this environment, made on first use; null with `failure`
+// set when its epoll fd cannot be made.
+EngineBinding* engine_for(Napi::Env env, nbc::Waiter::StartError& failure) {
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (addon->engine) return addon->engine;
+  auto* b = new EngineBinding();
+  b->env = env;
+  b->addon = addon;
+  int err = b->engine.open();
+  uv_loop_t* loop = nullptr;
+  if (err == 0 && napi_get_uv_event_loop(env, &loop) != napi_ok) err = -EINVAL;
+  if (err == 0) err = uv_poll_init(loop, &b->poll, b->engine.epoll_fd());
+  if (err < 0) {
+    failure = {err, err == -EINVAL ? "uv_poll_init" : "epoll_create1"};
+    delete b;
+    return nullptr;
+  }
+  uv_timer_init(loop, &b->timer);
+  uv_idle_init(loop, &b->idle);
+  b->poll.data = b->timer.data = b->idle.data = b;
+  b->handles_open = 3;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&b->timer));
+  uv_poll_start(&b->poll, UV_READABLE, [](uv_poll_t* h, int, int) {
+    auto* b = static_cast<EngineBinding*>(h->data);
+    b->engine.collect_ready();
+    engine_turn(b, false);
+  });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&b->poll));
+  napi_value name;
+  napi_create_string_utf8(env, "nbconnect.engine", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, nullptr, name, &b->async_context);
+  napi_add_async_cleanup_hook(env, engine_teardown, b, nullptr);
+  addon->engine = b;
+  return b;
+}
+
 // connectSync(spec, address, localAddress): the whole algorithm on this
 // thread; returns one encoded result.
 Napi::Value ConnectSync(const Napi::CallbackInfo& info) {
@@ -436,6 +577,17 @@ Napi::Value ConnectStart(const Napi::CallbackInfo& info) {
   auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
   if (!a) return env.Undefined();
   nbc::Waiter::StartError failure;
+  if (a->wait == Wait::kEpoll) {
+    if (EngineBinding* b = engine_for(env, failure)) {
+      b->engine.queue(std::move(a));
+      engine_rearm(b);
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("errno", -failure.err);
+    out.Set("syscall", failure.call);
+    return out;
+  }
   WaiterBinding* binding = waiter_for(env, a->wait, failure);
   if (!binding) {
     Napi::Object out = Napi::Object::New(env);
@@ -452,7 +604,14 @@ Napi::Value ConnectStart(const Napi::CallbackInfo& info) {
 // onBatch as aborted, unless its verdict came first.
 Napi::Value Cancel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Wait kind = info[0].As<Napi::Number>().Int32Value() == 1 ? Wait::kSelect : Wait::kPoll;
+  Wait kind = Wait(info[0].As<Napi::Number>().Int32Value());
+  if (kind == Wait::kEpoll) {
+    if (EngineBinding* b = env.GetInstanceData<Addon>()->engine) {
+      b->engine.cancel(uint64_t(info[1].As<Napi::Number>().DoubleValue()));
+      engine_rearm(b);
+    }
+    return env.Undefined();
+  }
   if (WaiterBinding* binding = env.GetInstanceData<Addon>()->waiters[int(kind)])
     binding->waiter.cancel(uint64_t(info[1].As<Napi::Number>().DoubleValue()));
   return env.Undefined();
@@ -675,6 +834,55 @@ Napi::Value RawClose(const Napi::CallbackInfo& info) {
   return raw_result(info.Env(), close_held(info.Env(), fd_arg(info, 0)));
 }
 
+// ---- the wire's layout, for lib/wire.ts to read at load -----------------------
+
+template <size_t N>
+Napi::Array name_table(Napi::Env env, const char* const (&names)[N]) {
+  Napi::Array out = Napi::Array::New(env, N);
+  for (uint32_t i = 0; i < N; i++) out.Set(i, names[i] ? Napi::Value(Napi::String::New(env, names[i])) : env.Null());
+  return out;
+}
+
+template <size_t N>
+Napi::Array bit_table(Napi::Env env, const EventBit (&bits)[N]) {
+  Napi::Array out = Napi::Array::New(env, N);
+  for (uint32_t i = 0; i < N; i++) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, bits[i].bit);
+    pair.Set(1u, bits[i].name);
+    out.Set(i, pair);
+  }
+  return out;
+}
+
+Napi::Object LayoutExports(Napi::Env env) {
+  namespace w = nbc::wire;
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("spec", name_table(env, w::kSpecNames));
+  Napi::Object result = Napi::Object::New(env);
+  for (auto& r : w::kResultNames) result.Set(r.name, r.slot);
+  layout.Set("result", result);
+  layout.Set("step", name_table(env, w::kStepNames));
+  Napi::Object packing = Napi::Object::New(env);
+  packing.Set("argUnit", w::kArgUnit);
+  packing.Set("detailUnit", w::kDetailUnit);
+  packing.Set("readableBit", w::kReadableBit);
+  packing.Set("writableBit", w::kWritableBit);
+  packing.Set("revents", int(nbc::Step::kRevents));
+  packing.Set("sets", int(nbc::Step::kSets));
+  packing.Set("value", int(nbc::Step::kValue));
+  layout.Set("packing", packing);
+  layout.Set("calls", name_table(env, w::kCallNames));
+  layout.Set("args", name_table(env, w::kArgNames));
+  layout.Set("waits", name_table(env, w::kWaitNames));
+  layout.Set("confirms", name_table(env, w::kConfirmNames));
+  layout.Set("phases", name_table(env, w::kPhaseNames));
+  layout.Set("whys", name_table(env, w::kWhyNames));
+  layout.Set("pollEvents", bit_table(env, kPollBits));
+  layout.Set("epollEvents", bit_table(env, kEpollBits));
+  return layout;
+}
+
 Napi::Object RawExports(Napi::Env env) {
   Napi::Object raw = Napi::Object::New(env);
   raw.Set("socket", Napi::Function::New(env, RawSocket, "socket"));
@@ -720,6 +928,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("lookupSync", Napi::Function::New(env, LookupSync, "lookupSync"));
   exports.Set("interfaceName", Napi::Function::New(env, InterfaceName, "interfaceName"));
   exports.Set("raw", RawExports(env));
+  exports.Set("layout", LayoutExports(env));
   exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
   exports.Set("socketCalls", Napi::Function::New(
                                  env,

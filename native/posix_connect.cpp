@@ -94,6 +94,19 @@ int sys_close(int fd) { return socket_call(close(fd)); }
 
 int poll_fds(pollfd* fds, nfds_t count, int timeout_ms) { return result(poll(fds, count, timeout_ms)); }
 
+int sys_epoll_create() { return result(epoll_create1(EPOLL_CLOEXEC)); }
+
+int sys_epoll_ctl(int epoll_fd, int op, int fd, uint32_t events, void* data) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = data;
+  return result(epoll_ctl(epoll_fd, op, fd, &ev));
+}
+
+int sys_epoll_wait(int epoll_fd, epoll_event* events, int max, int timeout_ms) {
+  return result(epoll_wait(epoll_fd, events, max, timeout_ms));
+}
+
 int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns) {
   timeval tv, *tvp = nullptr;
   if (timeout_ns >= 0) {
@@ -375,6 +388,7 @@ bool start_connect(Attempt& a) {
 void finish_after_wake(Attempt& a) {
   switch (a.confirm) {
     case Confirm::kSoError:
+    case Confirm::kCount:  // not a method: the binding never makes one
       return finish_with_so_error(a);
 
     case Confirm::kGetpeername: {
@@ -412,13 +426,39 @@ void finish_aborted(Attempt& a) {
   fail(a, ECANCELED, Call::kConnect, Phase::kAborted);
 }
 
+namespace {
+Call wait_call(Wait wait) {
+  return wait == Wait::kPoll ? Call::kPoll : wait == Wait::kSelect ? Call::kSelect : Call::kEpollWait;
+}
+}  // namespace
+
 void fail_wait(Attempt& a, int err) {
-  record(a, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Arg::kNone, -err);
-  fail(a, err, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
+  record(a, wait_call(a.wait), Arg::kNone, -err);
+  fail(a, err, wait_call(a.wait), Phase::kAsync);
 }
 
-void finish_fd_lost(Attempt& a) {
-  fail(a, EBADF, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
+void finish_fd_lost(Attempt& a) { fail(a, EBADF, wait_call(a.wait), Phase::kAsync); }
+
+bool watch_epoll(Attempt& a, int epoll_fd) {
+  return traced(a, Call::kEpollCtl, Arg::kEpollCtlAdd,
+                sys_epoll_ctl(epoll_fd, EPOLL_CTL_ADD, a.fd, EPOLLOUT | EPOLLONESHOT, &a), Phase::kAsync);
+}
+
+bool unwatch_epoll(Attempt& a, int epoll_fd) {
+  int res = sys_epoll_ctl(epoll_fd, EPOLL_CTL_DEL, a.fd, 0, nullptr);
+  record(a, Call::kEpollCtl, Arg::kEpollCtlDel, res);
+  if (res == 0) return true;
+  // ENOENT: the number names another file now (ours was closed and
+  // released); EBADF: it names nothing. Either way it is not ours to close.
+  a.fd = -1;
+  finish(a, -res, Call::kEpollCtl, Phase::kAsync);
+  return false;
+}
+
+void record_epoll_wake(Attempt& a, int ret, uint32_t events) {
+  Step& s = record(a, Call::kEpollWait, Arg::kNone, ret);
+  s.detail |= Step::kRevents;
+  s.revents = int16_t(events);
 }
 
 void record_poll_wake(Attempt& a, int ret, short revents) {
@@ -434,8 +474,43 @@ void record_select_wake(Attempt& a, int ret, bool readable, bool writable) {
   s.writable = writable;
 }
 
+namespace {
+// The blocking algorithm with epoll: an instance of its own, made after
+// connect() and closed with the attempt. Its epoll_create1 is not a call on
+// the socket and is traced only when it fails, as the verdict.
+void connect_blocking_epoll(Attempt& a) {
+  int epoll_fd = sys_epoll_create();
+  if (epoll_fd < 0) {
+    record(a, Call::kEpollCreate1, Arg::kNone, epoll_fd);
+    return fail(a, -epoll_fd, Call::kEpollCreate1, Phase::kImmediate);
+  }
+  sleep_ns(a.wait_delay_ns);
+  if (watch_epoll(a, epoll_fd)) {
+    for (;;) {
+      int64_t now = monotonic_ns();
+      if (a.deadline_ns >= 0 && now >= a.deadline_ns) {
+        if (unwatch_epoll(a, epoll_fd)) finish_timeout(a);
+        break;
+      }
+      epoll_event ev{};
+      int res = sys_epoll_wait(epoll_fd, &ev, 1, poll_timeout_ms(a.deadline_ns, now));
+      record_epoll_wake(a, res, res > 0 ? ev.events : 0);
+      if (res == -EINTR || res == 0) continue;
+      if (res < 0) {
+        fail(a, -res, Call::kEpollWait, Phase::kAsync);
+        break;
+      }
+      finish_after_wake(a);
+      break;
+    }
+  }
+  sys_close(epoll_fd);
+}
+}  // namespace
+
 void connect_blocking(Attempt& a) {
   if (!start_connect(a)) return;
+  if (a.wait == Wait::kEpoll) return connect_blocking_epoll(a);
   sleep_ns(a.wait_delay_ns);
   for (;;) {
     int64_t now = monotonic_ns();
@@ -457,7 +532,7 @@ void connect_blocking(Attempt& a) {
     }
     // EINTR: the remaining time is recomputed from the same deadline.
     if (res == -EINTR) continue;
-    if (res < 0) return fail(a, -res, a.wait == Wait::kPoll ? Call::kPoll : Call::kSelect, Phase::kAsync);
+    if (res < 0) return fail(a, -res, wait_call(a.wait), Phase::kAsync);
     // 0 is a timeout only once the deadline has really passed: poll's
     // millisecond rounding is upward, so this loops at most once more.
     if (res == 0) continue;

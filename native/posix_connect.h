@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 
@@ -23,11 +24,15 @@ enum class Call : uint8_t {
   kConnect,
   kPoll,
   kSelect,
+  kEpollCreate1,  // sync epoll only, and traced only when it fails: not a call on the socket
+  kEpollCtl,
+  kEpollWait,
   kGetsockopt,
   kGetsockname,
   kGetpeername,
   kRead,
   kClose,
+  kCount,
 };
 
 enum class Arg : uint8_t {
@@ -42,9 +47,12 @@ enum class Arg : uint8_t {
   kIpBindAddressNoPort,
   kSoLinger,
   kSockStreamCloexec,  // socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)
+  kEpollCtlAdd,        // epoll_ctl ADD, EPOLLOUT | EPOLLONESHOT
+  kEpollCtlDel,        // epoll_ctl DEL, before a close the attempt decided on
+  kCount,
 };
 
-enum class Wait : uint8_t { kPoll, kSelect };
+enum class Wait : uint8_t { kPoll, kSelect, kEpoll, kCount };
 
 // How the verdict is read after a wake. UNP names four ways; SO_ERROR is the
 // one that works everywhere, and the default. The others exist so the
@@ -54,15 +62,16 @@ enum class Confirm : uint8_t {
   kGetpeername,  // ENOTCONN means failed; SO_ERROR then says why
   kRead,         // read(fd, buf, 0): UNP says it fails with the error
   kReconnect,    // connect() again: EISCONN means connected
+  kCount,
 };
 
 // Where the verdict came from. Success is 'immediate' (connect() returned 0)
 // or 'async' (SO_ERROR was 0 after a wake); failures add 'timeout' (our
 // deadline passed) and 'aborted' (the caller cancelled).
-enum class Phase : uint8_t { kImmediate, kAsync, kTimeout, kAborted };
+enum class Phase : uint8_t { kImmediate, kAsync, kTimeout, kAborted, kCount };
 
 // Extra words for an error's message, written out in lib/wire.ts.
-enum class Why : uint8_t { kNone, kFdSetsize };
+enum class Why : uint8_t { kNone, kFdSetsize, kCount };
 
 // ESELFCONNECT is not a kernel errno: the kernel said success, we say no.
 // A value outside the errno range keeps the two apart.
@@ -128,6 +137,12 @@ struct Attempt {
   IpAddr peer_name{};  // getpeername, on TCP success
   socklen_t peer_name_len = 0;
   int64_t end_ns = 0;
+
+  // The epoll engine's bookkeeping (engine.h); unused by the other waits.
+  int64_t timer_ns = 0;            // what the timer heap orders by
+  uint32_t heap_index = UINT32_MAX;  // UINT32_MAX: not in the heap
+  enum class Stage : uint8_t { kQueued, kParked, kWatched } stage = Stage::kQueued;
+  bool cancel_requested = false;  // a cancel reached it before its start
 };
 
 int64_t monotonic_ns();
@@ -166,6 +181,18 @@ void connect_blocking(Attempt& a);
 
 // Records a wake from a multiplexed wait on this attempt's trace.
 void record_poll_wake(Attempt& a, int ret, short revents);
+void record_epoll_wake(Attempt& a, int ret, uint32_t events);
+
+// The epoll engine's two calls on an attempt's socket, traced. watch_epoll
+// registers the fd for one EPOLLOUT (EPOLLONESHOT: a connected socket JS
+// holds on to never wakes the engine again) and returns false when the
+// attempt failed. unwatch_epoll removes it before a close the attempt
+// decided on (deadline, cancel): it is also the proof that the number is
+// still this attempt's socket, since epoll keys its entries by file and
+// number. False: the number is no longer ours, and the attempt failed
+// without closing it.
+bool watch_epoll(Attempt& a, int epoll_fd);
+bool unwatch_epoll(Attempt& a, int epoll_fd);
 void record_select_wake(Attempt& a, int ret, bool readable, bool writable);
 
 // One thin wrapper per syscall, for the algorithm, the waiter and the
@@ -184,6 +211,9 @@ int sys_getpeername(int fd, void* addr, socklen_t* len);
 int sys_read(int fd, void* buf, size_t n);
 int sys_close(int fd);
 int poll_fds(pollfd* fds, nfds_t count, int timeout_ms);
+int sys_epoll_create();  // epoll_create1(EPOLL_CLOEXEC)
+int sys_epoll_ctl(int epoll_fd, int op, int fd, uint32_t events, void* data);
+int sys_epoll_wait(int epoll_fd, struct epoll_event* events, int max, int timeout_ms);
 
 // How many socket calls (socket through close, not the waits) the wrappers
 // above have made in this process.

@@ -1,8 +1,18 @@
-// The numeric wire between lib/ and the binding, mirrored in lib/wire.ts.
-// Values cross as float64 slots in typed arrays rather than JS objects:
-// building objects through Node-API costs more than the connect itself, while
-// JS builds them in nanoseconds, and only when they are read.
+// The numeric wire between lib/ and the binding. Values cross as float64
+// slots in typed arrays rather than JS objects: building objects through
+// Node-API costs more than the connect itself, while JS builds them in
+// nanoseconds, and only when they are read.
+//
+// This file is the one source of truth for the layout and for the names of
+// every enum that crosses: the binding exports the tables below (layout.cpp)
+// and lib/wire.ts takes its slot numbers and names from them at load,
+// checking that every name it reads is there. Adding a slot or a call here
+// needs no second edit in lib/ unless lib/ uses it.
 #pragma once
+
+#include <cstddef>
+
+#include "posix_connect.h"
 
 namespace nbc::wire {
 
@@ -13,17 +23,21 @@ enum SpecSlot {
   kSpecFamily,  // 4, 6, or 0 for AF_UNIX
   kSpecPort,
   kSpecLocalPort,  // -1: none
-  kSpecWait,       // 0 poll, 1 select
+  kSpecWait,       // nbc::Wait
   kSpecTimeout,    // ms, -1: none
   kSpecNoDelay,    // the options: -1 leaves the kernel's default
   kSpecSynCount,
   kSpecUserTimeout,
   kSpecBindNoPort,
   kSpecLinger0,
-  kSpecConfirm,    // 0 so_error, 1 getpeername, 2 read, 3 reconnect
+  kSpecConfirm,    // nbc::Confirm
   kSpecWaitDelay,  // ms
   kSpecCloseWhenConnected,
   kSpecSlots,
+};
+constexpr const char* kSpecNames[] = {
+    "id",         "family",      "port",        "localPort", "wait",    "timeout",   "noDelay",
+    "synCount",   "userTimeout", "bindNoPort",  "linger0",   "confirm", "waitDelay", "closeWhenConnected",
 };
 
 // One result: kHeaderSlots, then kStepSlots per step. A batch is results
@@ -48,15 +62,79 @@ enum ResultSlot {
   kResStepCount,
   kHeaderSlots,
 };
+// Named by their first slot; the words take four.
+constexpr struct {
+  const char* name;
+  int slot;
+} kResultNames[] = {
+    {"id", kResId},
+    {"fd", kResFd},
+    {"posixErrno", kResPosixErrno},
+    {"syscall", kResSyscall},
+    {"phase", kResPhase},
+    {"why", kResWhy},
+    {"start", kResStart},
+    {"elapsed", kResElapsed},
+    {"localFamily", kResLocalFamily},
+    {"localPort", kResLocalPort},
+    {"localWords", kResLocalWords},
+    {"localScope", kResLocalScope},
+    {"remoteFamily", kResRemoteFamily},
+    {"remotePort", kResRemotePort},
+    {"remoteWords", kResRemoteWords},
+    {"remoteScope", kResRemoteScope},
+    {"stepCount", kResStepCount},
+    {"headerSlots", kHeaderSlots},
+};
 
 enum StepSlot {
-  kStepPacked,  // call + 16 * arg + 256 * detail + 2048 * readable + 4096 * writable
+  kStepPacked,  // call + kArgUnit * arg + kDetailUnit * detail + the select bits
   kStepRet,
   kStepErrno,
   kStepValue,
-  kStepRevents,
-  kStepAt,  // ms since the attempt began
+  kStepRevents,  // poll: revents; epoll_wait: this fd's events
+  kStepAt,       // ms since the attempt began
   kStepSlots,
 };
+constexpr const char* kStepNames[] = {"packed", "ret", "errno", "value", "revents", "at"};
+
+// How kStepPacked packs a step's small fields into one exact float64.
+constexpr int kArgUnit = 16;
+constexpr int kDetailUnit = 256;
+constexpr int kReadableBit = 2048;
+constexpr int kWritableBit = 4096;
+static_assert(int(Call::kCount) <= kArgUnit, "a call must fit below the arg");
+static_assert(int(Arg::kCount) * kArgUnit <= kDetailUnit, "an arg must fit below the detail");
+static_assert(8 * kDetailUnit <= kReadableBit, "three detail bits must fit below the sets");
+
+// The enums' names, in their order (JS spells them as users see them).
+constexpr const char* kCallNames[] = {
+    "socket",   "fcntl",       "setsockopt",  "bind",        "connect", "poll",  "select",
+    "epoll_create1", "epoll_ctl", "epoll_wait", "getsockopt", "getsockname", "getpeername", "read", "close",
+};
+// nullptr: a call with no argument worth naming.
+constexpr const char* kArgNames[] = {
+    nullptr,       "F_GETFL",          "F_SETFL",     "F_SETFD",
+    "SO_ERROR",    "TCP_NODELAY",      "TCP_SYNCNT",  "TCP_USER_TIMEOUT",
+    "IP_BIND_ADDRESS_NO_PORT", "SO_LINGER", "SOCK_STREAM|SOCK_CLOEXEC", "EPOLL_CTL_ADD",
+    "EPOLL_CTL_DEL",
+};
+constexpr const char* kWaitNames[] = {"poll", "select", "epoll"};
+constexpr const char* kConfirmNames[] = {"so_error", "getpeername", "read", "reconnect"};
+constexpr const char* kPhaseNames[] = {"immediate", "async", "timeout", "aborted"};
+constexpr const char* kWhyNames[] = {nullptr, "fd_setsize"};
+
+template <typename E, size_t N>
+constexpr bool names_all(const char* const (&)[N]) {
+  return N == size_t(E::kCount);
+}
+static_assert(names_all<Call>(kCallNames));
+static_assert(names_all<Arg>(kArgNames));
+static_assert(names_all<Wait>(kWaitNames));
+static_assert(names_all<Confirm>(kConfirmNames));
+static_assert(names_all<Phase>(kPhaseNames));
+static_assert(names_all<Why>(kWhyNames));
+static_assert(sizeof kSpecNames / sizeof *kSpecNames == kSpecSlots);
+static_assert(sizeof kStepNames / sizeof *kStepNames == kStepSlots);
 
 }  // namespace nbc::wire

@@ -48,7 +48,7 @@ const BAD_OPTIONS: OptionRow[] = [
   // @ts-expect-error: ill-typed on purpose
   ['a string timeout', { timeout: '100' }, TypeError, "'100'"],
   // @ts-expect-error: ill-typed on purpose
-  ['an unknown wait', { wait: 'epoll' }, TypeError, "'epoll'"],
+  ['an unknown wait', { wait: 'kqueue' }, TypeError, "'kqueue'"],
   // @ts-expect-error: ill-typed on purpose
   ['a signal that is not one', { signal: {} }, TypeError, 'AbortSignal'],
   // @ts-expect-error: ill-typed on purpose

@@ -62,7 +62,7 @@ const OURS_ONLY: [what: string, target: Target, options: ConnectOptions, Class: 
   ['an empty path', { path: '' }, {}, RangeError, 'ERR_INVALID_ARG_VALUE'],
   ['path and host together', { path: '/tmp/x', host: '127.0.0.1', port: 1 }, {}, TypeError, 'ERR_INVALID_ARG_VALUE'],
   // @ts-expect-error: ill-typed on purpose
-  ['an unknown wait', { host: '127.0.0.1', port: 1 }, { wait: 'epoll' }, TypeError, 'ERR_INVALID_ARG_VALUE'],
+  ['an unknown wait', { host: '127.0.0.1', port: 1 }, { wait: 'kqueue' }, TypeError, 'ERR_INVALID_ARG_VALUE'],
   ['a NaN timeout', { host: '127.0.0.1', port: 1 }, { timeout: NaN }, RangeError, 'ERR_OUT_OF_RANGE'],
   ['a synCount above 127', { host: '127.0.0.1', port: 1 }, { synCount: 128 }, RangeError, 'ERR_OUT_OF_RANGE'],
   // @ts-expect-error: ill-typed on purpose

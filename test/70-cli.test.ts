@@ -19,7 +19,7 @@ describe('the nbconnect command', () => {
       stdout,
     );
     assert.ok(
-      lines.some((l) => /poll\(\) = 1 \[POLLOUT\]$/.test(l)),
+      lines.some((l) => /^\s+[0-9.]+ ms  epoll_ctl\(EPOLL_CTL_ADD\) = 0$/.test(l)) && lines.some((l) => /epoll_wait\(\) = 1 \[EPOLLOUT\]$/.test(l)),
       stdout,
     );
     assert.ok(
@@ -136,7 +136,7 @@ describe('the nbconnect command', () => {
       [[], /missing <target>/],
       [['nowhere'], /must be 'host:port'/],
       [['127.0.0.1:99999'], /port should be >= 0 and < 65536/],
-      [['127.0.0.1:80', '--wait', 'epoll'], /--wait must be poll or select/],
+      [['127.0.0.1:80', '--wait', 'kqueue'], /--wait must be epoll, poll or select, not 'kqueue'/],
       [['127.0.0.1:80', '--timeout', '-5'], /--timeout|Option '--timeout/],
       [['127.0.0.1:80', '--confirm', 'guess'], /options\.confirm/],
       [['127.0.0.1:80', '--frobnicate'], /Unknown option '--frobnicate'/],

@@ -1,7 +1,7 @@
 // Every behaviour is specified for both wait syscalls and both modes.
-import { connect, connectSync, ConnectError, type Connection, type ConnectOptions, type Target, type Wait } from '../../dist/lib';
+import { connect, connectSync, ConnectError, type Connection, type ConnectOptions, type Step, type Target, type Wait } from '../../dist/lib';
 
-export const WAITS: readonly Wait[] = ['poll', 'select'];
+export const WAITS: readonly Wait[] = ['epoll', 'poll', 'select'];
 export const MODES = ['async', 'sync'] as const;
 export type Mode = (typeof MODES)[number];
 
@@ -47,4 +47,21 @@ export function failed(attempted: Attempted): ConnectError {
     throw new Error(`expected the connect to fail; it connected to ${attempted.connection.remoteAddress ?? attempted.connection.path}`);
   }
   return attempted.error;
+}
+
+/** The calls one wait makes in a trace, as callsOf() spells them: epoll registers the fd first. */
+export function waitCalls(wait: Wait): string[] {
+  return wait === 'epoll' ? ['epoll_ctl EPOLL_CTL_ADD', 'epoll_wait'] : [wait];
+}
+
+/** Before the close a deadline or an abort decides on, epoll takes the fd out of its set. */
+export function unwatchCalls(wait: Wait): string[] {
+  return wait === 'epoll' ? ['epoll_ctl EPOLL_CTL_DEL'] : [];
+}
+
+/** What the wake step says about this fd, the same way for each wait: the poll/epoll names, or select's sets. */
+export function readiness(step: Step, wait: Wait): string[] | [boolean | undefined, boolean | undefined] {
+  if (wait === 'epoll') return step.events!;
+  if (wait === 'poll') return step.revents!;
+  return [step.readable, step.writable];
 }

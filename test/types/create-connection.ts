@@ -35,7 +35,7 @@ connectFn({ host: '127.0.0.1', port: 8080 }, (err: Error | null, socket: net.Soc
 // @ts-expect-error: the deadline is a number of ms
 createConnection({ timeout: '2s' });
 // @ts-expect-error: not a wait syscall
-createConnection({ wait: 'epoll' });
+createConnection({ wait: 'kqueue' });
 // @ts-expect-error: the signal belongs to one connect, not to every connection an agent makes
 createConnection({ signal: new AbortController().signal });
 // @ts-expect-error: tls takes a boolean or TLS options

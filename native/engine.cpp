@@ -1,0 +1,138 @@
+#include "engine.h"
+
+#include <errno.h>
+
+namespace nbc {
+
+int Engine::open() {
+  if (epoll_fd_ >= 0) return 0;
+  int fd = sys_epoll_create();
+  if (fd < 0) return fd;
+  epoll_fd_ = fd;
+  return 0;
+}
+
+void Engine::queue(std::unique_ptr<Attempt> attempt) {
+  Attempt* a = attempt.get();
+  a->stage = Attempt::Stage::kQueued;
+  live_.emplace(a->id, std::move(attempt));
+  queued_.push_back(a);
+}
+
+void Engine::start_queued(size_t limit) {
+  for (size_t n = 0; n < limit && has_queued(); n++) {
+    Attempt& a = *queued_[next_queued_++];
+    if (a.cancel_requested) {
+      finish_aborted(a);
+      finish(a);
+    } else if (!start_connect(a)) {
+      finish(a);
+    } else if (a.wait_delay_ns > 0) {
+      a.stage = Attempt::Stage::kParked;
+      a.timer_ns = monotonic_ns() + a.wait_delay_ns;
+      timers_.push(&a);
+    } else {
+      watch(a);
+    }
+  }
+  if (!has_queued()) {
+    queued_.clear();
+    next_queued_ = 0;
+  }
+}
+
+void Engine::watch(Attempt& a) {
+  a.stage = Attempt::Stage::kWatched;
+  if (!watch_epoll(a, epoll_fd_)) return finish(a);
+  if (a.deadline_ns >= 0) {
+    a.timer_ns = a.deadline_ns;
+    timers_.push(&a);
+  }
+}
+
+int Engine::wait_once() {
+  int n = sys_epoll_wait(epoll_fd_, events_.data(), int(events_.size()), 0);
+  last_wait_ret_ = n;
+  for (int i = 0; i < n; i++) {
+    Attempt& a = *static_cast<Attempt*>(events_[i].data.ptr);
+    timers_.remove(&a);
+    record_epoll_wake(a, n, events_[i].events);
+    finish_after_wake(a);
+    finish(a);
+  }
+  return n;
+}
+
+void Engine::collect_ready() {
+  // A full batch may have left more behind; EINTR is one more pass.
+  for (int n; (n = wait_once()) == int(events_.size()) || n == -EINTR;) {
+  }
+}
+
+void Engine::expire(int64_t now) {
+  bool looked = false;
+  while (Attempt* a = timers_.top()) {
+    if (a->timer_ns > now) break;
+    if (!looked) {
+      // The last look may finish the very attempts due here.
+      collect_ready();
+      looked = true;
+      continue;
+    }
+    timers_.pop();
+    if (a->stage == Attempt::Stage::kParked) {
+      watch(*a);
+      continue;
+    }
+    // The pass that found the deadline: this fd was not in the ready list.
+    record_epoll_wake(*a, last_wait_ret_ < 0 ? 0 : last_wait_ret_, 0);
+    if (unwatch_epoll(*a, epoll_fd_)) finish_timeout(*a);
+    finish(*a);
+  }
+}
+
+int64_t Engine::next_timer_ns() const {
+  const Attempt* a = timers_.top();
+  return a ? a->timer_ns : -1;
+}
+
+void Engine::cancel(uint64_t id) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;  // already finished: its verdict stands
+  Attempt& a = *it->second;
+  switch (a.stage) {
+    case Attempt::Stage::kQueued:
+      // Its turn comes in start_queued, which finishes it without a syscall.
+      a.cancel_requested = true;
+      return;
+    case Attempt::Stage::kParked:
+      timers_.remove(&a);
+      finish_aborted(a);
+      return finish(a);
+    case Attempt::Stage::kWatched:
+      timers_.remove(&a);
+      if (unwatch_epoll(a, epoll_fd_)) finish_aborted(a);
+      return finish(a);
+  }
+}
+
+// The attempt has its verdict: it moves from live_ to finished_.
+void Engine::finish(Attempt& a) {
+  auto node = live_.extract(a.id);
+  finished_.push_back(std::move(node.mapped()));
+}
+
+void Engine::shutdown() {
+  for (auto& [id, a] : live_)
+    if (a->fd >= 0) sys_close(a->fd);
+  live_.clear();
+  queued_.clear();
+  next_queued_ = 0;
+  for (auto& a : finished_)
+    if (a->fd >= 0) sys_close(a->fd);
+  finished_.clear();
+  if (epoll_fd_ >= 0) sys_close(epoll_fd_);
+  epoll_fd_ = -1;
+}
+
+}  // namespace nbc
