@@ -1,13 +1,14 @@
 'use strict';
 // One benchmark run in a fresh process: node --expose-gc bench/driver.js '<json>'
 // with { driver, scenario, port, n, inflight, deadline }. Prints one JSON
-// object of figures. Drivers: 'nbconnect-poll', 'nbconnect-select',
-// 'connectSync', 'net' (net.connect, then resetAndDestroy() so that it
-// closes with RST like the others).
+// object of figures. Drivers: 'nbconnect-epoll' (the default),
+// 'nbconnect-poll', 'nbconnect-select', 'probeMany' (nbconnect's own
+// driver for many targets), 'connectSync', 'net' (net.connect, then
+// resetAndDestroy() so that it closes with RST like the others).
 const net = require('node:net');
 const path = require('node:path');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
-const { connect, connectSync } = require(path.join(__dirname, '..', 'dist', 'lib'));
+const { connect, connectSync, probeMany } = require(path.join(__dirname, '..', 'dist', 'lib'));
 
 const config = JSON.parse(process.argv[2]);
 const target = { host: '127.0.0.1', port: config.port };
@@ -16,9 +17,10 @@ const now = () => performance.now();
 /** One connect, closed with RST once connected; resolves true on success. */
 function connectOnce(timeout) {
   switch (config.driver) {
+    case 'nbconnect-epoll':
     case 'nbconnect-poll':
     case 'nbconnect-select': {
-      const options = { wait: config.driver === 'nbconnect-poll' ? 'poll' : 'select', linger0: true };
+      const options = { wait: config.driver.slice('nbconnect-'.length), linger0: true };
       if (timeout !== undefined) options.timeout = timeout;
       return connect(target, options).then(
         (c) => (c.close(), true),
@@ -163,10 +165,56 @@ async function eventLoop(count) {
   };
 }
 
+/**
+ * The cost of a sequential connect while `pending` others wait on a black
+ * hole (no deadline): a scanner's or health checker's dead hosts. CPU and
+ * latency per connect; the pending ones die with the process.
+ */
+async function withPending(n, pending) {
+  const hole = { host: '127.0.0.1', port: config.holePort };
+  const parked = [];
+  for (let i = 0; i < pending; i++) {
+    if (config.driver === 'net') {
+      const socket = net.connect(hole);
+      socket.on('error', () => {});
+      parked.push(socket);
+    } else {
+      connect(hole, { wait: config.driver.slice('nbconnect-'.length) }).catch(() => {});
+    }
+  }
+  await new Promise((r) => setTimeout(r, 300)); // every SYN out, every start made
+  const result = await throughput(n, 1);
+  return { ...result, pending };
+}
+
+/**
+ * probeMany over `n` targets (the listener's port, repeated), `inflight`
+ * at a time: the driver a scanner would use.
+ */
+async function probeManyRun(n, inflight) {
+  function* targets(count) {
+    for (let i = 0; i < count; i++) yield target;
+  }
+  const run = async (count) => {
+    let failures = 0;
+    for await (const outcome of probeMany(targets(count), { concurrency: inflight, linger0: true })) if (!outcome.ok) failures++;
+    return failures;
+  };
+  await run(Math.min(1000, Math.ceil(n / 10)));
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
+  const failures = await run(n);
+  const elapsed = now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { n, failures, perSec: Math.round((n / elapsed) * 1000), cpuUsPerConnect: (cpu.user + cpu.system) / n };
+}
+
 async function main() {
   const { scenario, n, inflight, deadline } = config;
   let result;
-  if (scenario === 'latency') result = await throughput(n, 1);
+  if (config.driver === 'probeMany') result = await probeManyRun(n, inflight);
+  else if (scenario === 'pending') result = await withPending(n, config.pending);
+  else if (scenario === 'latency') result = await throughput(n, 1);
   else if (scenario === 'throughput' || scenario === 'refused') result = await throughput(n, inflight);
   else if (scenario === 'timeout') result = await timeoutPrecision(n, deadline);
   else if (scenario === 'memory') result = await memory(n);

@@ -2,6 +2,9 @@ import { errnoName } from './errnos';
 import type { Endpoint, Phase, Step, Where } from './types';
 import type { Result } from './wire';
 
+/** Where an error's steps come from: the list, or a result that builds it on first read. */
+export type StepSource = Step[] | Pick<Result, 'steps'>;
+
 // Node's own form, unbracketed even for IPv6: 'connect ECONNREFUSED ::1:4000'.
 export function describe(target: Endpoint): string {
   return 'path' in target ? target.path : `${target.address}:${target.port}`;
@@ -36,10 +39,11 @@ export class ConnectError extends Error {
   declare posixErrno: number | undefined;
   declare phase: Phase;
   declare elapsed: number;
-  /** The syscall trace. Not enumerable, so a logged error stays short; `formatTrace(err)` prints it. */
-  declare steps: Step[];
   /** Where the attempt went: the endpoint, or the name whose lookup failed. */
   declare target: Where;
+  // Decoded on first read: a thousand deadlines that fire together settle
+  // without building seven thousand step objects nobody may read.
+  #steps: StepSource;
 
   constructor(
     init: {
@@ -49,7 +53,7 @@ export class ConnectError extends Error {
       target: Where;
       phase: Phase;
       elapsed: number;
-      steps: Step[];
+      steps: StepSource;
       message?: string;
     },
     options?: { cause?: unknown },
@@ -72,28 +76,43 @@ export class ConnectError extends Error {
     this.posixErrno = init.posixErrno;
     this.phase = init.phase;
     this.elapsed = init.elapsed;
-    Object.defineProperty(this, 'steps', { value: init.steps, writable: true, configurable: true, enumerable: false });
+    this.#steps = init.steps;
     this.target = t;
+  }
+
+  /** The syscall trace. Not an own enumerable key, so a logged error stays short; `formatTrace(err)` prints it. */
+  get steps(): Step[] {
+    const source = this.#steps;
+    if (Array.isArray(source)) return source;
+    return (this.#steps = source.steps());
+  }
+  set steps(steps: Step[]) {
+    this.#steps = steps;
   }
 }
 
 /** Builds the error for a native result that is not a success. */
-export function errorFromResult(result: Result, target: Endpoint, steps: Step[] = result.steps()): ConnectError {
-  const base = { syscall: result.syscall, target, phase: result.phase, elapsed: result.elapsed, steps };
+export function errorFromResult(result: Result, target: Endpoint, steps: StepSource = result.keep()): ConnectError {
   if (result.phase === 'aborted') return abortError(target, result.elapsed, steps);
-  if (result.posixErrno === -1)
-    return new ConnectError({
-      ...base,
-      code: 'ESELFCONNECT',
-      posixErrno: undefined,
-      message: `connect ESELFCONNECT ${describe(target)} (the socket connected to itself)`,
-    });
-  const code = errnoName(result.posixErrno);
-  const message = result.why ? `${result.syscall} ${code} ${describe(target)}: ${result.why}` : undefined;
-  return new ConnectError({ ...base, code, posixErrno: result.posixErrno, message });
+  const self = result.posixErrno === -1;
+  const code = self ? 'ESELFCONNECT' : errnoName(result.posixErrno);
+  return new ConnectError({
+    code,
+    posixErrno: self ? undefined : result.posixErrno,
+    syscall: result.syscall,
+    target,
+    phase: result.phase,
+    elapsed: result.elapsed,
+    steps,
+    message: self
+      ? `connect ESELFCONNECT ${describe(target)} (the socket connected to itself)`
+      : result.why
+        ? `${result.syscall} ${code} ${describe(target)}: ${result.why}`
+        : undefined,
+  });
 }
 
-export function abortError(target: Where, elapsed: number, steps: Step[], cause?: unknown): ConnectError {
+export function abortError(target: Where, elapsed: number, steps: StepSource, cause?: unknown): ConnectError {
   const err = new ConnectError(
     {
       code: 'ABORT_ERR',

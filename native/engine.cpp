@@ -69,10 +69,12 @@ void Engine::collect_ready() {
   }
 }
 
-void Engine::expire(int64_t now) {
+bool Engine::expire(int64_t now, size_t limit) {
   bool looked = false;
+  size_t expired = 0;
   while (Attempt* a = timers_.top()) {
     if (a->timer_ns > now) break;
+    if (expired == limit) return true;
     if (!looked) {
       // The last look may finish the very attempts due here.
       collect_ready();
@@ -88,7 +90,9 @@ void Engine::expire(int64_t now) {
     record_epoll_wake(*a, last_wait_ret_ < 0 ? 0 : last_wait_ret_, 0);
     if (unwatch_epoll(*a, epoll_fd_)) finish_timeout(*a);
     finish(*a);
+    expired++;
   }
+  return false;
 }
 
 int64_t Engine::next_timer_ns() const {

@@ -49,10 +49,13 @@ class Engine {
   // epoll_wait(0) until the ready list is drained: finishes every attempt
   // whose socket is ready.
   void collect_ready();
-  // Finishes every deadline due by `now` (after one last look at the ready
-  // list: a verdict the kernel has already given wins over the deadline),
-  // and watches every attempt whose wait delay is over.
-  void expire(int64_t now);
+  // Finishes up to `limit` deadlines due by `now` (after one last look at
+  // the ready list: a verdict the kernel has already given wins over the
+  // deadline), and watches every attempt whose wait delay is over. True
+  // when more are due: the caller hands these to JS first, so that a
+  // thousand deadlines at once settle in order, not all at the last one's
+  // time.
+  bool expire(int64_t now, size_t limit);
   // The heap's nearest instant, CLOCK_MONOTONIC ns; -1 when none.
   int64_t next_timer_ns() const;
 

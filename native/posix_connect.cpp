@@ -345,7 +345,10 @@ void finish_with_so_error(Attempt& a) {
 }  // namespace
 
 bool start_connect(Attempt& a) {
-  a.steps.reserve(12);  // a TCP success takes 10
+  // Room for the steps up to the wait, which is all a pending attempt
+  // holds (ten thousand pending to dead hosts is a scanner's normal day);
+  // the verdict's steps grow it once.
+  a.steps.reserve(6);
 
   int fd = sys_socket(a.family);
   if (!traced(a, Call::kSocket, Arg::kSockStreamCloexec, fd)) return false;
