@@ -21,7 +21,7 @@ describe('conformance: nbconnect matches the C oracle call by call', function ()
 
   it('runs every scenario for both waits, both modes and all four confirm methods', () => {
     const skippedGroups = new Set<string | undefined>(Object.keys(report.skipped));
-    const expected = scenarios.filter((s) => !skippedGroups.has(s.group)).length * 2 * 2 * 4;
+    const expected = scenarios.filter((s) => !skippedGroups.has(s.group)).length * 3 * 2 * 4; // waits x modes x confirms
     assert.equal(report.rows.length, expected);
   });
 
