@@ -30,13 +30,24 @@ const { values: flags } = parseArgs({
 const size = flags.tiny ? 'tiny' : flags.quick ? 'quick' : 'full';
 const REPS = Number(flags.reps ?? { tiny: 1, quick: 3, full: 5 }[size]);
 const N = {
-  tiny: { latency: 200, throughput: 500, refused: 500, timeout: [1, 100], memory: 500, eventloop: 500, inflight: [1, 64] },
-  quick: { latency: 5000, throughput: 10000, refused: 10000, timeout: [1, 100, 1000], memory: 10000, eventloop: 10000, inflight: [1, 64, 256, 1024] },
-  full: { latency: 20000, throughput: 50000, refused: 30000, timeout: [1, 100, 1000, 10000], memory: 10000, eventloop: 10000, inflight: [1, 64, 256, 1024] },
+  tiny: { latency: 200, throughput: 500, refused: 500, timeout: [1, 100], memory: 500, eventloop: 500, inflight: [1, 64], pending: [0, 100], withPending: 100, scan: false },
+  quick: { latency: 5000, throughput: 10000, refused: 10000, timeout: [1, 100, 1000], memory: 10000, eventloop: 10000, inflight: [1, 64, 256, 1024], pending: [0, 1000, 4000], withPending: 1000, scan: true },
+  full: {
+    latency: 20000,
+    throughput: 50000,
+    refused: 30000,
+    timeout: [1, 100, 1000, 10000],
+    memory: 10000,
+    eventloop: 10000,
+    inflight: [1, 64, 256, 1024, 4096],
+    pending: [0, 1000, 4000, 10000],
+    withPending: 2000,
+    scan: true,
+  },
 }[size];
 const DEADLINE = 200;
 
-const ALL_DRIVERS = ['c-reference', 'nbconnect-poll', 'nbconnect-select', 'connectSync', 'net'];
+const ALL_DRIVERS = ['c-reference', 'nbconnect-epoll', 'nbconnect-poll', 'nbconnect-select', 'probeMany', 'connectSync', 'net'];
 
 // ---- builds and peers -------------------------------------------------------------
 
@@ -76,11 +87,12 @@ const SELECT_LIMIT = 900;
 
 /** Which drivers a scenario applies to: connectSync can only have one in flight. */
 function driversFor(scenario, param) {
-  const pending = { latency: 1, throughput: param, refused: param, timeout: param, memory: param, eventloop: param }[scenario];
+  const pending = { latency: 1, throughput: param, refused: param, timeout: param, memory: param, eventloop: param, pending: param + 1 }[scenario];
   return ALL_DRIVERS.filter((d) => {
     if (d === 'connectSync' && pending > 1) return false;
     if (d === 'nbconnect-select' && pending > SELECT_LIMIT) return false;
-    if (d === 'c-reference' && scenario === 'eventloop') return false; // no event loop to block
+    if (d === 'c-reference' && (scenario === 'eventloop' || scenario === 'pending')) return false; // no event loop; no engine to load
+    if (d === 'probeMany' && scenario !== 'throughput' && scenario !== 'refused') return false; // a driver of many targets
     return true;
   });
 }
@@ -92,6 +104,7 @@ function plan(ports) {
   cases.push({ scenario: 'memory', param: N.memory, port: ports.blackHole, n: N.memory });
   cases.push({ scenario: 'eventloop', param: N.eventloop, port: ports.accept, n: N.eventloop });
   cases.push({ scenario: 'refused', param: 64, port: ports.refused, n: N.refused, inflight: 64 });
+  for (const pending of N.pending) cases.push({ scenario: 'pending', param: pending, port: ports.accept, holePort: ports.blackHole, n: N.withPending, pending });
   return cases;
 }
 
@@ -106,7 +119,7 @@ function runDriver(driver, c, reference) {
     }[c.scenario];
     return runChild(reference, [c.scenario, ...args.map(String)]);
   }
-  const config = { driver, scenario: c.scenario, port: c.port, n: c.n, inflight: c.inflight, deadline: c.deadline };
+  const config = { driver, scenario: c.scenario, port: c.port, n: c.n, inflight: c.inflight, deadline: c.deadline, holePort: c.holePort, pending: c.pending };
   return runChild(process.execPath, ['--expose-gc', path.join(__dirname, 'driver.js'), JSON.stringify(config)]);
 }
 
@@ -124,6 +137,8 @@ const METRICS = {
   timeout: ['p50', 'p99', 'max'],
   memory: ['rssBytesPerPending', 'heapBytesPerPending'],
   eventloop: ['blockMs', 'eldP99Ms', 'eldMaxMs'],
+  pending: ['cpuUsPerConnect', 'p50', 'p99'],
+  scan: ['seconds'],
 };
 
 function summarize(runs) {
@@ -175,11 +190,13 @@ async function charts(summary, runs, outDir) {
   };
   const throughputRows = [];
   const overshootRows = [];
+  const pendingRows = [];
   for (const [key, byDriver] of Object.entries(summary)) {
     const [scenario, param] = key.split('|');
     for (const [driver, f] of Object.entries(byDriver)) {
       if (scenario === 'throughput') throughputRows.push({ inflight: Number(param), driver, perSec: f.perSec.median });
       if (scenario === 'timeout') overshootRows.push({ concurrent: Number(param), driver, p99: f.p99.median, max: f.max.median });
+      if (scenario === 'pending') pendingRows.push({ pending: Number(param), driver, cpu: f.cpuUsPerConnect.median });
     }
   }
   // Every chart is a line per driver.
@@ -204,6 +221,13 @@ async function charts(summary, runs, outDir) {
     { field: 'concurrent', scale: { type: 'log' }, title: 'concurrent deadlines' },
     { field: 'p99', title: 'p99 overshoot (ms)' },
   );
+  await lineChart(
+    'pending-cost',
+    'CPU per sequential connect while others wait on a black hole',
+    pendingRows,
+    { field: 'pending', scale: { type: 'symlog' }, title: 'other connects pending' },
+    { field: 'cpu', scale: { type: 'log' }, title: 'CPU µs per connect (median)' },
+  );
   // Each point is a percentile of sequential handshake latency, the median
   // of that percentile over the repetitions.
   const cdfRows = [];
@@ -222,6 +246,30 @@ async function charts(summary, runs, outDir) {
     { field: 'us', scale: { type: 'log' }, title: 'µs' },
     { field: 'quantile', title: 'fraction of connects' },
   );
+}
+
+// ---- the scan: every port of 127.0.0.1, against nmap ----------------------------------
+
+function timed(command, args) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve({ seconds: (performance.now() - t0) / 1000 }) : reject(new Error(`${command} exited ${code}`))));
+  });
+}
+
+/** `nbconnect scan 127.0.0.1 1-65535` and `nmap -sT -T5 -p- -n -Pn 127.0.0.1`, interleaved. */
+async function scanRows() {
+  const nmap = ['/usr/bin/nmap', '/usr/local/bin/nmap'].find((p) => fs.existsSync(p));
+  const skipped = nmap ? undefined : 'nmap is not installed (Debian: apt-get install nmap); the harness installs nothing';
+  const drivers = { 'nbconnect scan': () => timed(process.execPath, [path.join(ROOT, 'bin', 'nbconnect.js'), 'scan', '127.0.0.1', '1-65535']) };
+  if (nmap) drivers['nmap -sT -T5'] = () => timed(nmap, ['-sT', '-T5', '-p-', '-n', '-Pn', '127.0.0.1']);
+  const runs = Object.fromEntries(Object.keys(drivers).map((d) => [d, []]));
+  const names = Object.keys(drivers);
+  for (let rep = 0; rep < REPS; rep++) for (let i = 0; i < names.length; i++) runs[names[(i + rep) % names.length]].push(await drivers[names[(i + rep) % names.length]]());
+  process.stderr.write('  scan|65535: done\n');
+  return { runs, skipped };
 }
 
 // ---- main --------------------------------------------------------------------------
@@ -248,9 +296,13 @@ async function main() {
       process.stderr.write(`  ${key}: done\n`);
     }
   } finally {
-    listener.close();
     await blackHole.close();
   }
+  // The scan comes last, with no black hole listening: one on 127.0.0.1
+  // would hold both scanners for their whole timeout.
+  const scanRuns = N.scan ? await scanRows() : undefined;
+  if (scanRuns) runs['scan|65535'] = scanRuns.runs;
+  listener.close();
 
   const summary = summarize(runs);
   const machine = {
@@ -263,6 +315,7 @@ async function main() {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   fs.mkdirSync(flags.out, { recursive: true });
   const result = {
+    scanSkipped: scanRuns?.skipped,
     date: new Date().toISOString(),
     size,
     reps: REPS,
@@ -279,6 +332,7 @@ async function main() {
   fs.writeFileSync(path.join(flags.out, 'latest.md'), `Machine: ${JSON.stringify(machine)}; ${size} run, ${REPS} repetitions.\n\n${markdown}\n`);
   if (!flags.tiny) await charts(summary, runs, flags.out);
   console.log(markdown);
+  if (scanRuns?.skipped) console.log(`\nThe scan row ran without nmap: ${scanRuns.skipped}`);
   console.log(`\n${NOTES.join('\n')}\nMachine: ${JSON.stringify(machine)}\nResults: ${file} (${result.seconds.toFixed(0)} s)`);
 }
 
