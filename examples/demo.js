@@ -11,7 +11,7 @@ async function main() {
   const hole = await blackHole();
   try {
     const cases = [
-      ['TCP success: EINPROGRESS, then poll says POLLOUT, then SO_ERROR 0', { host: '127.0.0.1', port: tcp.port }, {}],
+      ['TCP success: EINPROGRESS, then epoll_wait says EPOLLOUT, then SO_ERROR 0', { host: '127.0.0.1', port: tcp.port }, {}],
       ['AF_UNIX: connect() returns 0, an immediate success', { path: unix.path }, {}],
       ['Refused: SO_ERROR says ECONNREFUSED', { host: '127.0.0.1', port: refused }, { wait: 'select' }],
       ['Timeout: a full-backlog listener never answers; our 250 ms deadline does', { host: '127.0.0.1', port: hole.port }, { timeout: 250 }],

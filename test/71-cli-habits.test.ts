@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { tcpListener } from './helpers/listeners';
-import { nbconnect } from './helpers/command';
+import { BIN, nbconnect } from './helpers/command';
 
 // Listens on the abstract name argv[1], never accepts, and exits when its
 // stdin closes.
@@ -68,5 +68,19 @@ describe('the command, as a user meets it', () => {
     assert.equal(status, 0);
     const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
     assert.equal(stdout, `${version}\n`);
+  });
+});
+
+describe('the command in a pipeline', () => {
+  it('a reader that stops early (| head -1) ends it quietly, exit 0, no stack trace', async () => {
+    const child = spawn(process.execPath, [BIN, 'scan', '127.0.0.1', '1-4000', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Like head -1: read the first chunk, then close the pipe.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const status = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    assert.equal(stderr, '');
+    assert.equal(status, 0);
   });
 });
