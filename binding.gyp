@@ -6,7 +6,9 @@
         "native/posix_connect.cpp",
         "native/waiter.cpp",
         "native/engine.cpp",
-        "native/binding.cpp"
+        "native/module.cpp",
+        "native/convert.cpp",
+        "native/raw.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

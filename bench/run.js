@@ -30,8 +30,30 @@ const { values: flags } = parseArgs({
 const size = flags.tiny ? 'tiny' : flags.quick ? 'quick' : 'full';
 const REPS = Number(flags.reps ?? { tiny: 1, quick: 3, full: 5 }[size]);
 const N = {
-  tiny: { latency: 200, throughput: 500, refused: 500, timeout: [1, 100], memory: 500, eventloop: 500, inflight: [1, 64], pending: [0, 100], withPending: 100, scan: false },
-  quick: { latency: 5000, throughput: 10000, refused: 10000, timeout: [1, 100, 1000], memory: 10000, eventloop: 10000, inflight: [1, 64, 256, 1024], pending: [0, 1000, 4000], withPending: 1000, scan: true },
+  tiny: {
+    latency: 200,
+    throughput: 500,
+    refused: 500,
+    timeout: [1, 100],
+    memory: 500,
+    eventloop: 500,
+    inflight: [1, 64],
+    pending: [0, 100],
+    withPending: 100,
+    scan: false,
+  },
+  quick: {
+    latency: 5000,
+    throughput: 10000,
+    refused: 10000,
+    timeout: [1, 100, 1000],
+    memory: 10000,
+    eventloop: 10000,
+    inflight: [1, 64, 256, 1024],
+    pending: [0, 1000, 4000],
+    withPending: 1000,
+    scan: true,
+  },
   full: {
     latency: 20000,
     throughput: 50000,
@@ -104,7 +126,8 @@ function plan(ports) {
   cases.push({ scenario: 'memory', param: N.memory, port: ports.blackHole, n: N.memory });
   cases.push({ scenario: 'eventloop', param: N.eventloop, port: ports.accept, n: N.eventloop });
   cases.push({ scenario: 'refused', param: 64, port: ports.refused, n: N.refused, inflight: 64 });
-  for (const pending of N.pending) cases.push({ scenario: 'pending', param: pending, port: ports.accept, holePort: ports.blackHole, n: N.withPending, pending });
+  for (const pending of N.pending)
+    cases.push({ scenario: 'pending', param: pending, port: ports.accept, holePort: ports.blackHole, n: N.withPending, pending });
   return cases;
 }
 
@@ -267,7 +290,8 @@ async function scanRows() {
   if (nmap) drivers['nmap -sT -T5'] = () => timed(nmap, ['-sT', '-T5', '-p-', '-n', '-Pn', '127.0.0.1']);
   const runs = Object.fromEntries(Object.keys(drivers).map((d) => [d, []]));
   const names = Object.keys(drivers);
-  for (let rep = 0; rep < REPS; rep++) for (let i = 0; i < names.length; i++) runs[names[(i + rep) % names.length]].push(await drivers[names[(i + rep) % names.length]]());
+  for (let rep = 0; rep < REPS; rep++)
+    for (let i = 0; i < names.length; i++) runs[names[(i + rep) % names.length]].push(await drivers[names[(i + rep) % names.length]]());
   process.stderr.write('  scan|65535: done\n');
   return { runs, skipped };
 }

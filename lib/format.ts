@@ -13,7 +13,7 @@ export function formatStep(step: Step): string {
   let line = `${step.call}(${step.arg ?? ''}) = ${step.ret}`;
   if (step.errno !== undefined) line += ` ${step.code ?? errnoName(step.errno)}`;
   if (step.revents) line += ` [${step.revents.join('|') || 'none'}]`;
-  if (step.events) line += ` [${step.events.join("|") || "none"}]`;
+  if (step.events) line += ` [${step.events.join('|') || 'none'}]`;
   if (step.readable !== undefined) line += ` [${[step.readable && 'readable', step.writable && 'writable'].filter(Boolean).join(' ') || 'neither'}]`;
   if (step.value !== undefined) line += ` (pending error ${step.value === 0 ? '0' : errnoName(step.value)})`;
   return line;

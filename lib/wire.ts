@@ -13,7 +13,11 @@ const layout = addon.layout;
  * binary built from another wire.h fails here, at load, not with garbled
  * results later.
  */
-function slotsOf<const N extends string>(table: string, native: Record<string, number> | readonly (string | null)[], names: readonly N[]): Readonly<Record<N, number>> {
+function slotsOf<const N extends string>(
+  table: string,
+  native: Record<string, number> | readonly (string | null)[],
+  names: readonly N[],
+): Readonly<Record<N, number>> {
   const entries: [string, number][] = Array.isArray(native)
     ? (native as readonly (string | null)[]).map((name, i) => [String(name), i])
     : Object.entries(native as Record<string, number>);
@@ -22,17 +26,38 @@ function slotsOf<const N extends string>(table: string, native: Record<string, n
   const missing = names.filter((n) => !found.has(n));
   const extra = [...found].filter((n) => !known.has(n));
   if (missing.length || extra.length)
-    throw new Error(`nbconnect: the native addon's ${table} layout does not match lib/ (missing: ${missing.join(', ') || 'none'}; unknown: ${extra.join(', ') || 'none'}). Rebuild it: npm run compile.`);
+    throw new Error(
+      `nbconnect: the native addon's ${table} layout does not match lib/ (missing: ${missing.join(', ') || 'none'}; unknown: ${extra.join(', ') || 'none'}). Rebuild it: npm run compile.`,
+    );
   return Object.freeze(Object.fromEntries(entries)) as Record<N, number>;
 }
 
 /** A name table the native side exports, checked against what lib/ spells. */
 function namesOf<const N extends string>(table: string, native: readonly (string | null)[], names: readonly N[]): readonly (N | undefined)[] {
-  slotsOf(table, native.filter((n) => n !== null), names);
+  slotsOf(
+    table,
+    native.filter((n) => n !== null),
+    names,
+  );
   return Object.freeze(native.map((n) => (n === null ? undefined : (n as N))));
 }
 
-const Spec = slotsOf('spec', layout.spec, ['id', 'family', 'port', 'localPort', 'wait', 'timeout', 'noDelay', 'synCount', 'userTimeout', 'bindNoPort', 'linger0', 'confirm', 'waitDelay', 'closeWhenConnected']);
+const Spec = slotsOf('spec', layout.spec, [
+  'id',
+  'family',
+  'port',
+  'localPort',
+  'wait',
+  'timeout',
+  'noDelay',
+  'synCount',
+  'userTimeout',
+  'bindNoPort',
+  'linger0',
+  'confirm',
+  'waitDelay',
+  'closeWhenConnected',
+]);
 const SPEC_SLOTS = layout.spec.length;
 const Res = slotsOf('result', layout.result, [
   'id',
@@ -59,7 +84,23 @@ const STEP_SLOTS = layout.step.length;
 const HEADER_SLOTS = Res.headerSlots;
 const P = layout.packing;
 
-const CALLS = namesOf('call', layout.calls, ['socket', 'fcntl', 'setsockopt', 'bind', 'connect', 'poll', 'select', 'epoll_create1', 'epoll_ctl', 'epoll_wait', 'getsockopt', 'getsockname', 'getpeername', 'read', 'close'] as const satisfies readonly Step['call'][]);
+const CALLS = namesOf('call', layout.calls, [
+  'socket',
+  'fcntl',
+  'setsockopt',
+  'bind',
+  'connect',
+  'poll',
+  'select',
+  'epoll_create1',
+  'epoll_ctl',
+  'epoll_wait',
+  'getsockopt',
+  'getsockname',
+  'getpeername',
+  'read',
+  'close',
+] as const satisfies readonly Step['call'][]);
 const ARGS = namesOf('arg', layout.args, [
   'F_GETFL',
   'F_SETFL',

@@ -139,7 +139,7 @@ struct Attempt {
   int64_t end_ns = 0;
 
   // The epoll engine's bookkeeping (engine.h); unused by the other waits.
-  int64_t timer_ns = 0;            // what the timer heap orders by
+  int64_t timer_ns = 0;              // what the timer heap orders by
   uint32_t heap_index = UINT32_MAX;  // UINT32_MAX: not in the heap
   enum class Stage : uint8_t { kQueued, kParked, kWatched } stage = Stage::kQueued;
   bool cancel_requested = false;  // a cancel reached it before its start

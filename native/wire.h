@@ -36,8 +36,8 @@ enum SpecSlot {
   kSpecSlots,
 };
 constexpr const char* kSpecNames[] = {
-    "id",         "family",      "port",        "localPort", "wait",    "timeout",   "noDelay",
-    "synCount",   "userTimeout", "bindNoPort",  "linger0",   "confirm", "waitDelay", "closeWhenConnected",
+    "id",       "family",      "port",       "localPort", "wait",    "timeout",   "noDelay",
+    "synCount", "userTimeout", "bindNoPort", "linger0",   "confirm", "waitDelay", "closeWhenConnected",
 };
 
 // One result: kHeaderSlots, then kStepSlots per step. A batch is results
@@ -109,14 +109,23 @@ static_assert(8 * kDetailUnit <= kReadableBit, "three detail bits must fit below
 
 // The enums' names, in their order (JS spells them as users see them).
 constexpr const char* kCallNames[] = {
-    "socket",   "fcntl",       "setsockopt",  "bind",        "connect", "poll",  "select",
-    "epoll_create1", "epoll_ctl", "epoll_wait", "getsockopt", "getsockname", "getpeername", "read", "close",
+    "socket",    "fcntl",      "setsockopt", "bind",        "connect",     "poll", "select", "epoll_create1",
+    "epoll_ctl", "epoll_wait", "getsockopt", "getsockname", "getpeername", "read", "close",
 };
 // nullptr: a call with no argument worth naming.
 constexpr const char* kArgNames[] = {
-    nullptr,       "F_GETFL",          "F_SETFL",     "F_SETFD",
-    "SO_ERROR",    "TCP_NODELAY",      "TCP_SYNCNT",  "TCP_USER_TIMEOUT",
-    "IP_BIND_ADDRESS_NO_PORT", "SO_LINGER", "SOCK_STREAM|SOCK_CLOEXEC", "EPOLL_CTL_ADD",
+    nullptr,
+    "F_GETFL",
+    "F_SETFL",
+    "F_SETFD",
+    "SO_ERROR",
+    "TCP_NODELAY",
+    "TCP_SYNCNT",
+    "TCP_USER_TIMEOUT",
+    "IP_BIND_ADDRESS_NO_PORT",
+    "SO_LINGER",
+    "SOCK_STREAM|SOCK_CLOEXEC",
+    "EPOLL_CTL_ADD",
     "EPOLL_CTL_DEL",
 };
 constexpr const char* kWaitNames[] = {"poll", "select", "epoll"};

@@ -31,7 +31,10 @@ describe('ECONNREFUSED arrives through SO_ERROR', () => {
         const soError = error.steps.at(-2)!;
         // A refused connect is reported writable, and more: poll and epoll
         // add ERR and HUP, select puts the fd in the read set too.
-        assert.deepEqual(readiness(waited, wait), { epoll: ['EPOLLOUT', 'EPOLLERR', 'EPOLLHUP'], poll: ['POLLOUT', 'POLLERR', 'POLLHUP'], select: [true, true] }[wait]);
+        assert.deepEqual(
+          readiness(waited, wait),
+          { epoll: ['EPOLLOUT', 'EPOLLERR', 'EPOLLHUP'], poll: ['POLLOUT', 'POLLERR', 'POLLHUP'], select: [true, true] }[wait],
+        );
         // getsockopt itself succeeds; the error is its value.
         assert.equal(soError.ret, 0);
         assert.equal(soError.value, 111);

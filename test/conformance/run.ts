@@ -301,7 +301,13 @@ async function pendingLoad(): Promise<{ describe: string; stop(): Promise<void> 
   const reserved = Array.from({ length: 300 }, () => fs.openSync('/dev/null', 'r'));
   const settled: Promise<unknown>[] = [];
   for (const wait of ['select', 'epoll', 'poll'] as const)
-    for (let i = 0; i < LOAD[wait]; i++) settled.push(connect({ host: '127.0.0.1', port: hole.port }, { wait, signal: stop.signal }).then((c) => c.close(), () => {}));
+    for (let i = 0; i < LOAD[wait]; i++)
+      settled.push(
+        connect({ host: '127.0.0.1', port: hole.port }, { wait, signal: stop.signal }).then(
+          (c) => c.close(),
+          () => {},
+        ),
+      );
   // Every start made (the epoll engine makes them in slices) before the numbers go back.
   await new Promise((resolve) => setTimeout(resolve, 500));
   for (const fd of reserved) fs.closeSync(fd);

@@ -1,0 +1,71 @@
+// What the binding's three files share: the per-environment Addon, the
+// conversions between JS values and Attempts (convert.cpp), and the pieces
+// module.cpp assembles into the exports (raw.cpp, the layout).
+//
+//   module.cpp   the module and each environment: waiters, the epoll
+//                engine in libuv's loop, teardown, the connect entry points
+//   convert.cpp  JS -> sockaddr and Attempt; Attempt -> the wire; the
+//                wire's layout and name tables for lib/wire.ts
+//   raw.cpp      the step-by-step API, one syscall per call
+//
+// Names: C++ functions, entry points included, are snake_case; the JS names
+// they are exported under are set in module.cpp and raw.cpp.
+#pragma once
+
+#include <napi.h>
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "posix_connect.h"
+
+namespace nbc::binding {
+
+struct EngineBinding;
+struct WaiterBinding;
+
+// Per environment (the main thread and each worker): its waiters, its
+// engine, and the fds handed to JS as open Connections.
+struct Addon {
+  Napi::FunctionReference on_batch;
+  WaiterBinding* waiters[2] = {nullptr, nullptr};
+  EngineBinding* engine = nullptr;
+  // The fds of connected attempts handed to JS and not yet closed or given
+  // away (close(), toSocket(), raw.close). JS thread only.
+  std::unordered_set<int> handed_fds;
+
+  // From here on JS owns the fd: the Connection it builds closes it, or
+  // step 2 of the teardown does.
+  void hand_over(const std::vector<std::unique_ptr<Attempt>>& list) {
+    for (auto& a : list)
+      if (a->fd >= 0) handed_fds.insert(a->fd);
+  }
+};
+
+// ---- convert.cpp ----
+// The spec lib/ packs (wire.h) plus the address or path and the local
+// address; null (with a RangeError thrown) if the native side disagrees.
+std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, const Napi::Value& address,
+                                      const Napi::Value& local);
+// The step-by-step API's { family, address, port, path } -> sockaddr.
+bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& len);
+void set_endpoint(Napi::Object& o, const char* address_key, const char* port_key, const sockaddr_storage& ss);
+// The batch as one Float64Array; false: nothing reached JS.
+bool encode_all(napi_env env, const std::vector<std::unique_ptr<Attempt>>& list, napi_value* out);
+// A batch that cannot reach JS closes its own sockets.
+void close_connected(std::vector<std::unique_ptr<Attempt>>& list);
+const char* arg_name(Arg a);
+Napi::Array revents_names(Napi::Env env, short revents);
+Napi::Object layout_exports(Napi::Env env);
+
+// ---- raw.cpp ----
+Napi::Object raw_exports(Napi::Env env);
+
+// ---- module.cpp ----
+// close(2) of an fd JS holds; it is no longer one the teardown closes.
+int close_held(Napi::Env env, int fd);
+
+}  // namespace nbc::binding

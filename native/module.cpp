@@ -1,0 +1,437 @@
+// The module and each environment: the waiter threads, the epoll engine in
+// libuv's loop, teardown, and the connect entry points. Conversions live in
+// convert.cpp, the step-by-step API in raw.cpp; every decision is made in
+// posix_connect.cpp (the algorithm) or lib/ (validation, errors).
+//
+// Per environment (the main thread and each worker) the instance data holds
+// at most one Waiter for each wait syscall, made on first use, and the set
+// of fds handed to JS as open Connections.
+//
+// Environment teardown, in the order Node runs the cleanup hooks (the
+// reverse of their registration):
+//   1. each waiter's hook (registered at its first use): shut the waiter
+//      down (join its thread, close every fd it still owns), then release
+//      its thread-safe function, whose queued calls now see no env;
+//   2. the module's hook (registered at load): close every fd still handed
+//      to JS. A worker's Connections die with it, as its net.Sockets do;
+//      FinalizationRegistry callbacks never run at teardown.
+//   3. Node-API deletes the instance data.
+#include <errno.h>
+#include <napi.h>
+#include <netdb.h>
+#include <sys/un.h>
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "binding.h"
+#include "engine.h"
+#include "posix_connect.h"
+#include "waiter.h"
+
+namespace nbc::binding {
+
+using nbc::Wait;
+
+// ---- the waiters ------------------------------------------------------------
+
+void deliver(Napi::Env env, Napi::Function on_batch, WaiterBinding* binding, std::nullptr_t*);
+using BatchFunction = Napi::TypedThreadSafeFunction<WaiterBinding, std::nullptr_t, deliver>;
+
+struct WaiterBinding final : nbc::CompletionSink {
+  WaiterBinding(Wait wait_kind, Addon* owner) : kind(wait_kind), waiter(wait_kind, this), addon(owner) {}
+  void completions_ready() override { tsfn.NonBlockingCall(); }
+
+  const Wait kind;
+  nbc::Waiter waiter;
+  BatchFunction tsfn;
+  Addon* addon;
+  uint64_t in_flight = 0;  // JS thread only: while > 0 the loop is kept alive
+  std::vector<std::unique_ptr<Attempt>> batch;
+};
+
+void deliver(Napi::Env env, Napi::Function on_batch, WaiterBinding* binding, std::nullptr_t*) {
+  if (env == nullptr) return;  // torn down: shutdown() closed what was left
+  std::vector<std::unique_ptr<Attempt>>& batch = binding->batch;
+  binding->waiter.take_completions(batch);
+  if (batch.empty()) return;
+  binding->in_flight -= batch.size();
+  if (binding->in_flight == 0) binding->tsfn.Unref(env);
+  napi_value results;
+  if (!encode_all(env, batch, &results)) {
+    close_connected(batch);
+    batch.clear();
+    return;
+  }
+  binding->addon->hand_over(batch);
+  batch.clear();
+  napi_value receiver;
+  napi_get_undefined(env, &receiver);
+  // A failed call (the environment stopping, or onBatch throwing) may have
+  // let JS take part of the batch and not the rest: the fds stay recorded as
+  // handed over, and the module's teardown closes what JS never took.
+  napi_call_function(env, receiver, on_batch, 1, &results, nullptr);
+}
+
+// Teardown step 1, per waiter. It was registered after the thread-safe
+// function was made, and cleanup hooks run in reverse order, so it runs
+// before Node-API tears that function down.
+void teardown_waiter(void* arg) {
+  auto* binding = static_cast<WaiterBinding*>(arg);
+  binding->addon->waiters[int(binding->kind)] = nullptr;
+  binding->waiter.shutdown();
+  // The finalizer deletes the binding once Node-API is done with it.
+  binding->tsfn.Release();
+}
+
+// Teardown step 2: the sockets of Connections JS never closed.
+void close_handed_fds(void* arg) {
+  auto* addon = static_cast<Addon*>(arg);
+  for (int fd : addon->handed_fds) nbc::sys_close(fd);
+  addon->handed_fds.clear();
+}
+
+// The waiter of this environment for `kind`, started on first use; null
+// with `failure` set when its eventfd or thread cannot be made.
+WaiterBinding* waiter_for(Napi::Env env, Wait kind, nbc::Waiter::StartError& failure) {
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (WaiterBinding* existing = addon->waiters[int(kind)]) return existing;
+  auto* binding = new WaiterBinding(kind, addon);
+  failure = binding->waiter.start();
+  if (failure.err < 0) {
+    delete binding;
+    return nullptr;
+  }
+  binding->tsfn = BatchFunction::New(env, addon->on_batch.Value(), "nbconnect.waiter", 0, 1, binding,
+                                     [](Napi::Env, void*, WaiterBinding* done) { delete done; });
+  binding->tsfn.Unref(env);
+  napi_add_env_cleanup_hook(env, teardown_waiter, binding);
+  addon->waiters[int(kind)] = binding;
+  return binding;
+}
+
+// init(onBatch): the function every batch of async results is handed to.
+Napi::Value init_batches(const Napi::CallbackInfo& info) {
+  Addon* addon = info.Env().GetInstanceData<Addon>();
+  addon->on_batch = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+// ---- the epoll engine, in this environment's libuv loop ---------------------
+//
+// One uv_poll_t watches the engine's epoll fd, so readiness arrives on the
+// JS thread with no thread hop; one uv_timer_t is armed for the heap's
+// nearest instant; one uv_idle_t runs queued starts (a slice per turn, so a
+// burst never holds the loop for long) and delivers results that came from
+// no wake (immediate verdicts, cancels). The poll handle keeps the loop
+// alive while any attempt is live; the timer never does on its own.
+//
+// Teardown (an async cleanup hook, since libuv handles close through the
+// loop): close the three handles; when the last one is closed, the engine
+// closes every fd it owns and its epoll fd; then the hook is removed and
+// the binding deleted. An environment's loop is never closed with one of
+// our handles open.
+
+// Starts per turn of the loop: bounds how long a burst holds it.
+constexpr size_t kStartSlice = 256;
+// Deadlines finished before JS hears of them: each costs an EPOLL_CTL_DEL
+// and a close(2) (about 3 us here), so the first of a thousand due at once
+// need not wait for the last one's close.
+constexpr size_t kExpirySlice = 64;
+
+struct EngineBinding {
+  napi_env env = nullptr;
+  Addon* addon = nullptr;
+  nbc::Engine engine;
+  uv_poll_t poll{};
+  uv_timer_t timer{};
+  uv_idle_t idle{};
+  int64_t timer_armed_ns = -1;
+  int handles_open = 0;
+  napi_async_context async_context = nullptr;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+};
+
+void engine_rearm(EngineBinding* b);
+
+// Hands every finished attempt to JS in one batch, through MakeCallback so
+// that promise reactions run when it returns, as after any I/O callback.
+void engine_deliver(EngineBinding* b) {
+  auto& done = b->engine.finished();
+  if (done.empty()) return;
+  std::vector<std::unique_ptr<Attempt>> batch;
+  batch.swap(done);
+  napi_env env = b->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return close_connected(batch);
+  napi_value results, on_batch, receiver, ignored;
+  if (!encode_all(env, batch, &results)) {
+    close_connected(batch);
+  } else {
+    b->addon->hand_over(batch);
+    batch.clear();
+    napi_get_global(env, &receiver);  // MakeCallback wants an object
+    on_batch = b->addon->on_batch.Value();
+    if (napi_make_callback(env, b->async_context, receiver, on_batch, 1, &results, &ignored) ==
+        napi_pending_exception) {
+      // onBatch catches what it calls; an exception here is a bug, and it
+      // goes where any uncaught one does.
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+// One turn: start a slice of the queue, hand over what finished, rearm.
+void engine_turn(EngineBinding* b, bool start) {
+  if (start) b->engine.start_queued(kStartSlice);
+  engine_deliver(b);
+  if (b->addon->engine == b) engine_rearm(b);
+}
+
+void engine_rearm(EngineBinding* b) {
+  nbc::Engine& e = b->engine;
+  if (e.has_queued() || !e.finished().empty())
+    uv_idle_start(&b->idle, [](uv_idle_t* h) { engine_turn(static_cast<EngineBinding*>(h->data), true); });
+  else
+    uv_idle_stop(&b->idle);
+  int64_t next = e.next_timer_ns();
+  if (next < 0) {
+    uv_timer_stop(&b->timer);
+    b->timer_armed_ns = -1;
+  } else if (next != b->timer_armed_ns) {
+    b->timer_armed_ns = next;
+    // libuv counts a timer from the loop's cached time, which is as old as
+    // this turn: after a long turn (a slice of starts, a batch of
+    // deadlines) it would fire early and then late. So the cache is brought
+    // to now first, and the wait is in whole ms, rounded up.
+    uv_update_time(b->poll.loop);
+    uint64_t ms = uint64_t(nbc::poll_timeout_ms(next, nbc::monotonic_ns()));
+    uv_timer_start(
+        &b->timer,
+        [](uv_timer_t* h) {
+          auto* b = static_cast<EngineBinding*>(h->data);
+          b->timer_armed_ns = -1;
+          const int64_t now = nbc::monotonic_ns();
+          while (b->engine.expire(now, kExpirySlice) && b->addon->engine == b) engine_deliver(b);
+          engine_turn(b, false);
+        },
+        ms, 0);
+  }
+  if (e.live() > 0)
+    uv_ref(reinterpret_cast<uv_handle_t*>(&b->poll));
+  else
+    uv_unref(reinterpret_cast<uv_handle_t*>(&b->poll));
+}
+
+void engine_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
+  auto* b = static_cast<EngineBinding*>(arg);
+  b->cleanup = handle;
+  b->addon->engine = nullptr;
+  napi_async_destroy(b->env, b->async_context);
+  auto closed = [](uv_handle_t* h) {
+    auto* b = static_cast<EngineBinding*>(h->data);
+    if (--b->handles_open > 0) return;
+    b->engine.shutdown();
+    napi_remove_async_cleanup_hook(b->cleanup);
+    delete b;
+  };
+  uv_close(reinterpret_cast<uv_handle_t*>(&b->poll), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&b->timer), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&b->idle), closed);
+}
+
+// The engine of this environment, made on first use; null with `failure`
+// set when its epoll fd cannot be made.
+EngineBinding* engine_for(Napi::Env env, nbc::Waiter::StartError& failure) {
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (addon->engine) return addon->engine;
+  auto* b = new EngineBinding();
+  b->env = env;
+  b->addon = addon;
+  int err = b->engine.open();
+  uv_loop_t* loop = nullptr;
+  if (err == 0 && napi_get_uv_event_loop(env, &loop) != napi_ok) err = -EINVAL;
+  if (err == 0) err = uv_poll_init(loop, &b->poll, b->engine.epoll_fd());
+  if (err < 0) {
+    failure = {err, err == -EINVAL ? "uv_poll_init" : "epoll_create1"};
+    delete b;
+    return nullptr;
+  }
+  uv_timer_init(loop, &b->timer);
+  uv_idle_init(loop, &b->idle);
+  b->poll.data = b->timer.data = b->idle.data = b;
+  b->handles_open = 3;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&b->timer));
+  uv_poll_start(&b->poll, UV_READABLE, [](uv_poll_t* h, int, int) {
+    auto* b = static_cast<EngineBinding*>(h->data);
+    b->engine.collect_ready();
+    engine_turn(b, false);
+  });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&b->poll));
+  napi_value name;
+  napi_create_string_utf8(env, "nbconnect.engine", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, nullptr, name, &b->async_context);
+  napi_add_async_cleanup_hook(env, engine_teardown, b, nullptr);
+  addon->engine = b;
+  return b;
+}
+
+// connectSync(spec, address, localAddress): the whole algorithm on this
+// thread; returns one encoded result.
+Napi::Value connect_sync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
+  if (!a) return env.Undefined();
+  nbc::connect_blocking(*a);
+  std::vector<std::unique_ptr<Attempt>> one;
+  one.push_back(std::move(a));
+  napi_value result;
+  if (!encode_all(env, one, &result)) {
+    close_connected(one);
+    return env.Undefined();
+  }
+  env.GetInstanceData<Addon>()->hand_over(one);
+  return Napi::Value(env, result);
+}
+
+// connectStart(spec, address, localAddress): hands the attempt to the
+// waiter; the result comes back through onBatch. The syscalls themselves run
+// on the waiter thread. Returns undefined, or { errno, syscall } (errno
+// positive) when the waiter cannot start: then no attempt was made.
+Napi::Value connect_start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
+  if (!a) return env.Undefined();
+  nbc::Waiter::StartError failure;
+  if (a->wait == Wait::kEpoll) {
+    if (EngineBinding* b = engine_for(env, failure)) {
+      b->engine.queue(std::move(a));
+      engine_rearm(b);
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("errno", -failure.err);
+    out.Set("syscall", failure.call);
+    return out;
+  }
+  WaiterBinding* binding = waiter_for(env, a->wait, failure);
+  if (!binding) {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("errno", -failure.err);
+    out.Set("syscall", failure.call);
+    return out;
+  }
+  if (binding->in_flight++ == 0) binding->tsfn.Ref(env);
+  binding->waiter.submit(std::move(a));
+  return env.Undefined();
+}
+
+// cancel(wait, id): a message to the waiter; the attempt settles through
+// onBatch as aborted, unless its verdict came first.
+Napi::Value cancel_attempt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Wait kind = Wait(info[0].As<Napi::Number>().Int32Value());
+  if (kind == Wait::kEpoll) {
+    if (EngineBinding* b = env.GetInstanceData<Addon>()->engine) {
+      b->engine.cancel(uint64_t(info[1].As<Napi::Number>().DoubleValue()));
+      engine_rearm(b);
+    }
+    return env.Undefined();
+  }
+  if (WaiterBinding* binding = env.GetInstanceData<Addon>()->waiters[int(kind)])
+    binding->waiter.cancel(uint64_t(info[1].As<Napi::Number>().DoubleValue()));
+  return env.Undefined();
+}
+
+// close(2) of an fd JS holds; it is no longer one the teardown closes (its
+// number may be someone else's by then). 0 or -errno.
+int close_held(Napi::Env env, int fd) {
+  env.GetInstanceData<Addon>()->handed_fds.erase(fd);
+  return nbc::sys_close(fd);
+}
+
+// close(fd): 0, or the positive errno.
+Napi::Value close_fd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), -close_held(info.Env(), info[0].As<Napi::Number>().Int32Value()));
+}
+
+// release(fd): JS gave the fd to another owner (a net.Socket), which closes
+// it from now on; the teardown must not.
+Napi::Value release_fd(const Napi::CallbackInfo& info) {
+  info.Env().GetInstanceData<Addon>()->handed_fds.erase(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// lookupSync(host, family): getaddrinfo on this thread, for connectSync.
+// Returns [{ address, family }] or { eai, message }.
+Napi::Value lookup_sync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string host = info[0].As<Napi::String>().Utf8Value();
+  int family = info[1].As<Napi::Number>().Int32Value();
+  addrinfo hints{};
+  hints.ai_family = family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;  // as dns.lookup does
+  addrinfo* list = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  if (rc != 0) {
+    Napi::Object failure = Napi::Object::New(env);
+    failure.Set("eai", rc);
+    failure.Set("message", gai_strerror(rc));
+    return failure;
+  }
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (addrinfo* ai = list; ai; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    sockaddr_storage ss{};
+    std::memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+    Napi::Object entry = Napi::Object::New(env);
+    set_endpoint(entry, "address", "port", ss);
+    entry.Set("family", ai->ai_family == AF_INET ? 4 : 6);
+    out.Set(n++, entry);
+  }
+  freeaddrinfo(list);
+  return out;
+}
+
+// interfaceName(index): an IPv6 zone's interface name, for a result's
+// link-local address (the wire carries only the scope id).
+Napi::Value interface_name_of(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), nbc::interface_name(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+}  // namespace nbc::binding
+
+using namespace nbc::binding;
+
+Napi::Object init_module(Napi::Env env, Napi::Object exports) {
+  auto* addon = new Addon();
+  env.SetInstanceData<Addon>(addon);
+  // Teardown step 2; registered first, so it runs after every waiter's.
+  napi_add_env_cleanup_hook(env, close_handed_fds, addon);
+  exports.Set("init", Napi::Function::New(env, init_batches, "init"));
+  exports.Set("connectSync", Napi::Function::New(env, connect_sync, "connectSync"));
+  exports.Set("connectStart", Napi::Function::New(env, connect_start, "connectStart"));
+  exports.Set("cancel", Napi::Function::New(env, cancel_attempt, "cancel"));
+  exports.Set("close", Napi::Function::New(env, close_fd, "close"));
+  exports.Set("release", Napi::Function::New(env, release_fd, "release"));
+  exports.Set("lookupSync", Napi::Function::New(env, lookup_sync, "lookupSync"));
+  exports.Set("interfaceName", Napi::Function::New(env, interface_name_of, "interfaceName"));
+  exports.Set("raw", raw_exports(env));
+  exports.Set("layout", layout_exports(env));
+  exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
+  exports.Set("socketCalls", Napi::Function::New(
+                                 env,
+                                 [](const Napi::CallbackInfo& info) {
+                                   return Napi::Number::New(info.Env(), double(nbc::socket_calls()));
+                                 },
+                                 "socketCalls"));
+  exports.Set("SUN_PATH_SIZE", Napi::Number::New(env, sizeof(sockaddr_un::sun_path)));
+  return exports;
+}
+
+NODE_API_MODULE(nbconnect, init_module)
