@@ -19,7 +19,7 @@ describe('the nbconnect command', () => {
       stdout,
     );
     assert.ok(
-      lines.some((l) => /^\s+[0-9.]+ ms  epoll_ctl\(EPOLL_CTL_ADD\) = 0$/.test(l)) && lines.some((l) => /epoll_wait\(\) = 1 \[EPOLLOUT\]$/.test(l)),
+      lines.some((l) => /^\s+[0-9.]+ ms {2}epoll_ctl\(EPOLL_CTL_ADD\) = 0$/.test(l)) && lines.some((l) => /epoll_wait\(\) = 1 \[EPOLLOUT\]$/.test(l)),
       stdout,
     );
     assert.ok(
