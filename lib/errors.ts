@@ -2,8 +2,13 @@ import { errnoName } from './errnos';
 import type { Endpoint, Phase, Step, Where } from './types';
 import type { Result } from './wire';
 
-/** Where an error's steps come from: the list, or a result that builds it on first read. */
-export type StepSource = Step[] | Pick<Result, 'steps'>;
+/** Where an error's steps come from: the list, or something that builds it on first read. */
+export type StepSource =
+  | Step[]
+  | {
+      /** Builds the trace; called once, on the first read of `steps`. */
+      steps(): Step[];
+    };
 
 // Node's own form, unbracketed even for IPv6: 'connect ECONNREFUSED ::1:4000'.
 export function describe(target: Endpoint): string {
@@ -86,6 +91,7 @@ export class ConnectError extends Error {
     if (Array.isArray(source)) return source;
     return (this.#steps = source.steps());
   }
+  /** Replaces the trace, which stays writable as it was when it was a plain property. */
   set steps(steps: Step[]) {
     this.#steps = steps;
   }

@@ -1,6 +1,6 @@
 export { connect, connectSync, probe } from './connect';
 export { Connection } from './connection';
-export { ConnectError } from './errors';
+export { ConnectError, type StepSource } from './errors';
 export type { ConnectOptions, Endpoint, Outcome, Phase, Step, Target, Wait, Where } from './types';
 export { formatStep, formatTrace } from './format';
 export * as raw from './raw';

@@ -90,7 +90,8 @@ describe('hostile input (seeded fuzzing)', function () {
     live = await tcpListener('127.0.0.1');
     unix = await unixListener();
     refused = await refusedPort();
-    // Warm both waiters, whose eventfds are made on first use.
+    // Warm both waiters and the epoll engine, whose eventfds and epoll fd are made on first use.
+    await probe(`127.0.0.1:${refused}`, { wait: 'epoll' });
     await probe(`127.0.0.1:${refused}`, { wait: 'poll' });
     await probe(`127.0.0.1:${refused}`, { wait: 'select' });
     baseline = fdCount();
