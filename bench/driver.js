@@ -13,6 +13,8 @@ const { connect, connectSync, probeMany } = require(path.join(__dirname, '..', '
 const config = JSON.parse(process.argv[2]);
 const target = { host: '127.0.0.1', port: config.port };
 const now = () => performance.now();
+/** 'nbconnect-epoll' -> 'epoll': the wait a driver names. */
+const waitOf = (driver) => driver.slice('nbconnect-'.length);
 
 /** One connect, closed with RST once connected; resolves true on success. */
 function connectOnce(timeout) {
@@ -20,7 +22,7 @@ function connectOnce(timeout) {
     case 'nbconnect-epoll':
     case 'nbconnect-poll':
     case 'nbconnect-select': {
-      const options = { wait: config.driver.slice('nbconnect-'.length), linger0: true };
+      const options = { wait: waitOf(config.driver), linger0: true };
       if (timeout !== undefined) options.timeout = timeout;
       return connect(target, options).then(
         (c) => (c.close(), true),
@@ -179,7 +181,7 @@ async function withPending(n, pending) {
       socket.on('error', () => {});
       parked.push(socket);
     } else {
-      connect(hole, { wait: config.driver.slice('nbconnect-'.length) }).catch(() => {});
+      connect(hole, { wait: waitOf(config.driver) }).catch(() => {});
     }
   }
   await new Promise((r) => setTimeout(r, 300)); // every SYN out, every start made

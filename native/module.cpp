@@ -251,13 +251,18 @@ EngineBinding* engine_for(Napi::Env env, nbc::Waiter::StartError& failure) {
   auto* b = new EngineBinding();
   b->env = env;
   b->addon = addon;
+  // Each step names itself, so a failure reports the call that failed.
+  const char* call = "epoll_create1";
   int err = b->engine.open();
   uv_loop_t* loop = nullptr;
-  if (err == 0 && napi_get_uv_event_loop(env, &loop) != napi_ok) err = -EINVAL;
-  if (err == 0) err = uv_poll_init(loop, &b->poll, b->engine.epoll_fd());
+  if (err == 0 && napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    call = "napi_get_uv_event_loop";
+    err = -EINVAL;
+  }
+  if (err == 0 && (err = uv_poll_init(loop, &b->poll, b->engine.epoll_fd())) < 0) call = "uv_poll_init";
   if (err < 0) {
-    failure = {err, err == -EINVAL ? "uv_poll_init" : "epoll_create1"};
-    delete b;
+    failure = {err, call};
+    delete b;  // the engine closes its epoll fd
     return nullptr;
   }
   uv_timer_init(loop, &b->timer);
@@ -301,29 +306,29 @@ Napi::Value connect_sync(const Napi::CallbackInfo& info) {
 // waiter; the result comes back through onBatch. The syscalls themselves run
 // on the waiter thread. Returns undefined, or { errno, syscall } (errno
 // positive) when the waiter cannot start: then no attempt was made.
+// What connectStart returns when the engine or waiter cannot be made: the
+// call that failed and its positive errno; no attempt was made.
+Napi::Object start_failure(Napi::Env env, const nbc::Waiter::StartError& failure) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("errno", -failure.err);
+  out.Set("syscall", failure.call);
+  return out;
+}
+
 Napi::Value connect_start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
   if (!a) return env.Undefined();
   nbc::Waiter::StartError failure;
   if (a->wait == Wait::kEpoll) {
-    if (EngineBinding* b = engine_for(env, failure)) {
-      b->engine.queue(std::move(a));
-      engine_rearm(b);
-      return env.Undefined();
-    }
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("errno", -failure.err);
-    out.Set("syscall", failure.call);
-    return out;
+    EngineBinding* b = engine_for(env, failure);
+    if (!b) return start_failure(env, failure);
+    b->engine.queue(std::move(a));
+    engine_rearm(b);
+    return env.Undefined();
   }
   WaiterBinding* binding = waiter_for(env, a->wait, failure);
-  if (!binding) {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("errno", -failure.err);
-    out.Set("syscall", failure.call);
-    return out;
-  }
+  if (!binding) return start_failure(env, failure);
   if (binding->in_flight++ == 0) binding->tsfn.Ref(env);
   binding->waiter.submit(std::move(a));
   return env.Undefined();

@@ -49,6 +49,15 @@ export function failed(attempted: Attempted): ConnectError {
   return attempted.error;
 }
 
+/** The loopback address of each family, as the tests connect to it. */
+export const LOOPBACKS = [
+  [4, '127.0.0.1'],
+  [6, '::1'],
+] as const;
+
+/** A TCP attempt's calls up to the wait, as callsOf() spells them, with no options set. */
+export const START_CALLS: readonly string[] = ['socket SOCK_STREAM|SOCK_CLOEXEC', 'fcntl F_GETFL', 'fcntl F_SETFL', 'connect'];
+
 /** The calls one wait makes in a trace, as callsOf() spells them: epoll registers the fd first. */
 export function waitCalls(wait: Wait): string[] {
   return wait === 'epoll' ? ['epoll_ctl EPOLL_CTL_ADD', 'epoll_wait'] : [wait];

@@ -54,32 +54,31 @@ static void step(const char *call, const char *arg, int ret, int err) {
   printf("}");
 }
 
-static void revents_json(short r) {
-  static const struct { short bit; const char *name; } bits[] = {
-      {POLLIN, "POLLIN"}, {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"},
-      {POLLERR, "POLLERR"}, {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"}, {POLLRDHUP, "POLLRDHUP"}};
-  printf(",\"revents\":[");
+/* `field`: the names of the bits of `value` in `bits`, as a JSON array. */
+struct bit_name { unsigned bit; const char *name; };
+static void bits_json(const char *field, unsigned value, const struct bit_name *bits, size_t n) {
+  printf(",\"%s\":[", field);
   int first = 1;
-  for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
-    if (r & bits[i].bit) {
+  for (size_t i = 0; i < n; i++)
+    if (value & bits[i].bit) {
       printf("%s\"%s\"", first ? "" : ",", bits[i].name);
       first = 0;
     }
   printf("]");
 }
 
+static void revents_json(short r) {
+  static const struct bit_name bits[] = {
+      {POLLIN, "POLLIN"}, {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"},
+      {POLLERR, "POLLERR"}, {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"}, {POLLRDHUP, "POLLRDHUP"}};
+  bits_json("revents", (unsigned short)r, bits, sizeof bits / sizeof bits[0]);
+}
+
 static void events_json(unsigned e) {
-  static const struct { unsigned bit; const char *name; } bits[] = {
+  static const struct bit_name bits[] = {
       {EPOLLIN, "EPOLLIN"}, {EPOLLPRI, "EPOLLPRI"}, {EPOLLOUT, "EPOLLOUT"},
       {EPOLLERR, "EPOLLERR"}, {EPOLLHUP, "EPOLLHUP"}, {EPOLLRDHUP, "EPOLLRDHUP"}};
-  printf(",\"events\":[");
-  int first = 1;
-  for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
-    if (e & bits[i].bit) {
-      printf("%s\"%s\"", first ? "" : ",", bits[i].name);
-      first = 0;
-    }
-  printf("]");
+  bits_json("events", e, bits, sizeof bits / sizeof bits[0]);
 }
 
 static long long now_ns(void) {
