@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// npm run bench [-- --quick] [-- --reps N] [-- --out DIR]
+// npm run bench [-- --quick] [-- --reps N] [-- --out DIR] [-- --only pending,scan]
 //
 // Every (scenario x parameter) runs every driver in a fresh child process,
 // interleaved A B C ... A B C over the repetitions, against the same
@@ -24,6 +24,9 @@ const { values: flags } = parseArgs({
     tiny: { type: 'boolean', default: false }, // the test suite's smoke run
     reps: { type: 'string' },
     out: { type: 'string', default: path.join(__dirname, 'results') },
+    // A focused run of some scenarios (latency, throughput, timeout, memory,
+    // eventloop, refused, pending, scan), e.g. while working on one of them.
+    only: { type: 'string' },
   },
 });
 
@@ -68,6 +71,8 @@ const N = {
   },
 }[size];
 const DEADLINE = 200;
+const ONLY = flags.only ? new Set(flags.only.split(',')) : undefined;
+const chosen = (scenario) => !ONLY || ONLY.has(scenario);
 
 const ALL_DRIVERS = ['c-reference', 'nbconnect-epoll', 'nbconnect-poll', 'nbconnect-select', 'probeMany', 'connectSync', 'net'];
 
@@ -306,7 +311,7 @@ async function main() {
   const ports = { accept: listener.port, blackHole: blackHole.port, refused: await refusedPort() };
   const runs = {};
   try {
-    for (const c of plan(ports)) {
+    for (const c of plan(ports).filter((c) => chosen(c.scenario))) {
       const key = `${c.scenario}|${c.param}`;
       const drivers = driversFor(c.scenario, c.param);
       runs[key] = Object.fromEntries(drivers.map((d) => [d, []]));
@@ -324,7 +329,7 @@ async function main() {
   }
   // The scan comes last, with no black hole listening: one on 127.0.0.1
   // would hold both scanners for their whole timeout.
-  const scanRuns = N.scan ? await scanRows() : undefined;
+  const scanRuns = N.scan && chosen('scan') ? await scanRows() : undefined;
   if (scanRuns) runs['scan|65535'] = scanRuns.runs;
   listener.close();
 
@@ -342,6 +347,7 @@ async function main() {
     scanSkipped: scanRuns?.skipped,
     date: new Date().toISOString(),
     size,
+    only: flags.only,
     reps: REPS,
     machine,
     deadlineMs: DEADLINE,

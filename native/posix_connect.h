@@ -138,9 +138,10 @@ struct Attempt {
   socklen_t peer_name_len = 0;
   int64_t end_ns = 0;
 
-  // The epoll engine's bookkeeping (engine.h); unused by the other waits.
+  // Timer-heap bookkeeping (timer_heap.h), for the engine and the waiter.
   int64_t timer_ns = 0;              // what the timer heap orders by
-  uint32_t heap_index = UINT32_MAX;  // UINT32_MAX: not in the heap
+  uint32_t heap_index = UINT32_MAX;  // UINT32_MAX: not in a heap
+  // The epoll engine's own (engine.h); unused by the other waits.
   enum class Stage : uint8_t { kQueued, kParked, kWatched } stage = Stage::kQueued;
   bool cancel_requested = false;  // a cancel reached it before its start
 };

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <unordered_set>
 
 namespace nbc {
@@ -23,6 +24,9 @@ Waiter::StartError Waiter::start() {
   // The thread reads these from its first instruction on.
   wake_fd_ = fd;
   pollfds_.assign(1, pollfd{wake_fd_, POLLIN, 0});
+  FD_ZERO(&select_watched_);
+  FD_SET(wake_fd_, &select_watched_);
+  select_nfds_ = wake_fd_ + 1;
 
   // Signals go to the JS threads, never here: the waiter would only see
   // EINTR, and a handler written for JS must not run on this thread.
@@ -93,7 +97,7 @@ void Waiter::shutdown() {
   }
   for (auto& a : pending_) finish_aborted(*a);
   pending_.clear();
-  for (auto& a : parked_) finish_aborted(*a);
+  for (auto& [id, a] : parked_) finish_aborted(*a);
   parked_.clear();
   auto close_owned = [](std::vector<std::unique_ptr<Attempt>>& list) {
     for (auto& a : list)
@@ -140,7 +144,10 @@ void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh, std::vector
     } else if (start_connect(*a)) {
       if (a->wait_delay_ns > 0) {
         a->watch_from_ns = monotonic_ns() + a->wait_delay_ns;
-        parked_.push_back(std::move(a));
+        a->timer_ns = a->watch_from_ns;
+        unpark_at_.push(a.get());
+        uint64_t id = a->id;
+        parked_.emplace(id, std::move(a));
       } else {
         add_pending(std::move(a));
       }
@@ -154,11 +161,11 @@ void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh, std::vector
     if (it != index_of_.end()) {
       a = remove_pending(it->second);
     } else {
-      auto parked = std::find_if(parked_.begin(), parked_.end(),
-                                 [id](const std::unique_ptr<Attempt>& p) { return p->id == id; });
+      auto parked = parked_.find(id);
       if (parked == parked_.end()) continue;  // already finished: its verdict stands
-      a = std::move(*parked);
+      a = std::move(parked->second);
       parked_.erase(parked);
+      unpark_at_.remove(a.get());
     }
     finish_aborted(*a);
     complete(std::move(a));
@@ -167,14 +174,26 @@ void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh, std::vector
 
 // A parked attempt joins the watched set once its wait delay has passed.
 void Waiter::unpark(int64_t now) {
-  for (size_t i = parked_.size(); i-- > 0;) {
-    if (parked_[i]->watch_from_ns > now) continue;
-    add_pending(std::move(parked_[i]));
-    parked_.erase(parked_.begin() + i);
+  while (Attempt* due = unpark_at_.top()) {
+    if (due->timer_ns > now) break;
+    unpark_at_.pop();
+    auto parked = parked_.find(due->id);
+    std::unique_ptr<Attempt> a = std::move(parked->second);
+    parked_.erase(parked);
+    add_pending(std::move(a));
   }
 }
 
 void Waiter::add_pending(std::unique_ptr<Attempt> attempt) {
+  if (attempt->deadline_ns >= 0) {
+    attempt->timer_ns = attempt->deadline_ns;
+    deadlines_.push(attempt.get());
+  }
+  if (kind_ == Wait::kSelect) {
+    // start_connect() refused every fd >= FD_SETSIZE, so this is in range.
+    if (select_refs_[attempt->fd]++ == 0) FD_SET(attempt->fd, &select_watched_);
+    select_nfds_ = std::max(select_nfds_, attempt->fd + 1);
+  }
   index_of_[attempt->id] = pending_.size();
   pollfds_.push_back(pollfd{attempt->fd, POLLOUT, 0});
   pending_.push_back(std::move(attempt));
@@ -184,6 +203,15 @@ void Waiter::add_pending(std::unique_ptr<Attempt> attempt) {
 std::unique_ptr<Attempt> Waiter::remove_pending(size_t index) {
   std::unique_ptr<Attempt> a = std::move(pending_[index]);
   index_of_.erase(a->id);
+  deadlines_.remove(a.get());
+  if (kind_ == Wait::kSelect) {
+    // Counted: a number closed behind our back and reused by a newer
+    // attempt is in the list twice, and the newer one stays watched.
+    if (--select_refs_[a->fd] == 0) FD_CLR(a->fd, &select_watched_);
+    // nfds only shrinks when nothing is left; until then a high bound
+    // costs select a few more bits to look at, not a wrong answer.
+    if (pending_.size() == 1) select_nfds_ = wake_fd_ + 1;
+  }
   size_t last = pending_.size() - 1;
   if (index != last) {
     pending_[index] = std::move(pending_[last]);
@@ -215,15 +243,19 @@ void Waiter::publish() {
   if (was_empty) sink_->completions_ready();
 }
 
+// The nearest instant the thread must wake for: a deadline or the end of
+// a wait delay; -1 for none. O(1): both are heap tops.
+int64_t Waiter::nearest_timer() const {
+  int64_t nearest = -1;
+  for (const TimerHeap* heap : {&deadlines_, &unpark_at_})
+    if (Attempt* top = heap->top(); top && (nearest < 0 || top->timer_ns < nearest)) nearest = top->timer_ns;
+  return nearest;
+}
+
 void Waiter::wait_and_finish() {
   int64_t now = monotonic_ns();
   unpark(now);
-  int64_t nearest = -1;
-  auto consider = [&nearest](int64_t t) {
-    if (t >= 0 && (nearest < 0 || t < nearest)) nearest = t;
-  };
-  for (auto& a : pending_) consider(a->deadline_ns);
-  for (auto& a : parked_) consider(a->watch_from_ns);
+  const int64_t nearest = nearest_timer();
 
   // Announce the block, then look at the queue one last time: a submission
   // from here on sees blocked_ and writes the eventfd.
@@ -251,43 +283,62 @@ void Waiter::wait_and_finish() {
   } else if (ret >= 0) {
     failing_backoff_ns_ = 0;
   }
-  const bool woken = ret > 0;
-  now = monotonic_ns();
+  if (ret > 0) finish_ready(ret, rset, wset);
+  // A wake wins over a deadline reached in the same instant (SO_ERROR has
+  // the kernel's verdict, and it is already there), so deadlines come
+  // second, and they are checked on every pass, whatever the wait returned.
+  finish_expired(monotonic_ns(), ret);
+}
 
-  if (woken && (kind_ == Wait::kPoll ? (pollfds_[0].revents & POLLIN) : FD_ISSET(wake_fd_, &rset)))
+// Finishes the attempts the wait found ready. poll and select say how many
+// they found (select counts an fd once per set), so the walk stops at the
+// last one: with few ready among thousands pending it is short on average,
+// and never longer than the kernel's own walk of the same list.
+void Waiter::finish_ready(int ret, const fd_set& rset, const fd_set& wset) {
+  int unseen = ret;
+  if (kind_ == Wait::kPoll ? (pollfds_[0].revents & POLLIN) : FD_ISSET(wake_fd_, &rset)) {
     wake_fd_drain(wake_fd_);
-
-  // Deadlines are checked on every pass, whatever the wait returned.
-  // Walk backwards so swap-removal never skips an entry.
-  for (size_t i = pending_.size(); i-- > 0;) {
-    Attempt& a = *pending_[i];
-    bool readable = false, writable = false;
+    unseen--;
+  }
+  // Backwards, so swap-removal only ever moves an entry already seen.
+  for (size_t i = pending_.size(); unseen > 0 && i-- > 0;) {
     short revents = 0;
-    if (woken) {
-      if (kind_ == Wait::kPoll) {
-        revents = pollfds_[i + 1].revents;
-      } else {
-        readable = FD_ISSET(a.fd, &rset);
-        writable = FD_ISSET(a.fd, &wset);
-      }
+    bool readable = false, writable = false;
+    if (kind_ == Wait::kPoll) {
+      revents = pollfds_[i + 1].revents;
+      if (revents == 0) continue;
+      unseen--;
+    } else {
+      readable = FD_ISSET(pending_[i]->fd, &rset);
+      writable = FD_ISSET(pending_[i]->fd, &wset);
+      if (!readable && !writable) continue;
+      unseen -= int(readable) + int(writable);
     }
-    bool ready = kind_ == Wait::kPoll ? revents != 0 : (readable || writable);
-    bool expired = a.deadline_ns >= 0 && now >= a.deadline_ns;
-    if (!ready && !expired) continue;
-
     auto owned = remove_pending(i);
     if (kind_ == Wait::kPoll)
       record_poll_wake(*owned, ret, revents);
     else
       record_select_wake(*owned, ret, readable, writable);
-    // A wake wins over a deadline reached in the same instant: SO_ERROR has
-    // the kernel's verdict, and it is already there.
     if (revents & POLLNVAL)
       finish_fd_lost(*owned);
-    else if (ready)
-      finish_after_wake(*owned);
     else
-      finish_timeout(*owned);
+      finish_after_wake(*owned);
+    complete(std::move(owned));
+  }
+}
+
+// Finishes every pending attempt whose deadline is due by `now`, earliest
+// first: O(expired x log pending). `ret` is what the pass's wait returned,
+// for each one's trace.
+void Waiter::finish_expired(int64_t now, int ret) {
+  while (Attempt* due = deadlines_.top()) {
+    if (due->deadline_ns > now) break;
+    auto owned = remove_pending(index_of_.at(due->id));
+    if (kind_ == Wait::kPoll)
+      record_poll_wake(*owned, ret, 0);
+    else
+      record_select_wake(*owned, ret, false, false);
+    finish_timeout(*owned);
     complete(std::move(owned));
   }
 }
@@ -296,17 +347,12 @@ void Waiter::wait_and_finish() {
 // nearest deadline. Returns its result or -errno.
 int Waiter::wait_syscall(int64_t nearest, int64_t now, fd_set& rset, fd_set& wset) {
   if (kind_ == Wait::kPoll) return poll_fds(pollfds_.data(), pollfds_.size(), poll_timeout_ms(nearest, now));
-  FD_ZERO(&rset);
-  FD_ZERO(&wset);
-  FD_SET(wake_fd_, &rset);
-  int maxfd = wake_fd_;
-  // start_connect() refused every fd >= FD_SETSIZE, so these are in range.
-  for (auto& a : pending_) {
-    FD_SET(a->fd, &rset);
-    FD_SET(a->fd, &wset);
-    maxfd = std::max(maxfd, a->fd);
-  }
-  return select_fds(maxfd + 1, &rset, &wset, nearest < 0 ? -1 : std::max<int64_t>(0, nearest - now));
+  // Copies of the watched set, kept up to date as attempts come and go:
+  // two 128-byte copies instead of a walk over every pending attempt.
+  rset = select_watched_;
+  wset = select_watched_;
+  FD_CLR(wake_fd_, &wset);
+  return select_fds(select_nfds_, &rset, &wset, nearest < 0 ? -1 : std::max<int64_t>(0, nearest - now));
 }
 
 // The wait syscall failed with `err`. Fails the attempts it refuses, so the

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "posix_connect.h"
+#include "timer_heap.h"
 
 namespace nbc {
 
@@ -87,7 +88,10 @@ class Waiter {
   void unpark(int64_t now);
   std::unique_ptr<Attempt> remove_pending(size_t index);
   void complete(std::unique_ptr<Attempt> attempt);
+  int64_t nearest_timer() const;
   void wait_and_finish();
+  void finish_ready(int ret, const fd_set& rset, const fd_set& wset);
+  void finish_expired(int64_t now, int ret);
   int wait_syscall(int64_t nearest, int64_t now, fd_set& rset, fd_set& wset);
   void refuse_after_failed_wait(int err);
   void publish();
@@ -115,10 +119,20 @@ class Waiter {
   // The waiter thread's own, until it is joined.
   std::vector<std::unique_ptr<Attempt>> pending_;   // pending_[i] <-> pollfds_[i + 1]
   std::vector<pollfd> pollfds_;                     // [0] is the eventfd
+  fd_set select_watched_;                           // select: the eventfd and every pending fd
+  int select_nfds_ = 0;                             // select: above every number in it
+  uint32_t select_refs_[FD_SETSIZE] = {};           // select: pending entries per number
   std::unordered_map<uint64_t, size_t> index_of_;   // id -> index in pending_
   std::vector<std::unique_ptr<Attempt>> finished_;  // not yet published
   // Connected-in-progress attempts with a wait delay, not yet watched.
-  std::vector<std::unique_ptr<Attempt>> parked_;
+  std::unordered_map<uint64_t, std::unique_ptr<Attempt>> parked_;
+  // Min-heaps (timer_heap.h) over pending deadlines and over the parked
+  // attempts' ends of delay: the nearest instant is a heap top and a due
+  // one leaves in O(log n), so no pass scans every attempt for its time.
+  // An attempt is in at most one of them, which is what lets the two share
+  // Attempt::heap_index.
+  TimerHeap deadlines_;
+  TimerHeap unpark_at_;
   int64_t failing_backoff_ns_ = 0;  // 0 while the wait syscall works
 };
 
