@@ -19,6 +19,12 @@ export interface SocketSpec {
   confirm: 0 | 1 | 2 | 3; // so_error, getpeername, read, reconnect
   waitDelay: number; // ms between connect() and the first wait
   closeWhenConnected: boolean;
+  mptcp: 0 | 1 | 2; // off, required, preferred (native Mptcp)
+  /**
+   * The further options, set in the order given, packed per address family
+   * (tos is IP_TOS or IPV6_TCLASS); undefined when there are none.
+   */
+  extra: { 4: Buffer | undefined; 6: Buffer | undefined; 0: Buffer | undefined } | undefined;
 }
 
 /** A sockaddr as lib/ hands it over: family 0 is AF_UNIX. */
@@ -35,9 +41,13 @@ export interface NativeRawResult {
 }
 
 interface RawAddon {
-  socket(family: 4 | 6 | 0): NativeRawResult;
+  socket(family: 4 | 6 | 0, protocol?: number): NativeRawResult;
   fcntl(fd: number, cmd: 0 | 1 | 2, arg: number): NativeRawResult;
-  setsockopt(fd: number, name: string, value: number): NativeRawResult;
+  /** level and name as this system's numbers; value an int or the option's bytes. */
+  setsockopt(fd: number, level: number, name: number, value: number | Buffer): NativeRawResult;
+  getsockopt(fd: number, level: number, name: number, size: number): NativeRawResult & { data?: Buffer };
+  /** TCP_INFO in layout.tcpInfo's order, NaN for a field the kernel did not fill. */
+  getTcpInfo(fd: number): NativeRawResult & { info?: Float64Array };
   bind(fd: number, addr: NativeAddr): NativeRawResult;
   connect(fd: number, addr: NativeAddr): NativeRawResult;
   poll(fds: number[], events: number[], timeout: number): NativeRawResult & { revents: string[][] };
@@ -54,7 +64,7 @@ export interface NativeLayout {
   spec: readonly string[];
   result: Record<string, number>;
   step: readonly string[];
-  packing: { argUnit: number; detailUnit: number; readableBit: number; writableBit: number; revents: number; sets: number; value: number };
+  packing: { argUnit: number; detailUnit: number; readableBit: number; writableBit: number; revents: number; sets: number; value: number; optionBytes: number };
   calls: readonly (string | null)[];
   args: readonly (string | null)[];
   waits: readonly string[];
@@ -63,6 +73,12 @@ export interface NativeLayout {
   whys: readonly (string | null)[];
   pollEvents: readonly (readonly [number, string])[];
   epollEvents: readonly (readonly [number, string])[];
+  tcpInfo: readonly string[];
+  tcpStates: readonly (string | null)[];
+  /** [name, -1, number] */
+  socketLevels: readonly (readonly [string, number, number])[];
+  /** [name, level, number] */
+  socketOptions: readonly (readonly [string, number, number])[];
 }
 
 export interface NativeAddress {
@@ -73,9 +89,9 @@ export interface NativeAddress {
 interface Addon {
   init(onBatch: (results: Float64Array) => void): void;
   /** spec: lib/wire.ts's pack(); returns one encoded result. */
-  connectSync(spec: Float64Array, address: string, localAddress: string | undefined): Float64Array;
+  connectSync(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): Float64Array;
   /** undefined, or why the waiter thread could not start (errno positive); then nothing was started. */
-  connectStart(spec: Float64Array, address: string, localAddress: string | undefined): { errno: number; syscall: string } | undefined;
+  connectStart(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): { errno: number; syscall: string } | undefined;
   cancel(wait: number, id: number): void;
   /** close(2) of an fd handed to JS; 0 or the positive errno. */
   close(fd: number): number;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import type { ConnectAnyError } from './connect-any';
+import { benchTable, runBench, targetIsLocal, writeSvg, type BenchSettings } from './cli-bench';
 import { connectSync, probe } from './connect';
 import { lookupAll } from './lookup';
 import type { ConnectError } from './errors';
@@ -13,19 +14,25 @@ import { sleep } from './timers';
 import { formatTrace, placeOf } from './format';
 import { probeMany } from './probe-many';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
-import type { Confirm, ConnectOptions, Outcome, Target } from './types';
+import type { Confirm, ConnectOptions, Outcome, SocketOptionSetting, Target } from './types';
 import { parseTarget } from './validate';
 
 const USAGE = `usage:
   nbconnect <target> [--timeout ms] [--wait epoll|poll|select] [--sync] [--confirm so_error|getpeername|read|reconnect]
-                     [--local addr[:port]] [--syn-count n] [--json]
-  nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait epoll|poll|select] [--json]
-  nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait epoll|poll|select] [--json]
+                     [--local addr[:port]] [--syn-count n] [socket options] [--json]
+  nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
+  nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
+  nbconnect bench <target> [-n count] [-c concurrency] [--json] [--svg file] [--i-own-this-host]
 
   nbconnect --version
 
+  socket options, each a setsockopt before the SYN, in this order:
+    --device name   SO_BINDTODEVICE        --tos n    IP_TOS / IPV6_TCLASS     --mark n   SO_MARK
+    --mptcp         IPPROTO_MPTCP socket   --mptcp-prefer  MPTCP, else plain TCP
+    --sockopt [level:]name=value   any option, e.g. SOL_SOCKET:SO_PRIORITY=6, TCP_CONGESTION=reno (repeatable)
+
   <target>  host:port, [v6]:port, unix:/path or unix:@abstract        <ports>  e.g. 1-1024,8080
-exit status: 0 connected (scan: finished), 1 network failure, 2 usage error`;
+exit status: 0 connected (scan, bench: finished), 1 network failure, 2 usage error`;
 
 /** Where the command writes; a test or an embedder may pass its own. */
 export interface Io {
@@ -91,6 +98,49 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+const SOCKET_FLAGS = {
+  device: { type: 'string' },
+  tos: { type: 'string' },
+  mark: { type: 'string' },
+  mptcp: { type: 'boolean' },
+  'mptcp-prefer': { type: 'boolean' },
+  sockopt: { type: 'string', multiple: true },
+} as const;
+
+/**
+ * '[level:]name=value' as a setsockopt entry: level and name as constant
+ * names or numbers, the value an integer or else the text's bytes
+ * (TCP_CONGESTION=reno). The library checks the names.
+ */
+function sockoptOf(text: string): SocketOptionSetting {
+  const m = /^(?:([A-Za-z0-9_]+):)?([A-Za-z0-9_]+)=(.*)$/.exec(text);
+  if (!m) return fail(`--sockopt takes [level:]name=value, e.g. SOL_SOCKET:SO_PRIORITY=6, not '${text}'`);
+  const constant = (t: string) => (/^[0-9]+$/.test(t) ? Number(t) : t);
+  const value = /^-?[0-9]+$/.test(m[3]) ? Number(m[3]) : Buffer.from(m[3]);
+  const setting = { name: constant(m[2]), value } as SocketOptionSetting;
+  return m[1] === undefined ? setting : { ...setting, level: constant(m[1]) as SocketOptionSetting['level'] };
+}
+
+/**
+ * The socket options the flags ask for, in the order the flags were
+ * given: the library sets them in its options object's order.
+ */
+function socketOptionsOf(argv: string[], values: Values): ConnectOptions {
+  const out: ConnectOptions = {};
+  const sockopts = ((values.sockopt as unknown as string[] | undefined) ?? []).map(sockoptOf);
+  for (const arg of argv) {
+    const flag = /^--([a-z-]+)/.exec(arg)?.[1];
+    if (flag === 'device' && !('bindToDevice' in out)) out.bindToDevice = values.device as string;
+    else if (flag === 'tos' && !('tos' in out)) out.tos = integer('--tos', values.tos as string, 0, 255);
+    else if (flag === 'mark' && !('mark' in out)) out.mark = integer('--mark', values.mark as string, 0, 2 ** 32 - 1);
+    else if (flag === 'sockopt' && !('setsockopt' in out)) out.setsockopt = sockopts;
+  }
+  if (values.mptcp && values['mptcp-prefer']) fail('--mptcp and --mptcp-prefer: give one');
+  if (values.mptcp) out.mptcp = true;
+  if (values['mptcp-prefer']) out.mptcp = 'prefer';
+  return out;
+}
+
 /** Runs the command line; resolves with the exit status. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   try {
@@ -100,6 +150,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     }
     if (argv[0] === 'ping') return await ping(argv.slice(1), io);
     if (argv[0] === 'scan') return await scan(argv.slice(1), io);
+    if (argv[0] === 'bench') return await bench(argv.slice(1), io);
     return await connectOnce(argv, io);
   } catch (err) {
     // parseArgs' own errors (ERR_PARSE_ARGS_*) are TypeErrors too.
@@ -124,6 +175,7 @@ async function connectOnce(argv: string[], io: Io): Promise<number> {
     confirm: { type: 'string' },
     local: { type: 'string' },
     'syn-count': { type: 'string' },
+    ...SOCKET_FLAGS,
   });
   if (values.help) {
     io.out(USAGE);
@@ -137,6 +189,7 @@ async function connectOnce(argv: string[], io: Io): Promise<number> {
     confirm: values.confirm as Confirm | undefined,
     synCount: integer('--syn-count', values['syn-count'] as string | undefined, 1, 127),
     ...localOf(values.local as string | undefined),
+    ...socketOptionsOf(argv, values),
   };
   let outcome: Outcome;
   if (values.sync) {
@@ -166,7 +219,7 @@ function failedSync(err: unknown, target: Target): Outcome {
 }
 
 async function ping(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { count: { type: 'string', short: 'c' }, interval: { type: 'string', short: 'i' } });
+  const { values, positionals } = parse(argv, { count: { type: 'string', short: 'c' }, interval: { type: 'string', short: 'i' }, ...SOCKET_FLAGS });
   if (values.help) {
     io.out(USAGE);
     return 0;
@@ -178,6 +231,7 @@ async function ping(argv: string[], io: Io): Promise<number> {
   const options: ConnectOptions = {
     timeout: integer('--timeout', values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? 2000,
     wait: waitOf(values.wait as string | undefined),
+    ...socketOptionsOf(argv, values),
   };
 
   // Ctrl-C ends the run early, with the summary, as ping does.
@@ -185,6 +239,9 @@ async function ping(argv: string[], io: Io): Promise<number> {
   const onSigint = () => stop.abort();
   process.once('SIGINT', onSigint);
   const times: number[] = [];
+  // The kernel's own RTT of each handshake (TCP_INFO's tcpi_rtt), free of
+  // event-loop delay; none for AF_UNIX.
+  const kernelTimes: number[] = [];
   let sent = 0;
   let where = String(target);
   try {
@@ -194,9 +251,13 @@ async function ping(argv: string[], io: Io): Promise<number> {
       sent++;
       where = placeOf(outcome.target);
       if (values.json) io.out(JSON.stringify({ seq, ...outcome }));
-      else if (outcome.ok) io.out(`connected to ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms`);
+      else if (outcome.ok) {
+        const rtt = outcome.tcpInfo ? ` kernel rtt=${(outcome.tcpInfo.rtt / 1000).toFixed(3)} ms` : '';
+        io.out(`connected to ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms${rtt}`);
+      }
       else io.out(`${outcome.code} from ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms (${outcome.phase})`);
       if (outcome.ok) times.push(outcome.elapsed);
+      if (outcome.tcpInfo) kernelTimes.push(outcome.tcpInfo.rtt / 1000);
       if (seq < count) await sleep(interval, stop.signal);
     }
   } finally {
@@ -206,12 +267,15 @@ async function ping(argv: string[], io: Io): Promise<number> {
     const lost = sent - times.length;
     io.out(`--- ${where} nbconnect ping statistics ---`);
     io.out(`${sent} connects, ${times.length} connected, ${lost} failed, ${sent ? ((100 * lost) / sent).toFixed(1) : '0.0'}% loss`);
-    if (times.length > 0) {
-      const mean = times.reduce((a, b) => a + b, 0) / times.length;
-      const mdev = Math.sqrt(times.reduce((a, b) => a + b * b, 0) / times.length - mean * mean);
+    const summary = (label: string, xs: number[]) => {
+      if (xs.length === 0) return;
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const mdev = Math.sqrt(xs.reduce((a, b) => a + b * b, 0) / xs.length - mean * mean);
       const f = (x: number) => x.toFixed(3);
-      io.out(`handshake min/avg/max/mdev = ${f(Math.min(...times))}/${f(mean)}/${f(Math.max(...times))}/${f(Number.isNaN(mdev) ? 0 : mdev)} ms`);
-    }
+      io.out(`${label} min/avg/max/mdev = ${f(Math.min(...xs))}/${f(mean)}/${f(Math.max(...xs))}/${f(Number.isNaN(mdev) ? 0 : mdev)} ms`);
+    };
+    summary('handshake', times);
+    summary('kernel rtt', kernelTimes);
   }
   return times.length > 0 ? 0 : 1;
 }
@@ -231,7 +295,7 @@ export function parsePorts(text: string): Uint8Array {
 }
 
 async function scan(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { concurrency: { type: 'string' } });
+  const { values, positionals } = parse(argv, { concurrency: { type: 'string' }, ...SOCKET_FLAGS });
   if (values.help) {
     io.out(USAGE);
     return 0;
@@ -253,6 +317,7 @@ async function scan(argv: string[], io: Io): Promise<number> {
     timeout: integer('--timeout', values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? 1000,
     wait: waitOf(values.wait as string | undefined),
     linger0: true, // an RST per open port: a scan leaves no TIME_WAIT behind
+    ...socketOptionsOf(argv, values),
   };
 
   // One lookup for the whole scan, not one per port.
@@ -310,4 +375,49 @@ async function scan(argv: string[], io: Io): Promise<number> {
   io.out(`  other    ${String(counts.other).padStart(6)}${others.size ? `  (${[...others].map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`);
   io.out(`open ports: ${open.length ? open.sort((a, b) => a - b).join(', ') : 'none'}`);
   return 0;
+}
+
+async function bench(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    count: { type: 'string', short: 'n' },
+    concurrency: { type: 'string', short: 'c' },
+    reps: { type: 'string' },
+    svg: { type: 'string' },
+    'i-own-this-host': { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) fail(`one <target>, not ${positionals.length}: ${positionals.join(' ')}`);
+  const target = targetOf(positionals[0]);
+  if (values.wait !== undefined) fail('bench runs every wait; --wait does not apply');
+  const settings: BenchSettings = {
+    target,
+    count: integer('-n', values.count as string | undefined, 1, 100_000) ?? 1000,
+    concurrency: integer('-c', values.concurrency as string | undefined, 1, 4096) ?? 64,
+    reps: integer('--reps', values.reps as string | undefined, 1, 20) ?? 3,
+    timeout: integer('--timeout', values.timeout as string | undefined, 1, 60_000) ?? 2000,
+    budgetMs: 120_000,
+  };
+  let local: boolean;
+  try {
+    local = await targetIsLocal(parseTarget(target));
+  } catch (err) {
+    io.err(`nbconnect: ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (!local && !values['i-own-this-host'])
+    fail(`${target} is not this machine (loopback or a unix path); a benchmark is a burst of connects, so say --i-own-this-host if it is yours`);
+  const report = await runBench(settings);
+  if (values.svg !== undefined) writeSvg(values.svg as string, report);
+  if (values.json) {
+    io.out(JSON.stringify(report));
+  } else {
+    io.out(`nbconnect bench ${target}: ${settings.count} connects per run, ${settings.concurrency} in flight when concurrent, ${settings.reps} repetitions, RST close`);
+    io.out(benchTable(report));
+    if (report.truncated) io.out(`stopped at the ${settings.budgetMs / 1000} s cap: some runs made fewer connects`);
+    io.out(`took ${report.seconds.toFixed(1)} s${values.svg !== undefined ? `; chart: ${values.svg as string}` : ''}`);
+  }
+  return report.rows.some((r) => r.metric === 'failed' && r.median > 0) ? 1 : 0;
 }

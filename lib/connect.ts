@@ -9,7 +9,8 @@ import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './out
 import type { ConnectOptions, Endpoint, Outcome, Target } from './types';
 import { lookupAll, lookupAllSync } from './lookup';
 import { endpointOf, literalEndpoint, prepare, whereOf, type ParsedTarget, type Prepared } from './validate';
-import { decodeBatch, pack, type Result } from './wire';
+import { traceAsync, traceSync, tracing } from './tracing';
+import { decodeBatch, decodeTcpInfo, pack, type Result } from './wire';
 
 // ---- async attempts on the waiter threads ----------------------------------------
 
@@ -86,7 +87,7 @@ function startOnWaiter(prepared: Prepared, endpoint: Endpoint, timeout: number, 
   entry.endpoint = endpoint;
   // The result comes through a later batch, never during this call, so the
   // entry and its listener can be registered once the waiter took it.
-  const failedStart = addon.connectStart(pack(socket, endpoint, timeout, id), addressOf(endpoint), socket.localAddress);
+  const failedStart = addon.connectStart(pack(socket, endpoint, timeout, id), addressOf(endpoint), socket.localAddress, extraOf(socket, endpoint));
   if (failedStart !== undefined) {
     const { errno, syscall } = failedStart;
     return entry.settle({
@@ -112,6 +113,7 @@ function startOnWaiter(prepared: Prepared, endpoint: Endpoint, timeout: number, 
 }
 
 const addressOf = (endpoint: Endpoint) => ('path' in endpoint ? endpoint.path : endpoint.address);
+const extraOf = (socket: Prepared['socket'], endpoint: Endpoint) => socket.extra?.['path' in endpoint ? 0 : endpoint.family];
 
 /**
  * The verdict as the caller asked for it: an abort requested before the
@@ -180,6 +182,11 @@ function attempt<T>(prepared: Prepared, onVerdict?: (v: Verdict) => T): Promise<
  * Rejects with a ConnectError (or TypeError/RangeError for bad arguments).
  */
 export function connect(target: Target, options?: ConnectOptions): Promise<Connection> {
+  if (tracing()) return traceAsync('connect', () => connectNow(target, options), target, options);
+  return connectNow(target, options);
+}
+
+function connectNow(target: Target, options?: ConnectOptions): Promise<Connection> {
   let prepared: Prepared;
   try {
     prepared = prepare(target, options);
@@ -238,6 +245,11 @@ async function connectName(prepared: Prepared, target: Extract<ParsedTarget, { k
  * Throws a ConnectError (or TypeError/RangeError for bad arguments).
  */
 export function connectSync(target: Target, options?: ConnectOptions): Connection {
+  if (tracing()) return traceSync(() => connectSyncNow(target, options), target, options);
+  return connectSyncNow(target, options);
+}
+
+function connectSyncNow(target: Target, options?: ConnectOptions): Connection {
   const prepared = prepare(target, options);
   if (prepared.signal?.aborted) throw abortError(whereOf(prepared.target), 0, [], prepared.signal.reason);
   const startedAt = performance.now();
@@ -273,7 +285,9 @@ export function connectSync(target: Target, options?: ConnectOptions): Connectio
 
 function connectSyncTo(prepared: Prepared, endpoint: Endpoint, startedAt: number, budget?: number): Connection {
   const { socket } = prepared;
-  const [result] = decodeBatch(addon.connectSync(pack(socket, endpoint, timeLeft(prepared, startedAt, budget), 0), addressOf(endpoint), socket.localAddress));
+  const [result] = decodeBatch(
+    addon.connectSync(pack(socket, endpoint, timeLeft(prepared, startedAt, budget), 0), addressOf(endpoint), socket.localAddress, extraOf(socket, endpoint)),
+  );
   if (result.posixErrno !== 0) throw errorFromResult(result, endpoint);
   return new Connection(result, endpoint);
 }
@@ -289,6 +303,11 @@ function connectSyncTo(prepared: Prepared, endpoint: Endpoint, startedAt: number
  * `attempts` holds every address's own.
  */
 export function probe(target: Target, options?: ConnectOptions): Promise<Outcome> {
+  if (tracing()) return traceAsync('probe', () => probeNow(target, options), target, options);
+  return probeNow(target, options);
+}
+
+function probeNow(target: Target, options?: ConnectOptions): Promise<Outcome> {
   let prepared: Prepared;
   try {
     prepared = prepare(target, options, true);
@@ -314,13 +333,18 @@ async function probeName(prepared: Prepared, target: Extract<ParsedTarget, { kin
   if (addresses.length === 1) return attemptAt(prepared, addresses[0], startedAt, outcomeOfVerdict);
   try {
     const { connection } = await race(addressCandidates(target, addresses), raceSettings('probe', prepared, options, startedAt));
+    // The winner was a connect, which takes no TCP_INFO: it is read here,
+    // before the close, as a probe's own is.
+    const { info } = addon.raw.getTcpInfo(connection.fd);
     try {
       connection.close();
     } catch (err) {
       // close(2) failed; the Outcome says so, as probe's own does.
       return { ...outcomeOfError(err as ConnectError), attempts: connection.attempts };
     }
-    return outcomeOfConnection(connection);
+    const outcome = outcomeOfConnection(connection);
+    if (info !== undefined) outcome.tcpInfo = decodeTcpInfo(info);
+    return outcome;
   } catch (err) {
     if (!(err instanceof AggregateError)) return outcomeOfError(err as ConnectError);
     return outcomeOfRaceFailure(err as ConnectAnyError, { host: target.host, port: target.port }, performance.now() - startedAt);

@@ -4,8 +4,8 @@ import { addon } from './binding';
 import { errnoName } from './errnos';
 import { ConnectError } from './errors';
 import { attemptOutcomes, type RaceRecord } from './outcome';
-import type { Endpoint, Outcome, Step } from './types';
-import type { Result } from './wire';
+import type { Endpoint, Outcome, Step, TcpInfo } from './types';
+import { decodeTcpInfo, type Result } from './wire';
 
 // A Connection dropped without close() or toSocket() would leak its fd. The
 // number is still ours, since only this object owns it, so closing it at
@@ -21,6 +21,12 @@ export function closeStep(fd: number, start: number): Step {
   const step: Step = { call: 'close', ret: posixErrno === 0 ? 0 : -1, at: Number(process.hrtime.bigint()) / 1e6 - start };
   if (posixErrno !== 0) Object.assign(step, { errno: posixErrno, code: errnoName(posixErrno) });
   return step;
+}
+
+/** An error as Node's own syscalls make them: 'getsockopt EOPNOTSUPP', code, errno, syscall. */
+function systemError(syscall: string, posixErrno: number): NodeJS.ErrnoException {
+  const code = errnoName(posixErrno);
+  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: -posixErrno, syscall });
 }
 
 /** A connected socket: its fd is owned by this object until close() or toSocket(). */
@@ -100,6 +106,25 @@ export class Connection {
    */
   get attempts(): Outcome[] | undefined {
     return this.race && attemptOutcomes(this.race.attempts, this);
+  }
+
+  /**
+   * getsockopt(TCP_INFO) now: the kernel's own view of this connection
+   * (state, RTT, MSS, congestion window, retransmits, ...). Not a step of
+   * the trace: the trace is the connect's. Throws ERR_SOCKET_CLOSED once
+   * closed or handed over, and the kernel's error otherwise (on an AF_UNIX
+   * socket, EOPNOTSUPP).
+   */
+  tcpInfo(): TcpInfo {
+    if (this.fd < 0) throw Object.assign(new Error('Socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
+    const { errno, info } = addon.raw.getTcpInfo(this.fd);
+    if (info === undefined) throw systemError('getsockopt', errno!);
+    return decodeTcpInfo(info);
+  }
+
+  /** @internal A probe's TCP_INFO, read by the native side right after the verdict. */
+  get verdictTcpInfo(): TcpInfo | undefined {
+    return this.result.tcpInfo();
   }
 
   private release(): number {

@@ -10,12 +10,14 @@ export function placeOf(where: Where): string {
 
 /** One step the way strace would print it: `poll(POLLOUT) = 1 [POLLOUT|POLLERR]`. */
 export function formatStep(step: Step): string {
-  let line = `${step.call}(${step.arg ?? ''}) = ${step.ret}`;
+  // A listed option shows its level and, for an int, the value set.
+  const args = step.level !== undefined ? [step.level, step.arg, ...(step.value !== undefined ? [step.value] : [])].join(', ') : (step.arg ?? '');
+  let line = `${step.call}(${args}) = ${step.ret}`;
   if (step.errno !== undefined) line += ` ${step.code ?? errnoName(step.errno)}`;
   if (step.revents) line += ` [${step.revents.join('|') || 'none'}]`;
   if (step.events) line += ` [${step.events.join('|') || 'none'}]`;
   if (step.readable !== undefined) line += ` [${[step.readable && 'readable', step.writable && 'writable'].filter(Boolean).join(' ') || 'neither'}]`;
-  if (step.value !== undefined) line += ` (pending error ${step.value === 0 ? '0' : errnoName(step.value)})`;
+  if (step.value !== undefined && step.arg === 'SO_ERROR') line += ` (pending error ${step.value === 0 ? '0' : errnoName(step.value)})`;
   return line;
 }
 

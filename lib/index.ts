@@ -1,7 +1,8 @@
 export { connect, connectSync, probe } from './connect';
 export { Connection } from './connection';
 export { ConnectError, type StepSource } from './errors';
-export type { ConnectOptions, Endpoint, Outcome, Phase, Step, Target, Wait, Where } from './types';
+export type { ConnectOptions, Endpoint, Outcome, Phase, SocketOptionSetting, Step, Target, TcpInfo, Wait, Where } from './types';
+export type { SocketLevelName, SocketOptionName } from './wire';
 export { formatStep, formatTrace } from './format';
 export * as raw from './raw';
 export type { Confirm } from './types';
@@ -15,3 +16,4 @@ export {
   type CreateConnectionFunction,
   type CreateConnectionOptions,
 } from './create-connection';
+export { connectChannel, type ConnectTraceContext } from './tracing';

@@ -17,7 +17,10 @@ export function outcomeOfError(err: ConnectError): Outcome {
 }
 
 function ownOutcome(c: Connection): Outcome {
-  return { ok: true, code: 'OK', errno: 0, phase: c.immediate ? 'immediate' : 'async', elapsed: c.elapsed, steps: c.steps, target: c.target };
+  const outcome: Outcome = { ok: true, code: 'OK', errno: 0, phase: c.immediate ? 'immediate' : 'async', elapsed: c.elapsed, steps: c.steps, target: c.target };
+  const tcpInfo = c.verdictTcpInfo;
+  if (tcpInfo !== undefined) outcome.tcpInfo = tcpInfo;
+  return outcome;
 }
 
 /** A connection's Outcome; a race's winner puts it on the call's timeline, with every attempt. */

@@ -13,10 +13,15 @@
  *
  * @module
  */
+import * as os from 'node:os';
+
 import { addon, type NativeAddr, type NativeRawResult } from './binding';
 import { errnoName } from './errnos';
 import { parseTarget } from './validate';
-import { invalidArgValue, outOfRange, validateArray, validateInteger, validateObject, validateOneOf } from './validators';
+import { resolveSetting } from './sockopts';
+import type { TcpInfo } from './types';
+import { invalidArgValue, outOfRange, validateArray, validateBoolean, validateInteger, validateObject, validateOneOf } from './validators';
+import { decodeTcpInfo, type SocketLevelName, type SocketOptionName } from './wire';
 
 const native = addon.raw;
 
@@ -55,9 +60,21 @@ function toNativeAddr(addr: unknown): NativeAddr {
  * 'unix'. ret is the fd. Close-on-exec is set in the call itself, so a child
  * spawned meanwhile on another thread never inherits the socket.
  */
-export function socket(family: 4 | 6 | 'unix'): RawResult {
+export function socket(family: 4 | 6 | 'unix', options: { mptcp?: boolean } = {}): RawResult {
   validateOneOf(family, 'family', [4, 6, 'unix']);
-  return named(native.socket(family === 'unix' ? 0 : family));
+  validateObject(options, 'options');
+  if (options.mptcp !== undefined) validateBoolean(options.mptcp, 'options.mptcp');
+  // With mptcp: socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP).
+  return named(native.socket(family === 'unix' ? 0 : family, options.mptcp ? native.constants.IPPROTO_MPTCP : 0));
+}
+
+/**
+ * getsockopt(2) TCP_INFO: `info` is the kernel's view of the connection
+ * (see TcpInfo), a field this kernel does not fill left out.
+ */
+export function getTcpInfo(fd: number): RawResult & { info?: TcpInfo } {
+  const { info, ...result } = native.getTcpInfo(checkFd(fd));
+  return named(info === undefined ? result : { ...result, info: decodeTcpInfo(info) });
 }
 
 /** fcntl(2) F_GETFL: ret is the file status flags. */
@@ -72,19 +89,64 @@ export function setNonblocking(fd: number, flags = 0): RawResult {
   return named(native.fcntl(fd, 1, flags | native.constants.O_NONBLOCK));
 }
 
-/** The options `setsockopt` takes: the ones the connect algorithm may set before connect(). */
-export type SocketOption = 'TCP_NODELAY' | 'TCP_SYNCNT' | 'TCP_USER_TIMEOUT' | 'IP_BIND_ADDRESS_NO_PORT' | 'SO_LINGER';
-const OPTIONS: readonly SocketOption[] = ['TCP_NODELAY', 'TCP_SYNCNT', 'TCP_USER_TIMEOUT', 'IP_BIND_ADDRESS_NO_PORT', 'SO_LINGER'];
+/**
+ * setsockopt(2). `name` is an option's constant name ('TCP_NODELAY',
+ * 'SO_MARK', 'IP_TOS', 'TCP_CONGESTION', ... as for ConnectOptions.setsockopt),
+ * whose level is implied; or give the level first, as a name or number,
+ * for an option by number. The value is an int (a boolean is 0 or 1), or
+ * the option's own bytes. SO_LINGER with a number or boolean sets
+ * `{ l_onoff: value ? 1 : 0, l_linger: 0 }` (close sends RST).
+ *
+ * ```ts
+ * raw.setsockopt(fd, 'TCP_NODELAY', true);
+ * raw.setsockopt(fd, 'TCP_CONGESTION', Buffer.from('reno'));
+ * raw.setsockopt(fd, 'SOL_SOCKET', 'SO_PRIORITY', 6);
+ * raw.setsockopt(fd, 'IPPROTO_TCP', 37, 1); // an option by number
+ * ```
+ */
+/** An option name raw.setsockopt takes without a level. */
+export type SocketOption = SocketOptionName;
+
+export function setsockopt(fd: number, name: SocketOptionName, value: number | boolean | Uint8Array): RawResult;
+export function setsockopt(fd: number, level: SocketLevelName | number, name: SocketOptionName | number, value: number | boolean | Uint8Array): RawResult;
+export function setsockopt(fd: number, ...args: unknown[]): RawResult {
+  checkFd(fd);
+  const [level, name, value] = args.length >= 3 ? args : [undefined, ...args];
+  let v = typeof value === 'boolean' ? Number(value) : value;
+  if (name === 'SO_LINGER' && typeof v === 'number') {
+    const linger = Buffer.alloc(8);
+    // struct linger { int l_onoff; int l_linger; }, in the host's byte order.
+    if (os.endianness() === 'LE') linger.writeInt32LE(v ? 1 : 0, 0);
+    else linger.writeInt32BE(v ? 1 : 0, 0);
+    v = linger;
+  }
+  const setting = resolveSetting(level, name, v, { level: 'level', name: 'name', value: 'value' });
+  return named(native.setsockopt(fd, setting.level, setting.name, setting.value));
+}
 
 /**
- * setsockopt(2) with an int value; for SO_LINGER, a truthy value sets
- * `{ l_onoff: 1, l_linger: 0 }` (close sends RST) and 0 turns lingering off.
+ * getsockopt(2), named as for setsockopt: `value` is the int the kernel
+ * wrote (when it wrote 4 bytes), `data` every byte of it, up to `size`
+ * (default 4; TCP_CONGESTION needs 16, SO_BINDTODEVICE 16). An option by
+ * number takes its level and the size: `getsockopt(fd, 'IPPROTO_TCP', 37, 4)`.
+ *
+ * ```ts
+ * raw.getsockopt(fd, 'IP_TOS').value; // 16
+ * raw.getsockopt(fd, 'TCP_CONGESTION', 16).data; // <Buffer 72 65 6e 6f 00 ...>
+ * ```
  */
-export function setsockopt(fd: number, name: SocketOption, value: number | boolean): RawResult {
+export function getsockopt(fd: number, name: SocketOptionName, size?: number): RawResult & { value?: number; data?: Buffer };
+export function getsockopt(fd: number, level: SocketLevelName | number, name: SocketOptionName | number, size?: number): RawResult & { value?: number; data?: Buffer };
+export function getsockopt(fd: number, ...args: unknown[]): RawResult & { value?: number; data?: Buffer } {
   checkFd(fd);
-  if (!OPTIONS.includes(name)) throw invalidArgValue('name', name, `must be one of: ${OPTIONS.join(', ')}`);
-  const v = typeof value === 'boolean' ? Number(value) : validateInteger(value, 'value', 0, INT_MAX);
-  return named(native.setsockopt(fd, name, v));
+  const levelFirst = args.length >= 3 || (args.length === 2 && typeof args[1] !== 'number');
+  const [level, name, size = 4] = levelFirst ? args : [undefined, ...args];
+  validateInteger(size, 'size', 1, 65536);
+  const { level: l, name: n } = resolveSetting(level, name, 0, { level: 'level', name: 'name', value: 'value' });
+  const result = named(native.getsockopt(fd, l, n, size as number));
+  const data = result.data;
+  if (data === undefined || data.length !== 4) return result;
+  return { ...result, value: os.endianness() === 'LE' ? data.readInt32LE(0) : data.readInt32BE(0) };
 }
 
 /** bind(2). */

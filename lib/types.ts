@@ -1,3 +1,5 @@
+import type { SocketLevelName, SocketOptionName } from './wire';
+
 /**
  * Where to connect. A host may be an IPv4 or IPv6 literal, or a name that
  * `dns.lookup` resolves (getaddrinfo, honouring /etc/hosts). Strings take the
@@ -64,6 +66,118 @@ export interface ConnectOptions {
    * portability trap UNP warns about. Counts against `timeout`.
    */
   waitDelay?: number;
+
+  // The options below are set after the ones above, one setsockopt(2) each,
+  // in the order they appear in this object (keepAlive's come in the order
+  // SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT).
+
+  /** setsockopt SO_BINDTODEVICE: only this interface, e.g. 'eth0'. A device that does not exist is ENODEV at that step. Needs CAP_NET_RAW. */
+  bindToDevice?: string;
+  /** setsockopt IP_TOS on IPv4, IPV6_TCLASS on IPv6 (0-255). */
+  tos?: number;
+  /** setsockopt SO_MARK: the fwmark policy routing and nftables see (0 to 2^32-1). Needs CAP_NET_ADMIN. */
+  mark?: number;
+  /**
+   * setsockopt SO_KEEPALIVE; with an object, also TCP_KEEPIDLE (`idle`, s
+   * before the first probe), TCP_KEEPINTVL (`interval`, s between probes)
+   * and TCP_KEEPCNT (`count`, probes before the connection is dropped).
+   */
+  keepAlive?: boolean | { idle?: number; interval?: number; count?: number };
+  /** setsockopt SO_SNDBUF, in bytes (the kernel doubles it and caps it at wmem_max). */
+  sendBufferSize?: number;
+  /** setsockopt SO_RCVBUF, in bytes (the kernel doubles it and caps it at rmem_max). Set before the SYN, it decides the window scale offered. */
+  receiveBufferSize?: number;
+  /** setsockopt TCP_MAXSEG: the MSS announced in the SYN. */
+  maxSegment?: number;
+  /** setsockopt TCP_CONGESTION, e.g. 'cubic' or 'reno'. One the kernel has not loaded is ENOENT at that step. */
+  congestion?: string;
+  /** setsockopt TCP_FASTOPEN_CONNECT: data written before the handshake ends rides on the SYN, with a cookie from an earlier connect. */
+  fastOpen?: boolean;
+  /**
+   * Multipath TCP: socket(AF_INET*, SOCK_STREAM, IPPROTO_MPTCP). true: a
+   * kernel without MPTCP fails at socket() with its errno. 'prefer': it
+   * falls back to plain TCP, and the trace shows both socket() calls.
+   */
+  mptcp?: boolean | 'prefer';
+  /** Any other option, in order: level and name as constant names or numbers, the value an int or its bytes. */
+  setsockopt?: SocketOptionSetting[];
+}
+
+/** One entry of `ConnectOptions.setsockopt`. */
+export interface SocketOptionSetting {
+  /** 'SOL_SOCKET', 'IPPROTO_TCP', 'IPPROTO_IP', 'IPPROTO_IPV6', ..., or the number. */
+  level: SocketLevelName | number;
+  /** 'SO_PRIORITY', 'TCP_NOTSENT_LOWAT', ..., or the number. */
+  name: SocketOptionName | number;
+  /** An int (setsockopt's usual `int` value), or the option's own bytes. */
+  value: number | Uint8Array;
+}
+
+/**
+ * TCP_INFO as the kernel reports it (linux/tcp.h's struct tcp_info, Node
+ * style names). Times are µs unless named otherwise; a field this kernel
+ * does not fill is absent.
+ */
+export interface TcpInfo {
+  /** 'ESTABLISHED', 'SYN_SENT', 'CLOSE_WAIT', ... */
+  state: string;
+  caState: number;
+  retransmits: number;
+  probes: number;
+  backoff: number;
+  /** TCPI_OPT_* bits: 1 timestamps, 2 SACK, 4 window scaling, 8 ECN, 16 ECN seen, 32 SYN data. */
+  options: number;
+  sndWscale: number;
+  rcvWscale: number;
+  rto: number;
+  ato: number;
+  sndMss: number;
+  rcvMss: number;
+  unacked: number;
+  sacked: number;
+  lost: number;
+  retrans: number;
+  /** ms since. */
+  lastDataSent: number;
+  /** ms since. */
+  lastDataRecv: number;
+  /** ms since. */
+  lastAckRecv: number;
+  pmtu: number;
+  rcvSsthresh: number;
+  /** Smoothed RTT, µs: right after the handshake, the SYN/SYN-ACK round trip. */
+  rtt: number;
+  /** RTT variance, µs. */
+  rttVar: number;
+  sndSsthresh: number;
+  sndCwnd: number;
+  advMss: number;
+  reordering: number;
+  rcvRtt: number;
+  rcvSpace: number;
+  totalRetrans: number;
+  pacingRate?: number;
+  maxPacingRate?: number;
+  bytesAcked?: number;
+  bytesReceived?: number;
+  segsOut?: number;
+  segsIn?: number;
+  notsentBytes?: number;
+  minRtt?: number;
+  dataSegsIn?: number;
+  dataSegsOut?: number;
+  deliveryRate?: number;
+  busyTime?: number;
+  rwndLimited?: number;
+  sndbufLimited?: number;
+  delivered?: number;
+  deliveredCe?: number;
+  bytesSent?: number;
+  bytesRetrans?: number;
+  dsackDups?: number;
+  reordSeen?: number;
+  rcvOooPack?: number;
+  sndWnd?: number;
 }
 
 /** How the verdict is read after the wait; see `ConnectOptions.confirm`. */
@@ -111,8 +225,10 @@ export interface Step {
   readable?: boolean;
   /** select: this fd was in the returned write set. */
   writable?: boolean;
-  /** getsockopt(SO_ERROR): the pending error, 0 for none. */
+  /** getsockopt(SO_ERROR): the pending error, 0 for none; setsockopt of an int option: the value set. */
   value?: number;
+  /** setsockopt of a listed option (tos, mark, setsockopt: [...], ...): its level, e.g. 'SOL_SOCKET'. */
+  level?: string;
   /** ms since the attempt began. */
   at: number;
 }
@@ -133,6 +249,12 @@ export interface Outcome {
   phase: Phase;
   elapsed: number;
   steps: Step[];
+  /**
+   * A TCP success: TCP_INFO read right after the verdict, before the close
+   * (its `rtt` is the handshake's round trip as the kernel measured it,
+   * free of event-loop delay).
+   */
+  tcpInfo?: TcpInfo;
   target: Where;
   /**
    * A name whose addresses were raced (autoSelectFamily): each address

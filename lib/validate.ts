@@ -4,6 +4,7 @@ import * as net from 'node:net';
 
 import { addon, type SocketSpec } from './binding';
 import type { Confirm, ConnectOptions, Endpoint, Wait, Where } from './types';
+import { prepareListed, TCP_ONLY_LISTED } from './sockopts';
 import { CONFIRM_NUMBER, WAIT_NUMBER } from './wire';
 import {
   invalidArgType,
@@ -113,7 +114,7 @@ const WAITS = Object.keys(WAIT_NUMBER) as Wait[];
  */
 export const DEFAULT_WAIT: Wait = 'epoll';
 
-const TCP_ONLY = ['localAddress', 'localPort', 'family', 'noDelay', 'synCount', 'userTimeout', 'bindAddressNoPort'];
+const TCP_ONLY = ['localAddress', 'localPort', 'family', 'noDelay', 'synCount', 'userTimeout', 'bindAddressNoPort', ...TCP_ONLY_LISTED];
 
 /** Checks target and options together and builds what the native side takes. */
 export function prepare(target: unknown, options: unknown, closeWhenConnected = false): Prepared {
@@ -169,6 +170,7 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
     confirm: CONFIRM_NUMBER[o.confirm ?? 'so_error'] as SocketSpec['confirm'],
     waitDelay: Math.max(0, optionalInteger(o, 'waitDelay', 0, 60000)),
     closeWhenConnected,
+    ...prepareListed(o),
   };
   if (o.autoSelectFamily !== undefined) validateBoolean(o.autoSelectFamily, 'options.autoSelectFamily');
   // Node raises anything below 10 ms to 10.

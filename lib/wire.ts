@@ -3,7 +3,7 @@
 // in JS, and steps only when they are read.
 import { addon, type SocketSpec } from './binding';
 import { errnoName } from './errnos';
-import type { Confirm, Endpoint, Step, Wait } from './types';
+import type { Confirm, Endpoint, Step, TcpInfo, Wait } from './types';
 
 const layout = addon.layout;
 
@@ -57,6 +57,7 @@ const Spec = slotsOf('spec', layout.spec, [
   'confirm',
   'waitDelay',
   'closeWhenConnected',
+  'mptcp',
 ]);
 const SPEC_SLOTS = layout.spec.length;
 const Res = slotsOf('result', layout.result, [
@@ -77,9 +78,10 @@ const Res = slotsOf('result', layout.result, [
   'remoteWords',
   'remoteScope',
   'stepCount',
+  'tcpInfoSlots',
   'headerSlots',
 ]);
-const S = slotsOf('step', layout.step, ['packed', 'ret', 'errno', 'value', 'revents', 'at']);
+const S = slotsOf('step', layout.step, ['packed', 'ret', 'errno', 'value', 'revents', 'at', 'option']);
 const STEP_SLOTS = layout.step.length;
 const HEADER_SLOTS = Res.headerSlots;
 const P = layout.packing;
@@ -114,7 +116,11 @@ const ARGS = namesOf('arg', layout.args, [
   'SOCK_STREAM|SOCK_CLOEXEC',
   'EPOLL_CTL_ADD',
   'EPOLL_CTL_DEL',
+  'option',
+  'SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_MPTCP',
+  'TCP_INFO',
 ] as const satisfies readonly NonNullable<Step['arg']>[]);
+const OPTION_ARG = ARGS.indexOf('option');
 const PHASES = namesOf('phase', layout.phases, ['immediate', 'async', 'timeout', 'aborted'] as const);
 /** The native wait kinds' numbers, by name, for pack(). */
 export const WAIT_NUMBER = slotsOf('wait', layout.waits, ['poll', 'select', 'epoll'] as const satisfies readonly Wait[]);
@@ -126,6 +132,103 @@ const WHY = namesOf('why', layout.whys, ['fd_setsize']).map((name) => (name === 
 const POLL_EVENTS = layout.pollEvents;
 const EPOLL_EVENTS = layout.epollEvents;
 const EPOLL_WAIT = CALLS.indexOf('epoll_wait');
+
+const LEVEL_NAMES = ['SOL_SOCKET', 'IPPROTO_IP', 'SOL_IP', 'IPPROTO_IPV6', 'SOL_IPV6', 'IPPROTO_TCP', 'SOL_TCP', 'SOL_MPTCP'] as const;
+const OPTION_NAMES = [
+  'SO_BINDTODEVICE',
+  'SO_BROADCAST',
+  'SO_BUSY_POLL',
+  'SO_DEBUG',
+  'SO_DOMAIN',
+  'SO_DONTROUTE',
+  'SO_INCOMING_CPU',
+  'SO_KEEPALIVE',
+  'SO_LINGER',
+  'SO_MARK',
+  'SO_OOBINLINE',
+  'SO_PRIORITY',
+  'SO_PROTOCOL',
+  'SO_RCVBUF',
+  'SO_RCVBUFFORCE',
+  'SO_RCVLOWAT',
+  'SO_RCVTIMEO',
+  'SO_REUSEADDR',
+  'SO_REUSEPORT',
+  'SO_SNDBUF',
+  'SO_SNDBUFFORCE',
+  'SO_SNDTIMEO',
+  'SO_TYPE',
+  'SO_ZEROCOPY',
+  'IP_BIND_ADDRESS_NO_PORT',
+  'IP_FREEBIND',
+  'IP_MTU_DISCOVER',
+  'IP_RECVERR',
+  'IP_TOS',
+  'IP_TRANSPARENT',
+  'IP_TTL',
+  'IPV6_MTU_DISCOVER',
+  'IPV6_RECVERR',
+  'IPV6_TCLASS',
+  'IPV6_UNICAST_HOPS',
+  'IPV6_V6ONLY',
+  'TCP_CONGESTION',
+  'TCP_CORK',
+  'TCP_DEFER_ACCEPT',
+  'TCP_FASTOPEN_CONNECT',
+  'TCP_KEEPCNT',
+  'TCP_KEEPIDLE',
+  'TCP_KEEPINTVL',
+  'TCP_LINGER2',
+  'TCP_MAXSEG',
+  'TCP_NODELAY',
+  'TCP_NOTSENT_LOWAT',
+  'TCP_QUICKACK',
+  'TCP_SYNCNT',
+  'TCP_THIN_LINEAR_TIMEOUTS',
+  'TCP_USER_TIMEOUT',
+  'TCP_WINDOW_CLAMP',
+] as const;
+/** A socket level `setsockopt` entries may name. */
+export type SocketLevelName = (typeof LEVEL_NAMES)[number];
+/** A socket option `setsockopt` entries and raw.setsockopt may name. */
+export type SocketOptionName = (typeof OPTION_NAMES)[number];
+slotsOf(
+  'socket level',
+  layout.socketLevels.map(([name]) => name),
+  LEVEL_NAMES,
+);
+slotsOf(
+  'socket option',
+  layout.socketOptions.map(([name]) => name),
+  OPTION_NAMES,
+);
+
+/** Socket levels by name ('SOL_SOCKET', 'IPPROTO_TCP', ...), with this system's numbers. */
+export const SOCKET_LEVELS: ReadonlyMap<string, number> = new Map(layout.socketLevels.map(([name, , number]) => [name, number]));
+/** Socket options by name ('SO_MARK', 'TCP_MAXSEG', ...): their level and number here. */
+export const SOCKET_OPTIONS: ReadonlyMap<string, { level: number; name: number }> = new Map(
+  layout.socketOptions.map(([name, level, number]) => [name, { level, name: number }]),
+);
+// A traced option's names, from its level and number: the first spelling
+// of each (IPPROTO_TCP, not SOL_TCP).
+const levelNames = new Map<number, string>();
+for (const [name, , number] of layout.socketLevels) if (!levelNames.has(number)) levelNames.set(number, name);
+const optionNames = new Map<number, string>(layout.socketOptions.map(([name, level, number]) => [level * 65536 + number, name]));
+
+/** The kernel's TCP_INFO, as `Connection.tcpInfo()` and a probe's Outcome give it. */
+const TCP_INFO_NAMES = layout.tcpInfo as readonly (keyof TcpInfo)[];
+const TCP_STATES = layout.tcpStates;
+
+/** TCP_INFO's slots as an object; a field the kernel did not fill is left out. */
+export function decodeTcpInfo(slots: Float64Array, at = 0): TcpInfo {
+  const info: Record<string, number | string> = {};
+  for (let i = 0; i < TCP_INFO_NAMES.length; i++) {
+    const v = slots[at + i];
+    if (!Number.isNaN(v)) info[TCP_INFO_NAMES[i]] = v;
+  }
+  info.state = TCP_STATES[info.state as number] ?? String(info.state);
+  return info as unknown as TcpInfo;
+}
 
 export type NativePhase = NonNullable<(typeof PHASES)[number]>;
 
@@ -152,6 +255,7 @@ export function pack(spec: SocketSpec, endpoint: Endpoint, timeout: number, id: 
   scratch[Spec.confirm] = spec.confirm;
   scratch[Spec.waitDelay] = spec.waitDelay;
   scratch[Spec.closeWhenConnected] = spec.closeWhenConnected ? 1 : 0;
+  scratch[Spec.mptcp] = spec.mptcp;
   return scratch;
 }
 
@@ -235,7 +339,7 @@ export class Result {
   constructor(buf: Float64Array, at: number) {
     this.encoded = buf;
     this.at = at;
-    this.size = HEADER_SLOTS + buf[at + Res.stepCount] * STEP_SLOTS;
+    this.size = HEADER_SLOTS + buf[at + Res.stepCount] * STEP_SLOTS + buf[at + Res.tcpInfoSlots];
     this.id = buf[at + Res.id];
     this.fd = buf[at + Res.fd];
     this.posixErrno = buf[at + Res.posixErrno];
@@ -268,6 +372,12 @@ export class Result {
     return this.encoded[this.at + Res.remoteFamily] ? this.encoded[this.at + Res.remotePort] : undefined;
   }
 
+  /** A probe's TCP_INFO, read right after the verdict; undefined when none was taken. */
+  tcpInfo(): TcpInfo | undefined {
+    if (this.encoded[this.at + Res.tcpInfoSlots] === 0) return undefined;
+    return decodeTcpInfo(this.encoded, this.at + HEADER_SLOTS + this.encoded[this.at + Res.stepCount] * STEP_SLOTS);
+  }
+
   /** Builds the Step objects; each call makes a fresh array. */
   steps(): Step[] {
     const e = this.encoded;
@@ -278,8 +388,18 @@ export class Result {
       const detail = Math.floor(packed / P.detailUnit) & 7;
       const call = packed % P.argUnit;
       const step: Step = { call: CALLS[call]!, ret: e[at + S.ret], at: e[at + S.at] };
-      const arg = ARGS[Math.floor(packed / P.argUnit) % (P.detailUnit / P.argUnit)];
-      if (arg !== undefined) step.arg = arg;
+      const argNumber = Math.floor(packed / P.argUnit) % (P.detailUnit / P.argUnit);
+      if (argNumber === OPTION_ARG) {
+        // One of the caller's options: named from its level and number.
+        const option = e[at + S.option];
+        const level = Math.floor(option / 65536);
+        const name = option % 65536;
+        step.level = levelNames.get(level) ?? String(level);
+        step.arg = optionNames.get(option) ?? String(name);
+      } else {
+        const arg = ARGS[argNumber];
+        if (arg !== undefined) step.arg = arg;
+      }
       if (step.ret < 0) {
         step.errno = e[at + S.errno];
         step.code = errnoName(step.errno);

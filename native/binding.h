@@ -48,8 +48,10 @@ struct Addon {
 // ---- convert.cpp ----
 // The spec lib/ packs (wire.h) plus the address or path and the local
 // address; null (with a RangeError thrown) if the native side disagrees.
+// TCP_INFO into `out` (wire.h's kTcpInfoSlots), NaN past what the kernel filled.
+size_t encode_tcp_info(const nbc::KernelTcpInfo& info, socklen_t len, double* out);
 std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, const Napi::Value& address,
-                                      const Napi::Value& local);
+                                      const Napi::Value& local, const Napi::Value& extra);
 // The step-by-step API's { family, address, port, path } -> sockaddr.
 bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& len);
 void set_endpoint(Napi::Object& o, const char* address_key, const char* port_key, const sockaddr_storage& ss);

@@ -4,10 +4,12 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/un.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -17,6 +19,91 @@
 namespace nbc::binding {
 
 const char* arg_name(Arg a) { return nbc::wire::kArgNames[int(a)]; }
+
+}  // namespace nbc::binding
+
+// ---- socket option names: this system's numbers -------------------------------
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+#ifndef TCP_FASTOPEN_CONNECT
+#define TCP_FASTOPEN_CONNECT 30
+#endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
+
+namespace nbc::wire {
+
+const NamedConstant kSocketLevels[] = {
+    {"SOL_SOCKET", -1, SOL_SOCKET},     {"IPPROTO_IP", -1, IPPROTO_IP}, {"SOL_IP", -1, IPPROTO_IP},
+    {"IPPROTO_IPV6", -1, IPPROTO_IPV6}, {"SOL_IPV6", -1, IPPROTO_IPV6}, {"IPPROTO_TCP", -1, IPPROTO_TCP},
+    {"SOL_TCP", -1, IPPROTO_TCP},       {"SOL_MPTCP", -1, SOL_MPTCP},
+};
+const size_t kSocketLevelCount = sizeof kSocketLevels / sizeof *kSocketLevels;
+
+#define NBC_OPTION(level, name) {#name, level, name}
+const NamedConstant kSocketOptions[] = {
+    NBC_OPTION(SOL_SOCKET, SO_BINDTODEVICE),
+    NBC_OPTION(SOL_SOCKET, SO_BROADCAST),
+    NBC_OPTION(SOL_SOCKET, SO_BUSY_POLL),
+    NBC_OPTION(SOL_SOCKET, SO_DEBUG),
+    NBC_OPTION(SOL_SOCKET, SO_DOMAIN),  // read-only, as SO_PROTOCOL and SO_TYPE: for getsockopt
+    NBC_OPTION(SOL_SOCKET, SO_DONTROUTE),
+    NBC_OPTION(SOL_SOCKET, SO_INCOMING_CPU),
+    NBC_OPTION(SOL_SOCKET, SO_KEEPALIVE),
+    NBC_OPTION(SOL_SOCKET, SO_LINGER),
+    NBC_OPTION(SOL_SOCKET, SO_MARK),
+    NBC_OPTION(SOL_SOCKET, SO_OOBINLINE),
+    NBC_OPTION(SOL_SOCKET, SO_PRIORITY),
+    NBC_OPTION(SOL_SOCKET, SO_PROTOCOL),
+    NBC_OPTION(SOL_SOCKET, SO_RCVBUF),
+    NBC_OPTION(SOL_SOCKET, SO_RCVBUFFORCE),
+    NBC_OPTION(SOL_SOCKET, SO_RCVLOWAT),
+    NBC_OPTION(SOL_SOCKET, SO_RCVTIMEO),
+    NBC_OPTION(SOL_SOCKET, SO_REUSEADDR),
+    NBC_OPTION(SOL_SOCKET, SO_REUSEPORT),
+    NBC_OPTION(SOL_SOCKET, SO_SNDBUF),
+    NBC_OPTION(SOL_SOCKET, SO_SNDBUFFORCE),
+    NBC_OPTION(SOL_SOCKET, SO_SNDTIMEO),
+    NBC_OPTION(SOL_SOCKET, SO_TYPE),
+    NBC_OPTION(SOL_SOCKET, SO_ZEROCOPY),
+    NBC_OPTION(IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT),
+    NBC_OPTION(IPPROTO_IP, IP_FREEBIND),
+    NBC_OPTION(IPPROTO_IP, IP_MTU_DISCOVER),
+    NBC_OPTION(IPPROTO_IP, IP_RECVERR),
+    NBC_OPTION(IPPROTO_IP, IP_TOS),
+    NBC_OPTION(IPPROTO_IP, IP_TRANSPARENT),
+    NBC_OPTION(IPPROTO_IP, IP_TTL),
+    NBC_OPTION(IPPROTO_IPV6, IPV6_MTU_DISCOVER),
+    NBC_OPTION(IPPROTO_IPV6, IPV6_RECVERR),
+    NBC_OPTION(IPPROTO_IPV6, IPV6_TCLASS),
+    NBC_OPTION(IPPROTO_IPV6, IPV6_UNICAST_HOPS),
+    NBC_OPTION(IPPROTO_IPV6, IPV6_V6ONLY),
+    NBC_OPTION(IPPROTO_TCP, TCP_CONGESTION),
+    NBC_OPTION(IPPROTO_TCP, TCP_CORK),
+    NBC_OPTION(IPPROTO_TCP, TCP_DEFER_ACCEPT),
+    NBC_OPTION(IPPROTO_TCP, TCP_FASTOPEN_CONNECT),
+    NBC_OPTION(IPPROTO_TCP, TCP_KEEPCNT),
+    NBC_OPTION(IPPROTO_TCP, TCP_KEEPIDLE),
+    NBC_OPTION(IPPROTO_TCP, TCP_KEEPINTVL),
+    NBC_OPTION(IPPROTO_TCP, TCP_LINGER2),
+    NBC_OPTION(IPPROTO_TCP, TCP_MAXSEG),
+    NBC_OPTION(IPPROTO_TCP, TCP_NODELAY),
+    NBC_OPTION(IPPROTO_TCP, TCP_NOTSENT_LOWAT),
+    NBC_OPTION(IPPROTO_TCP, TCP_QUICKACK),
+    NBC_OPTION(IPPROTO_TCP, TCP_SYNCNT),
+    NBC_OPTION(IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS),
+    NBC_OPTION(IPPROTO_TCP, TCP_USER_TIMEOUT),
+    NBC_OPTION(IPPROTO_TCP, TCP_WINDOW_CLAMP),
+};
+#undef NBC_OPTION
+const size_t kSocketOptionCount = sizeof kSocketOptions / sizeof *kSocketOptions;
+
+}  // namespace nbc::wire
+
+namespace nbc::binding {
 
 // poll(2)'s revents bits and epoll's events bits, with their names.
 struct EventBit {
@@ -119,7 +206,7 @@ bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& l
 // The spec lib/ packs (see wire.h) plus the address or path, and the local
 // address (a string, or undefined).
 std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, const Napi::Value& address,
-                                      const Napi::Value& local) {
+                                      const Napi::Value& local, const Napi::Value& extra) {
   namespace w = nbc::wire;
   auto a = std::make_unique<Attempt>();
   int family = int(spec[w::kSpecFamily]);
@@ -152,6 +239,12 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, 
   a->confirm = nbc::Confirm(confirm);
   a->wait_delay_ns = int64_t(spec[w::kSpecWaitDelay] * 1e6);
   a->close_when_connected = spec[w::kSpecCloseWhenConnected] != 0;
+  int mptcp = int(spec[w::kSpecMptcp]);
+  a->mptcp = mptcp == 1 ? nbc::Mptcp::kRequire : mptcp == 2 ? nbc::Mptcp::kPrefer : nbc::Mptcp::kOff;
+  if (extra.IsBuffer()) {
+    auto bytes = extra.As<Napi::Buffer<uint8_t>>();
+    a->extra_options.assign(bytes.Data(), bytes.Data() + bytes.Length());
+  }
   a->start_ns = nbc::monotonic_ns();
   a->deadline_ns = nbc::deadline_after(a->start_ns, spec[w::kSpecTimeout]);
   return a;
@@ -184,8 +277,25 @@ void set_endpoint(Napi::Object& o, const char* address_key, const char* port_key
   o.Set(port_key, port);
 }
 
+size_t tcp_info_slots(const Attempt& a) { return a.tcp_info ? nbc::wire::kTcpInfoSlots : 0; }
+
 size_t encoded_size(const Attempt& a) {
-  return nbc::wire::kHeaderSlots + a.steps.size() * nbc::wire::kStepSlots;
+  return nbc::wire::kHeaderSlots + a.steps.size() * nbc::wire::kStepSlots + tcp_info_slots(a);
+}
+
+// TCP_INFO in kTcpInfoNames' order; NaN for a field past what the kernel
+// filled (`len`). Returns the slots written.
+size_t encode_tcp_info(const nbc::KernelTcpInfo& info, socklen_t len, double* out) {
+  using Info = nbc::KernelTcpInfo;
+  size_t i = 0;
+#define NBC_TCP_INFO_ENCODE(name, field) \
+  out[i++] = offsetof(Info, field) + sizeof(Info::field) <= len ? double(info.field) : NAN;
+  NBC_TCP_INFO_FIELDS(NBC_TCP_INFO_ENCODE)
+#undef NBC_TCP_INFO_ENCODE
+  // The window scales share a byte (offset 6), always filled.
+  out[i++] = info.snd_wscale;
+  out[i++] = info.rcv_wscale;
+  return i;
 }
 
 // family, port, the address as four big-endian 32-bit words, the scope id.
@@ -230,6 +340,7 @@ size_t encode(const Attempt& a, double* out) {
   encode_endpoint(out + w::kResLocalFamily, a.local_name, a.local_name_len);
   encode_endpoint(out + w::kResRemoteFamily, a.peer_name, a.peer_name_len);
   out[w::kResStepCount] = double(a.steps.size());
+  out[w::kResTcpInfoSlots] = double(tcp_info_slots(a));
   double* step = out + w::kHeaderSlots;
   for (const nbc::Step& s : a.steps) {
     step[w::kStepPacked] = int(s.call) + w::kArgUnit * int(s.arg) + w::kDetailUnit * s.detail +
@@ -239,8 +350,10 @@ size_t encode(const Attempt& a, double* out) {
     step[w::kStepValue] = s.value;
     step[w::kStepRevents] = s.revents;
     step[w::kStepAt] = double(s.at_ns) / 1e6;
+    step[w::kStepOption] = s.option;
     step += w::kStepSlots;
   }
+  if (a.tcp_info) encode_tcp_info(*a.tcp_info, a.tcp_info_len, step);
   return encoded_size(a);
 }
 
@@ -304,6 +417,7 @@ Napi::Object layout_exports(Napi::Env env) {
   packing.Set("revents", int(nbc::Step::kRevents));
   packing.Set("sets", int(nbc::Step::kSets));
   packing.Set("value", int(nbc::Step::kValue));
+  packing.Set("optionBytes", double(nbc::kOptionBytes));
   layout.Set("packing", packing);
   layout.Set("calls", name_table(env, w::kCallNames));
   layout.Set("args", name_table(env, w::kArgNames));
@@ -313,6 +427,26 @@ Napi::Object layout_exports(Napi::Env env) {
   layout.Set("whys", name_table(env, w::kWhyNames));
   layout.Set("pollEvents", bit_table(env, kPollBits));
   layout.Set("epollEvents", bit_table(env, kEpollBits));
+  layout.Set("tcpInfo", name_table(env, w::kTcpInfoNames));
+  auto constants = [&](const w::NamedConstant* table, size_t n) {
+    Napi::Array out = Napi::Array::New(env, n);
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Array entry = Napi::Array::New(env, 3);
+      entry.Set(0u, table[i].name);
+      entry.Set(1u, table[i].level);
+      entry.Set(2u, table[i].number);
+      out.Set(i, entry);
+    }
+    return out;
+  };
+  layout.Set("socketLevels", constants(w::kSocketLevels, w::kSocketLevelCount));
+  layout.Set("socketOptions", constants(w::kSocketOptions, w::kSocketOptionCount));
+  // TCP_INFO's state, by number (netinet/tcp.h's enum, from 1).
+  static const char* const kTcpStates[] = {nullptr,       "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
+                                           "FIN_WAIT1",   "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+                                           "CLOSE_WAIT",  "LAST_ACK",    "LISTEN",    "CLOSING"};
+  static_assert(TCP_CLOSING == 11, "netinet/tcp.h's state numbers");
+  layout.Set("tcpStates", name_table(env, kTcpStates));
   return layout;
 }
 

@@ -284,11 +284,11 @@ EngineBinding* engine_for(Napi::Env env, nbc::Waiter::StartError& failure) {
   return b;
 }
 
-// connectSync(spec, address, localAddress): the whole algorithm on this
+// connectSync(spec, address, localAddress, extraOptions): the whole algorithm on this
 // thread; returns one encoded result.
 Napi::Value connect_sync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
+  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2], info[3]);
   if (!a) return env.Undefined();
   nbc::connect_blocking(*a);
   std::vector<std::unique_ptr<Attempt>> one;
@@ -302,7 +302,7 @@ Napi::Value connect_sync(const Napi::CallbackInfo& info) {
   return Napi::Value(env, result);
 }
 
-// connectStart(spec, address, localAddress): hands the attempt to the
+// connectStart(spec, address, localAddress, extraOptions): hands the attempt to the
 // waiter; the result comes back through onBatch. The syscalls themselves run
 // on the waiter thread. Returns undefined, or { errno, syscall } (errno
 // positive) when the waiter cannot start: then no attempt was made.
@@ -317,7 +317,7 @@ Napi::Object start_failure(Napi::Env env, const nbc::Waiter::StartError& failure
 
 Napi::Value connect_start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2]);
+  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2], info[3]);
   if (!a) return env.Undefined();
   nbc::Waiter::StartError failure;
   if (a->wait == Wait::kEpoll) {

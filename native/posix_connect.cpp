@@ -49,12 +49,27 @@ uint64_t socket_calls() { return socket_call_count.load(std::memory_order_relaxe
 // SOCK_CLOEXEC in the same call, as libuv does: a separate fcntl(F_SETFD)
 // leaves a window in which a fork on another thread inherits the socket, and
 // a child that holds it keeps the connection up after our close().
-int sys_socket(int family) { return socket_call(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)); }
+int sys_socket(int family, int protocol) {
+  return socket_call(socket(family, SOCK_STREAM | SOCK_CLOEXEC, protocol));
+}
 
 int sys_fcntl(int fd, int cmd, int arg) { return socket_call(fcntl(fd, cmd, arg)); }
 
 int sys_setsockopt_int(int fd, int level, int name, int value) {
   return socket_call(setsockopt(fd, level, name, &value, sizeof value));
+}
+
+int sys_setsockopt_bytes(int fd, int level, int name, const void* value, socklen_t len) {
+  return socket_call(setsockopt(fd, level, name, value, len));
+}
+
+int sys_getsockopt_bytes(int fd, int level, int name, void* value, socklen_t* len) {
+  return socket_call(getsockopt(fd, level, name, value, len));
+}
+
+int sys_getsockopt_tcp_info(int fd, KernelTcpInfo* info, socklen_t* len) {
+  *len = sizeof *info;
+  return socket_call(getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, len));
 }
 
 int sys_setsockopt_linger(int fd, int on, int seconds) {
@@ -243,8 +258,21 @@ void close_traced(Attempt& a) {
   a.fd = -1;
 }
 
+// A probe keeps what only the connected socket can tell: TCP_INFO, with the
+// handshake's RTT. A failure to read it is traced and changes no verdict.
+void snapshot_tcp_info(Attempt& a) {
+  auto info = std::make_unique<KernelTcpInfo>();
+  socklen_t len;
+  if (record(a, Call::kGetsockopt, Arg::kTcpInfo, sys_getsockopt_tcp_info(a.fd, info.get(), &len)).ret < 0) return;
+  a.tcp_info = std::move(info);
+  a.tcp_info_len = len;
+}
+
 void finish(Attempt& a, int err, Call syscall, Phase phase) {
-  if (err == 0 && a.close_when_connected) close_traced(a);
+  if (err == 0 && a.close_when_connected) {
+    if (a.family != AF_UNIX) snapshot_tcp_info(a);
+    close_traced(a);
+  }
   a.posix_errno = err;
   a.syscall = syscall;
   a.phase = phase;
@@ -292,6 +320,55 @@ bool apply_options(Attempt& a) {
       return false;
   }
   return true;
+}
+
+// The caller's own list, in its order (see Attempt::extra_options).
+bool apply_extra_options(Attempt& a) {
+  const uint8_t* at = a.extra_options.data();
+  const uint8_t* const end = at + a.extra_options.size();
+  while (end - at >= 12) {
+    int32_t level, name;
+    uint32_t len;
+    std::memcpy(&level, at, 4);
+    std::memcpy(&name, at + 4, 4);
+    std::memcpy(&len, at + 8, 4);
+    at += 12;
+    const bool is_int = (len & kOptionBytes) == 0;
+    len &= ~kOptionBytes;
+    if (len > size_t(end - at)) break;  // lib/ packs whole records; never past the end
+    int res = sys_setsockopt_bytes(a.fd, level, name, at, len);
+    Step& step = record(a, Call::kSetsockopt, Arg::kOption, res);
+    step.option = (level << 16) | name;
+    if (is_int && len == sizeof(int)) {
+      step.detail |= Step::kValue;
+      std::memcpy(&step.value, at, sizeof(int));
+    }
+    at += len;
+    if (res < 0) {
+      fail(a, -res, Call::kSetsockopt, Phase::kImmediate);
+      return false;
+    }
+  }
+  return true;
+}
+
+// The socket, asking for MPTCP when the caller did. With 'prefer', a kernel
+// without it (EPROTONOSUPPORT, ENOPROTOOPT, or EINVAL from older kernels and
+// sysctl net.mptcp.enabled=0, as Go's fallback reads them) gets a plain TCP
+// socket instead, and both calls are in the trace.
+int open_socket(Attempt& a) {
+  if (a.mptcp == Mptcp::kOff || a.family == AF_UNIX) {
+    int fd = sys_socket(a.family);
+    return traced(a, Call::kSocket, Arg::kSockStreamCloexec, fd) ? fd : -1;
+  }
+  int fd = sys_socket(a.family, IPPROTO_MPTCP);
+  bool unavailable = fd == -EPROTONOSUPPORT || fd == -ENOPROTOOPT || fd == -EINVAL;
+  if (fd < 0 && unavailable && a.mptcp == Mptcp::kPrefer) {
+    record(a, Call::kSocket, Arg::kSockStreamMptcp, fd);
+    fd = sys_socket(a.family);
+    return traced(a, Call::kSocket, Arg::kSockStreamCloexec, fd) ? fd : -1;
+  }
+  return traced(a, Call::kSocket, Arg::kSockStreamMptcp, fd) ? fd : -1;
 }
 
 bool same_endpoint(const IpAddr& x, socklen_t xlen, const IpAddr& y, socklen_t ylen) {
@@ -350,8 +427,8 @@ bool start_connect(Attempt& a) {
   // the verdict's steps grow it once.
   a.steps.reserve(6);
 
-  int fd = sys_socket(a.family);
-  if (!traced(a, Call::kSocket, Arg::kSockStreamCloexec, fd)) return false;
+  int fd = open_socket(a);
+  if (fd < 0) return false;
   a.fd = fd;
 
   // select(2) cannot hold this fd: FD_SET would write past the fd_set.
@@ -366,7 +443,7 @@ bool start_connect(Attempt& a) {
   if (!traced(a, Call::kFcntl, Arg::kGetFl, flags)) return false;
   if (!traced(a, Call::kFcntl, Arg::kSetFl, sys_fcntl(a.fd, F_SETFL, flags | O_NONBLOCK))) return false;
 
-  if (!apply_options(a)) return false;
+  if (!apply_options(a) || !apply_extra_options(a)) return false;
 
   if (a.local_len > 0 && !traced(a, Call::kBind, Arg::kNone, sys_bind(a.fd, &a.local, a.local_len)))
     return false;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ enum class Arg : uint8_t {
   kSockStreamCloexec,  // socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)
   kEpollCtlAdd,        // epoll_ctl ADD, EPOLLOUT | EPOLLONESHOT
   kEpollCtlDel,        // epoll_ctl DEL, before a close the attempt decided on
+  kOption,             // setsockopt of an option from the caller's list: level and name in Step::option
+  kSockStreamMptcp,    // socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP)
+  kTcpInfo,            // getsockopt TCP_INFO, the kernel's view right after the verdict
   kCount,
 };
 
@@ -87,8 +91,45 @@ struct Step {
   int16_t revents;  // poll: this fd's revents
   int ret;          // what the call returned
   int err;          // positive errno when ret < 0, else 0
-  int value;        // getsockopt(SO_ERROR): the pending error
+  int value;        // getsockopt(SO_ERROR): the pending error; setsockopt: an int value set
+  int option;       // Arg::kOption: level << 16 | name
   int64_t at_ns;    // since the attempt began
+};
+
+// struct tcp_info as linux/tcp.h has it today. glibc's copy stops at
+// tcpi_total_retrans; the kernel fills what it knows and says how much
+// through getsockopt's length, so a field past that length is absent, not 0.
+struct KernelTcpInfo {
+  uint8_t state, ca_state, retransmits, probes, backoff, options;
+  uint8_t snd_wscale : 4, rcv_wscale : 4;
+  uint8_t delivery_rate_app_limited : 1, fastopen_client_fail : 2;
+  uint32_t rto, ato, snd_mss, rcv_mss;
+  uint32_t unacked, sacked, lost, retrans, fackets;
+  uint32_t last_data_sent, last_ack_sent, last_data_recv, last_ack_recv;
+  uint32_t pmtu, rcv_ssthresh, rtt, rttvar, snd_ssthresh, snd_cwnd, advmss, reordering;
+  uint32_t rcv_rtt, rcv_space;
+  uint32_t total_retrans;
+  uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+  uint32_t segs_out, segs_in;
+  uint32_t notsent_bytes, min_rtt;
+  uint32_t data_segs_in, data_segs_out;
+  uint64_t delivery_rate;
+  uint64_t busy_time, rwnd_limited, sndbuf_limited;
+  uint32_t delivered, delivered_ce;
+  uint64_t bytes_sent, bytes_retrans;
+  uint32_t dsack_dups, reord_seen;
+  uint32_t rcv_ooopack;
+  uint32_t snd_wnd;
+};
+
+// In an extra option's length: its value is bytes, not an int.
+constexpr uint32_t kOptionBytes = 0x80000000u;
+
+// How the socket() call asks for Multipath TCP.
+enum class Mptcp : uint8_t {
+  kOff,
+  kRequire,  // IPPROTO_MPTCP, and its errno if the kernel has none
+  kPrefer,   // IPPROTO_MPTCP, then plain TCP if the kernel has none (both traced)
 };
 
 // An IPv4 or IPv6 socket address: a fifth of a sockaddr_storage, which
@@ -124,6 +165,12 @@ struct Attempt {
   int64_t start_ns = 0;               // CLOCK_MONOTONIC
   int64_t deadline_ns = -1;           // -1: none, the kernel decides
   bool close_when_connected = false;  // probe: the verdict is all we want
+  Mptcp mptcp = Mptcp::kOff;
+  // The caller's further options, set in the order given after the fixed
+  // ones above: records of {int32 level, int32 name, uint32 length, bytes},
+  // host byte order, as lib/ packs them; kOptionBytes in the length marks
+  // bytes (a name, a struct) rather than an int. Empty for most attempts.
+  std::vector<uint8_t> extra_options;
 
   // What happened.
   int fd = -1;                    // owned: open only on success
@@ -137,6 +184,10 @@ struct Attempt {
   IpAddr peer_name{};  // getpeername, on TCP success
   socklen_t peer_name_len = 0;
   int64_t end_ns = 0;
+  // A probe's TCP_INFO, read right after a TCP success and before the close:
+  // the handshake's RTT as the kernel measured it.
+  std::unique_ptr<KernelTcpInfo> tcp_info;
+  socklen_t tcp_info_len = 0;
 
   // Timer-heap bookkeeping (timer_heap.h), for the engine and the waiter.
   int64_t timer_ns = 0;              // what the timer heap orders by
@@ -199,7 +250,12 @@ void record_select_wake(Attempt& a, int ret, bool readable, bool writable);
 // One thin wrapper per syscall, for the algorithm, the waiter and the
 // step-by-step API alike. Each makes exactly one call and returns its result,
 // or -errno read right after it (libuv's convention).
-int sys_socket(int family);  // SOCK_STREAM | SOCK_CLOEXEC
+int sys_socket(int family, int protocol = 0);  // SOCK_STREAM | SOCK_CLOEXEC
+int sys_setsockopt_bytes(int fd, int level, int name, const void* value, socklen_t len);
+// *len is the room at value on the way in, what the kernel wrote on the way out.
+int sys_getsockopt_bytes(int fd, int level, int name, void* value, socklen_t* len);
+// TCP_INFO; *len is how much of *info the kernel filled.
+int sys_getsockopt_tcp_info(int fd, KernelTcpInfo* info, socklen_t* len);
 int sys_fcntl(int fd, int cmd, int arg);
 int sys_setsockopt_int(int fd, int level, int name, int value);
 int sys_setsockopt_linger(int fd, int on, int seconds);

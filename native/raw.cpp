@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include "binding.h"
+#include "wire.h"
 
 namespace nbc::binding {
 namespace {
@@ -23,7 +24,9 @@ int fd_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::N
 
 Napi::Value raw_socket(const Napi::CallbackInfo& info) {
   int family = info[0].As<Napi::Number>().Int32Value();
-  return raw_result(info.Env(), nbc::sys_socket(family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET));
+  int protocol = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  return raw_result(info.Env(),
+                    nbc::sys_socket(family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET, protocol));
 }
 
 // fcntl(fd, cmd, arg) for cmd F_GETFL (0), F_SETFL (1), F_SETFD (2).
@@ -38,21 +41,43 @@ Napi::Value raw_fcntl(const Napi::CallbackInfo& info) {
                     nbc::sys_fcntl(fd_arg(info, 0), kCmds[cmd], info[2].As<Napi::Number>().Int32Value()));
 }
 
-// setsockopt(fd, name, value), name one of the traced option names.
+// setsockopt(fd, level, name, value): value an int, or a Buffer of the
+// option's own bytes. lib/ turned names into this system's numbers.
 Napi::Value raw_setsockopt(const Napi::CallbackInfo& info) {
-  std::string name = info[1].As<Napi::String>().Utf8Value();
-  int value = info[2].As<Napi::Number>().Int32Value();
-  if (name == "SO_LINGER")
-    return raw_result(info.Env(), nbc::sys_setsockopt_linger(fd_arg(info, 0), value ? 1 : 0, 0));
-  static const nbc::Arg kOptions[] = {nbc::Arg::kTcpNoDelay, nbc::Arg::kTcpSynCount,
-                                      nbc::Arg::kTcpUserTimeout, nbc::Arg::kIpBindAddressNoPort};
-  for (nbc::Arg arg : kOptions) {
-    int level, optname;
-    if (name == arg_name(arg) && nbc::option_of(arg, &level, &optname))
-      return raw_result(info.Env(), nbc::sys_setsockopt_int(fd_arg(info, 0), level, optname, value));
+  int fd = fd_arg(info, 0);
+  int level = info[1].As<Napi::Number>().Int32Value();
+  int name = info[2].As<Napi::Number>().Int32Value();
+  if (info[3].IsBuffer()) {
+    auto bytes = info[3].As<Napi::Buffer<uint8_t>>();
+    return raw_result(info.Env(), nbc::sys_setsockopt_bytes(fd, level, name, bytes.Data(), socklen_t(bytes.Length())));
   }
-  Napi::RangeError::New(info.Env(), "nbconnect: unknown socket option").ThrowAsJavaScriptException();
-  return info.Env().Undefined();
+  return raw_result(info.Env(), nbc::sys_setsockopt_int(fd, level, name, info[3].As<Napi::Number>().Int32Value()));
+}
+
+// getsockopt(fd, level, name, size): { ret, errno?, data } with the bytes
+// the kernel wrote (up to `size`, which lib/ bounds).
+Napi::Value raw_getsockopt(const Napi::CallbackInfo& info) {
+  std::vector<uint8_t> buf(info[3].As<Napi::Number>().Uint32Value());
+  socklen_t len = socklen_t(buf.size());
+  int res = nbc::sys_getsockopt_bytes(fd_arg(info, 0), info[1].As<Napi::Number>().Int32Value(),
+                                      info[2].As<Napi::Number>().Int32Value(), buf.data(), &len);
+  Napi::Object o = raw_result(info.Env(), res);
+  if (res == 0) o.Set("data", Napi::Buffer<uint8_t>::Copy(info.Env(), buf.data(), std::min<size_t>(len, buf.size())));
+  return o;
+}
+
+// getsockopt(fd, IPPROTO_TCP, TCP_INFO): { ret, errno?, info? }, info in
+// wire.h's kTcpInfoNames order.
+Napi::Value raw_get_tcp_info(const Napi::CallbackInfo& info) {
+  nbc::KernelTcpInfo tcp{};
+  socklen_t len;
+  int res = nbc::sys_getsockopt_tcp_info(fd_arg(info, 0), &tcp, &len);
+  Napi::Object o = raw_result(info.Env(), res);
+  if (res < 0) return o;
+  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), nbc::wire::kTcpInfoSlots);
+  encode_tcp_info(tcp, len, out.Data());
+  o.Set("info", out);
+  return o;
 }
 
 Napi::Value raw_address_call(const Napi::CallbackInfo& info, bool is_bind) {
@@ -179,12 +204,15 @@ Napi::Object raw_exports(Napi::Env env) {
   raw.Set("poll", Napi::Function::New(env, raw_poll, "poll"));
   raw.Set("select", Napi::Function::New(env, raw_select, "select"));
   raw.Set("getSoError", Napi::Function::New(env, raw_get_so_error, "getSoError"));
+  raw.Set("getsockopt", Napi::Function::New(env, raw_getsockopt, "getsockopt"));
+  raw.Set("getTcpInfo", Napi::Function::New(env, raw_get_tcp_info, "getTcpInfo"));
   raw.Set("getsockname", Napi::Function::New(env, raw_getsockname, "getsockname"));
   raw.Set("getpeername", Napi::Function::New(env, raw_getpeername, "getpeername"));
   raw.Set("read", Napi::Function::New(env, raw_read, "read"));
   raw.Set("close", Napi::Function::New(env, raw_close, "close"));
   Napi::Object constants = Napi::Object::New(env);
   constants.Set("O_NONBLOCK", O_NONBLOCK);
+  constants.Set("IPPROTO_MPTCP", int(IPPROTO_MPTCP));
   constants.Set("POLLIN", POLLIN);
   constants.Set("POLLPRI", POLLPRI);
   constants.Set("POLLOUT", POLLOUT);

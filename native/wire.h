@@ -33,11 +33,13 @@ enum SpecSlot {
   kSpecConfirm,    // nbc::Confirm
   kSpecWaitDelay,  // ms
   kSpecCloseWhenConnected,
+  kSpecMptcp,  // nbc::Mptcp
   kSpecSlots,
 };
 constexpr const char* kSpecNames[] = {
     "id",       "family",      "port",       "localPort", "wait",    "timeout",   "noDelay",
     "synCount", "userTimeout", "bindNoPort", "linger0",   "confirm", "waitDelay", "closeWhenConnected",
+    "mptcp",
 };
 
 // One result: kHeaderSlots, then kStepSlots per step. A batch is results
@@ -60,6 +62,7 @@ enum ResultSlot {
   kResRemoteWords,
   kResRemoteScope = kResRemoteWords + 4,
   kResStepCount,
+  kResTcpInfoSlots,  // 0, or kTcpInfoSlots of a probe's TCP_INFO after the steps
   kHeaderSlots,
 };
 // Named by their first slot; the words take four.
@@ -84,6 +87,7 @@ constexpr struct {
     {"remoteWords", kResRemoteWords},
     {"remoteScope", kResRemoteScope},
     {"stepCount", kResStepCount},
+    {"tcpInfoSlots", kResTcpInfoSlots},
     {"headerSlots", kHeaderSlots},
 };
 
@@ -94,9 +98,10 @@ enum StepSlot {
   kStepValue,
   kStepRevents,  // poll: revents; epoll_wait: this fd's events
   kStepAt,       // ms since the attempt began
+  kStepOption,   // setsockopt of a listed option: level * 65536 + name
   kStepSlots,
 };
-constexpr const char* kStepNames[] = {"packed", "ret", "errno", "value", "revents", "at"};
+constexpr const char* kStepNames[] = {"packed", "ret", "errno", "value", "revents", "at", "option"};
 
 // How kStepPacked packs a step's small fields into one exact float64.
 constexpr int kArgUnit = 16;
@@ -127,11 +132,50 @@ constexpr const char* kArgNames[] = {
     "SOCK_STREAM|SOCK_CLOEXEC",
     "EPOLL_CTL_ADD",
     "EPOLL_CTL_DEL",
+    "option",  // lib/ names it from Step::option and the table below
+    "SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_MPTCP",
+    "TCP_INFO",
 };
 constexpr const char* kWaitNames[] = {"poll", "select", "epoll"};
 constexpr const char* kConfirmNames[] = {"so_error", "getpeername", "read", "reconnect"};
 constexpr const char* kPhaseNames[] = {"immediate", "async", "timeout", "aborted"};
 constexpr const char* kWhyNames[] = {nullptr, "fd_setsize"};
+
+// TCP_INFO's fields as lib/ names them (Node's camelCase), in the order the
+// binding writes them; a field the kernel did not fill is NaN. The two
+// window scales are bitfields, written by hand after these.
+#define NBC_TCP_INFO_FIELDS(X)                                                                          \
+  X("state", state) X("caState", ca_state) X("retransmits", retransmits) X("probes", probes)            \
+  X("backoff", backoff) X("options", options) X("rto", rto) X("ato", ato) X("sndMss", snd_mss)          \
+  X("rcvMss", rcv_mss) X("unacked", unacked) X("sacked", sacked) X("lost", lost) X("retrans", retrans)  \
+  X("lastDataSent", last_data_sent) X("lastDataRecv", last_data_recv) X("lastAckRecv", last_ack_recv)   \
+  X("pmtu", pmtu) X("rcvSsthresh", rcv_ssthresh) X("rtt", rtt) X("rttVar", rttvar)                      \
+  X("sndSsthresh", snd_ssthresh) X("sndCwnd", snd_cwnd) X("advMss", advmss) X("reordering", reordering) \
+  X("rcvRtt", rcv_rtt) X("rcvSpace", rcv_space) X("totalRetrans", total_retrans)                        \
+  X("pacingRate", pacing_rate) X("maxPacingRate", max_pacing_rate) X("bytesAcked", bytes_acked)         \
+  X("bytesReceived", bytes_received) X("segsOut", segs_out) X("segsIn", segs_in)                        \
+  X("notsentBytes", notsent_bytes) X("minRtt", min_rtt) X("dataSegsIn", data_segs_in)                   \
+  X("dataSegsOut", data_segs_out) X("deliveryRate", delivery_rate) X("busyTime", busy_time)             \
+  X("rwndLimited", rwnd_limited) X("sndbufLimited", sndbuf_limited) X("delivered", delivered)           \
+  X("deliveredCe", delivered_ce) X("bytesSent", bytes_sent) X("bytesRetrans", bytes_retrans)            \
+  X("dsackDups", dsack_dups) X("reordSeen", reord_seen) X("rcvOooPack", rcv_ooopack) X("sndWnd", snd_wnd)
+#define NBC_TCP_INFO_NAME(name, field) name,
+constexpr const char* kTcpInfoNames[] = {NBC_TCP_INFO_FIELDS(NBC_TCP_INFO_NAME) "sndWscale", "rcvWscale"};
+#undef NBC_TCP_INFO_NAME
+constexpr int kTcpInfoSlots = int(sizeof kTcpInfoNames / sizeof *kTcpInfoNames);
+
+// The option names lib/ accepts in `setsockopt: [{ level, name }]` and in
+// raw.setsockopt, with this system's numbers for them: the kernel headers
+// are the one source, and lib/ never spells a number.
+struct NamedConstant {
+  const char* name;
+  int level;  // for an option: its level; for a level: -1
+  int number;
+};
+extern const NamedConstant kSocketLevels[];
+extern const size_t kSocketLevelCount;
+extern const NamedConstant kSocketOptions[];
+extern const size_t kSocketOptionCount;
 
 template <typename E, size_t N>
 constexpr bool names_all(const char* const (&)[N]) {

@@ -84,8 +84,11 @@ describe('raw: the step-by-step API', () => {
       [() => raw.getFlags(-1), RangeError],
       // @ts-expect-error: an fd is a number
       [() => raw.getFlags('3'), TypeError],
-      // @ts-expect-error: not an option raw sets
-      [() => raw.setsockopt(0, 'SO_REUSEPORT', 1), TypeError],
+      // @ts-expect-error: not an option nbconnect knows by name
+      [() => raw.setsockopt(0, 'SO_NO_SUCH_OPTION', 1), TypeError],
+      // @ts-expect-error: an option by number needs its level
+      [() => raw.setsockopt(0, 37, 1), TypeError],
+      [() => raw.setsockopt(0, 'IPPROTO_TCP', 'SO_MARK', 1), RangeError],
       [() => raw.connect(0, { host: 'localhost', port: 80 }), TypeError],
       [() => raw.connect(0, { host: '127.0.0.1', port: 1e6 }), RangeError],
       [() => raw.bind(0, { path: 'x'.repeat(200) }), RangeError],

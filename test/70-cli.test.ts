@@ -74,13 +74,18 @@ describe('the nbconnect command', () => {
     assert.ok(steps.some((s: Step) => s.call === 'bind' && s.ret === 0));
   });
 
-  it('ping: one line per connect, then min/avg/max/mdev and the loss', async () => {
+  it('ping: one line per connect with the kernel RTT beside the wall clock, then both min/avg/max/mdev and the loss', async () => {
     const { status, stdout } = await nbconnect('ping', `127.0.0.1:${live.port}`, '-c', '3', '-i', '20');
     assert.equal(status, 0);
     const lines = stdout.trim().split('\n');
-    assert.equal(lines.filter((l) => /^connected to 127\.0\.0\.1:[0-9]+: seq=[123] time=[0-9.]+ ms$/.test(l)).length, 3, stdout);
+    const replies = lines.map((l) => /^connected to 127\.0\.0\.1:[0-9]+: seq=[123] time=([0-9.]+) ms kernel rtt=([0-9.]+) ms$/.exec(l)).filter((m) => m !== null);
+    assert.equal(replies.length, 3, stdout);
+    // The kernel's RTT of a loopback handshake is tens of µs, and never more
+    // than the wall clock around the whole connect.
+    for (const [, time, rtt] of replies) assert.ok(Number(rtt) > 0 && Number(rtt) <= Number(time), `${rtt} vs ${time}`);
     assert.match(stdout, /3 connects, 3 connected, 0 failed, 0\.0% loss/);
     assert.match(stdout, /handshake min\/avg\/max\/mdev = [0-9.]+\/[0-9.]+\/[0-9.]+\/[0-9.]+ ms/);
+    assert.match(stdout, /kernel rtt min\/avg\/max\/mdev = [0-9.]+\/[0-9.]+\/[0-9.]+\/[0-9.]+ ms/);
 
     const port = await refusedPort();
     const down = await nbconnect('ping', `127.0.0.1:${port}`, '-c', '2', '-i', '0');
