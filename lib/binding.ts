@@ -91,7 +91,12 @@ interface Addon {
   /** spec: lib/wire.ts's pack(); returns one encoded result. */
   connectSync(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): Float64Array;
   /** undefined, or why the waiter thread could not start (errno positive); then nothing was started. */
-  connectStart(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): { errno: number; syscall: string } | undefined;
+  connectStart(
+    spec: Float64Array,
+    address: string,
+    localAddress: string | undefined,
+    extra: Buffer | undefined,
+  ): { errno: number; syscall: string } | undefined;
   cancel(wait: number, id: number): void;
   /** close(2) of an fd handed to JS; 0 or the positive errno. */
   close(fd: number): number;

@@ -128,7 +128,11 @@ async function runOnce(driver: Driver, s: BenchSettings, inFlight: number, stopA
 }
 
 const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
-const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
+const median = (xs: number[]) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 
 /** Runs the benchmark: every driver, interleaved over the repetitions, warmed up first. */
 export async function runBench(s: BenchSettings): Promise<BenchReport> {
@@ -137,8 +141,7 @@ export async function runBench(s: BenchSettings): Promise<BenchReport> {
   let truncated = false;
   const figures = new Map<string, number[]>(); // scenario|metric|driver -> per repetition
   const add = (key: string, value: number) => figures.set(key, [...(figures.get(key) ?? []), value]);
-  for (const driver of BENCH_DRIVERS)
-    await runOnce(driver, { ...s, count: Math.min(50, s.count) }, 1, stopAt); // warm-up: JIT, the engine, the waiter threads
+  for (const driver of BENCH_DRIVERS) await runOnce(driver, { ...s, count: Math.min(50, s.count) }, 1, stopAt); // warm-up: JIT, the engine, the waiter threads
   for (const [scenario, inFlight] of [
     ['sequential', 1],
     ['concurrent', s.concurrency],
@@ -182,7 +185,9 @@ export function benchTable(report: BenchReport): string {
   for (const r of report.rows) {
     const scenario = r.scenario === 'concurrent' ? `concurrent ${report.settings.concurrency}` : 'sequential';
     const metric = UNITS[r.metric] ? `${r.metric} (${UNITS[r.metric]})` : r.metric;
-    lines.push(`| ${scenario} | ${metric} | ${r.driver} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${r.vsNet === undefined ? '-' : r.vsNet.toFixed(2)} | - |`);
+    lines.push(
+      `| ${scenario} | ${metric} | ${r.driver} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${r.vsNet === undefined ? '-' : r.vsNet.toFixed(2)} | - |`,
+    );
   }
   return lines.join('\n');
 }

@@ -254,8 +254,7 @@ async function ping(argv: string[], io: Io): Promise<number> {
       else if (outcome.ok) {
         const rtt = outcome.tcpInfo ? ` kernel rtt=${(outcome.tcpInfo.rtt / 1000).toFixed(3)} ms` : '';
         io.out(`connected to ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms${rtt}`);
-      }
-      else io.out(`${outcome.code} from ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms (${outcome.phase})`);
+      } else io.out(`${outcome.code} from ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms (${outcome.phase})`);
       if (outcome.ok) times.push(outcome.elapsed);
       if (outcome.tcpInfo) kernelTimes.push(outcome.tcpInfo.rtt / 1000);
       if (seq < count) await sleep(interval, stop.signal);
@@ -414,7 +413,9 @@ async function bench(argv: string[], io: Io): Promise<number> {
   if (values.json) {
     io.out(JSON.stringify(report));
   } else {
-    io.out(`nbconnect bench ${target}: ${settings.count} connects per run, ${settings.concurrency} in flight when concurrent, ${settings.reps} repetitions, RST close`);
+    io.out(
+      `nbconnect bench ${target}: ${settings.count} connects per run, ${settings.concurrency} in flight when concurrent, ${settings.reps} repetitions, RST close`,
+    );
     io.out(benchTable(report));
     if (report.truncated) io.out(`stopped at the ${settings.budgetMs / 1000} s cap: some runs made fewer connects`);
     io.out(`took ${report.seconds.toFixed(1)} s${values.svg !== undefined ? `; chart: ${values.svg as string}` : ''}`);

@@ -113,7 +113,7 @@ export class Connection {
    * (state, RTT, MSS, congestion window, retransmits, ...). Not a step of
    * the trace: the trace is the connect's. Throws ERR_SOCKET_CLOSED once
    * closed or handed over, and the kernel's error otherwise (on an AF_UNIX
-   * socket, EOPNOTSUPP).
+   * socket, errno 95, which Node names ENOTSUP).
    */
   tcpInfo(): TcpInfo {
     if (this.fd < 0) throw Object.assign(new Error('Socket is closed'), { code: 'ERR_SOCKET_CLOSED' });

@@ -136,7 +136,12 @@ export function setsockopt(fd: number, ...args: unknown[]): RawResult {
  * ```
  */
 export function getsockopt(fd: number, name: SocketOptionName, size?: number): RawResult & { value?: number; data?: Buffer };
-export function getsockopt(fd: number, level: SocketLevelName | number, name: SocketOptionName | number, size?: number): RawResult & { value?: number; data?: Buffer };
+export function getsockopt(
+  fd: number,
+  level: SocketLevelName | number,
+  name: SocketOptionName | number,
+  size?: number,
+): RawResult & { value?: number; data?: Buffer };
 export function getsockopt(fd: number, ...args: unknown[]): RawResult & { value?: number; data?: Buffer } {
   checkFd(fd);
   const levelFirst = args.length >= 3 || (args.length === 2 && typeof args[1] !== 'number');

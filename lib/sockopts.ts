@@ -5,16 +5,7 @@
 // are this system's, from native/wire.h (SOCKET_LEVELS, SOCKET_OPTIONS).
 import { addon } from './binding';
 import type { ConnectOptions } from './types';
-import {
-  invalidArgType,
-  invalidArgValue,
-  validateArray,
-  validateBoolean,
-  validateInteger,
-  validateObject,
-  validateOneOf,
-  validateString,
-} from './validators';
+import { invalidArgType, invalidArgValue, validateArray, validateBoolean, validateInteger, validateObject, validateOneOf, validateString } from './validators';
 import { SOCKET_LEVELS, SOCKET_OPTIONS } from './wire';
 
 /** One setsockopt(2): level and name as this system's numbers. */
@@ -82,7 +73,7 @@ function constantOf(value: unknown, label: string, table: ReadonlyMap<string, un
 /** One entry of `setsockopt: [...]`. */
 function customSetting(entry: unknown, label: string): Setting {
   validateObject(entry, label);
-  const e = entry as Record<string, unknown>;
+  const e = entry;
   return resolveSetting(e.level, e.name, e.value, { level: `${label}.level`, name: `${label}.name`, value: `${label}.value` });
 }
 

@@ -51,7 +51,12 @@ function noteFailure(context: ConnectTraceContext, err: unknown): void {
 }
 
 /** An async call, traced: start and end around the call, asyncStart and asyncEnd (or error) at its verdict. */
-export function traceAsync<T extends Connection | Outcome>(call: 'connect' | 'probe', run: () => Promise<T>, target: Target, options: ConnectOptions | undefined): Promise<T> {
+export function traceAsync<T extends Connection | Outcome>(
+  call: 'connect' | 'probe',
+  run: () => Promise<T>,
+  target: Target,
+  options: ConnectOptions | undefined,
+): Promise<T> {
   const context: ConnectTraceContext = { call, target, options };
   return connectChannel.tracePromise(
     () =>

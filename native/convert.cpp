@@ -43,7 +43,8 @@ const NamedConstant kSocketLevels[] = {
 };
 const size_t kSocketLevelCount = sizeof kSocketLevels / sizeof *kSocketLevels;
 
-#define NBC_OPTION(level, name) {#name, level, name}
+#define NBC_OPTION(level, name) \
+  { #name, level, name }
 const NamedConstant kSocketOptions[] = {
     NBC_OPTION(SOL_SOCKET, SO_BINDTODEVICE),
     NBC_OPTION(SOL_SOCKET, SO_BROADCAST),
@@ -286,12 +287,23 @@ size_t encoded_size(const Attempt& a) {
 // TCP_INFO in kTcpInfoNames' order; NaN for a field past what the kernel
 // filled (`len`). Returns the slots written.
 size_t encode_tcp_info(const nbc::KernelTcpInfo& info, socklen_t len, double* out) {
-  using Info = nbc::KernelTcpInfo;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&info);
   size_t i = 0;
-#define NBC_TCP_INFO_ENCODE(name, field) \
-  out[i++] = offsetof(Info, field) + sizeof(Info::field) <= len ? double(info.field) : NAN;
-  NBC_TCP_INFO_FIELDS(NBC_TCP_INFO_ENCODE)
-#undef NBC_TCP_INFO_ENCODE
+  for (const auto& field : nbc::wire::kTcpInfoFields) {
+    if (field.offset + field.size > len) {
+      out[i++] = NAN;
+      continue;
+    }
+    uint64_t value = 0;  // little or big endian alike: read as its own type
+    if (field.size == 1) value = bytes[field.offset];
+    if (field.size == 4) {
+      uint32_t v;
+      std::memcpy(&v, bytes + field.offset, 4);
+      value = v;
+    }
+    if (field.size == 8) std::memcpy(&value, bytes + field.offset, 8);
+    out[i++] = double(value);
+  }
   // The window scales share a byte (offset 6), always filled.
   out[i++] = info.snd_wscale;
   out[i++] = info.rcv_wscale;
@@ -427,7 +439,11 @@ Napi::Object layout_exports(Napi::Env env) {
   layout.Set("whys", name_table(env, w::kWhyNames));
   layout.Set("pollEvents", bit_table(env, kPollBits));
   layout.Set("epollEvents", bit_table(env, kEpollBits));
-  layout.Set("tcpInfo", name_table(env, w::kTcpInfoNames));
+  Napi::Array tcp_info = Napi::Array::New(env, w::kTcpInfoSlots);
+  uint32_t slot = 0;
+  for (const auto& field : w::kTcpInfoFields) tcp_info.Set(slot++, field.name);
+  for (const char* name : w::kTcpInfoScaleNames) tcp_info.Set(slot++, name);
+  layout.Set("tcpInfo", tcp_info);
   auto constants = [&](const w::NamedConstant* table, size_t n) {
     Napi::Array out = Napi::Array::New(env, n);
     for (uint32_t i = 0; i < n; i++) {
@@ -442,9 +458,9 @@ Napi::Object layout_exports(Napi::Env env) {
   layout.Set("socketLevels", constants(w::kSocketLevels, w::kSocketLevelCount));
   layout.Set("socketOptions", constants(w::kSocketOptions, w::kSocketOptionCount));
   // TCP_INFO's state, by number (netinet/tcp.h's enum, from 1).
-  static const char* const kTcpStates[] = {nullptr,       "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
-                                           "FIN_WAIT1",   "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
-                                           "CLOSE_WAIT",  "LAST_ACK",    "LISTEN",    "CLOSING"};
+  static const char* const kTcpStates[] = {nullptr,      "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
+                                           "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+                                           "CLOSE_WAIT", "LAST_ACK",    "LISTEN",    "CLOSING"};
   static_assert(TCP_CLOSING == 11, "netinet/tcp.h's state numbers");
   layout.Set("tcpStates", name_table(env, kTcpStates));
   return layout;

@@ -263,7 +263,8 @@ void close_traced(Attempt& a) {
 void snapshot_tcp_info(Attempt& a) {
   auto info = std::make_unique<KernelTcpInfo>();
   socklen_t len;
-  if (record(a, Call::kGetsockopt, Arg::kTcpInfo, sys_getsockopt_tcp_info(a.fd, info.get(), &len)).ret < 0) return;
+  if (record(a, Call::kGetsockopt, Arg::kTcpInfo, sys_getsockopt_tcp_info(a.fd, info.get(), &len)).ret < 0)
+    return;
   a.tcp_info = std::move(info);
   a.tcp_info_len = len;
 }

@@ -25,8 +25,10 @@ int fd_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::N
 Napi::Value raw_socket(const Napi::CallbackInfo& info) {
   int family = info[0].As<Napi::Number>().Int32Value();
   int protocol = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
-  return raw_result(info.Env(),
-                    nbc::sys_socket(family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET, protocol));
+  return raw_result(info.Env(), nbc::sys_socket(family == 0   ? AF_UNIX
+                                                : family == 6 ? AF_INET6
+                                                              : AF_INET,
+                                                protocol));
 }
 
 // fcntl(fd, cmd, arg) for cmd F_GETFL (0), F_SETFL (1), F_SETFD (2).
@@ -49,9 +51,11 @@ Napi::Value raw_setsockopt(const Napi::CallbackInfo& info) {
   int name = info[2].As<Napi::Number>().Int32Value();
   if (info[3].IsBuffer()) {
     auto bytes = info[3].As<Napi::Buffer<uint8_t>>();
-    return raw_result(info.Env(), nbc::sys_setsockopt_bytes(fd, level, name, bytes.Data(), socklen_t(bytes.Length())));
+    return raw_result(info.Env(),
+                      nbc::sys_setsockopt_bytes(fd, level, name, bytes.Data(), socklen_t(bytes.Length())));
   }
-  return raw_result(info.Env(), nbc::sys_setsockopt_int(fd, level, name, info[3].As<Napi::Number>().Int32Value()));
+  return raw_result(info.Env(),
+                    nbc::sys_setsockopt_int(fd, level, name, info[3].As<Napi::Number>().Int32Value()));
 }
 
 // getsockopt(fd, level, name, size): { ret, errno?, data } with the bytes
@@ -62,7 +66,8 @@ Napi::Value raw_getsockopt(const Napi::CallbackInfo& info) {
   int res = nbc::sys_getsockopt_bytes(fd_arg(info, 0), info[1].As<Napi::Number>().Int32Value(),
                                       info[2].As<Napi::Number>().Int32Value(), buf.data(), &len);
   Napi::Object o = raw_result(info.Env(), res);
-  if (res == 0) o.Set("data", Napi::Buffer<uint8_t>::Copy(info.Env(), buf.data(), std::min<size_t>(len, buf.size())));
+  if (res == 0)
+    o.Set("data", Napi::Buffer<uint8_t>::Copy(info.Env(), buf.data(), std::min<size_t>(len, buf.size())));
   return o;
 }
 

@@ -37,9 +37,9 @@ enum SpecSlot {
   kSpecSlots,
 };
 constexpr const char* kSpecNames[] = {
-    "id",       "family",      "port",       "localPort", "wait",    "timeout",   "noDelay",
-    "synCount", "userTimeout", "bindNoPort", "linger0",   "confirm", "waitDelay", "closeWhenConnected",
-    "mptcp",
+    "id",      "family",  "port",      "localPort",          "wait",
+    "timeout", "noDelay", "synCount",  "userTimeout",        "bindNoPort",
+    "linger0", "confirm", "waitDelay", "closeWhenConnected", "mptcp",
 };
 
 // One result: kHeaderSlots, then kStepSlots per step. A batch is results
@@ -142,27 +142,71 @@ constexpr const char* kPhaseNames[] = {"immediate", "async", "timeout", "aborted
 constexpr const char* kWhyNames[] = {nullptr, "fd_setsize"};
 
 // TCP_INFO's fields as lib/ names them (Node's camelCase), in the order the
-// binding writes them; a field the kernel did not fill is NaN. The two
-// window scales are bitfields, written by hand after these.
-#define NBC_TCP_INFO_FIELDS(X)                                                                          \
-  X("state", state) X("caState", ca_state) X("retransmits", retransmits) X("probes", probes)            \
-  X("backoff", backoff) X("options", options) X("rto", rto) X("ato", ato) X("sndMss", snd_mss)          \
-  X("rcvMss", rcv_mss) X("unacked", unacked) X("sacked", sacked) X("lost", lost) X("retrans", retrans)  \
-  X("lastDataSent", last_data_sent) X("lastDataRecv", last_data_recv) X("lastAckRecv", last_ack_recv)   \
-  X("pmtu", pmtu) X("rcvSsthresh", rcv_ssthresh) X("rtt", rtt) X("rttVar", rttvar)                      \
-  X("sndSsthresh", snd_ssthresh) X("sndCwnd", snd_cwnd) X("advMss", advmss) X("reordering", reordering) \
-  X("rcvRtt", rcv_rtt) X("rcvSpace", rcv_space) X("totalRetrans", total_retrans)                        \
-  X("pacingRate", pacing_rate) X("maxPacingRate", max_pacing_rate) X("bytesAcked", bytes_acked)         \
-  X("bytesReceived", bytes_received) X("segsOut", segs_out) X("segsIn", segs_in)                        \
-  X("notsentBytes", notsent_bytes) X("minRtt", min_rtt) X("dataSegsIn", data_segs_in)                   \
-  X("dataSegsOut", data_segs_out) X("deliveryRate", delivery_rate) X("busyTime", busy_time)             \
-  X("rwndLimited", rwnd_limited) X("sndbufLimited", sndbuf_limited) X("delivered", delivered)           \
-  X("deliveredCe", delivered_ce) X("bytesSent", bytes_sent) X("bytesRetrans", bytes_retrans)            \
-  X("dsackDups", dsack_dups) X("reordSeen", reord_seen) X("rcvOooPack", rcv_ooopack) X("sndWnd", snd_wnd)
-#define NBC_TCP_INFO_NAME(name, field) name,
-constexpr const char* kTcpInfoNames[] = {NBC_TCP_INFO_FIELDS(NBC_TCP_INFO_NAME) "sndWscale", "rcvWscale"};
-#undef NBC_TCP_INFO_NAME
-constexpr int kTcpInfoSlots = int(sizeof kTcpInfoNames / sizeof *kTcpInfoNames);
+// binding writes them, each with where it sits in KernelTcpInfo; a field
+// past what the kernel filled is NaN. The two window scales are bitfields
+// sharing one byte: the binding writes them after these.
+struct TcpInfoField {
+  const char* name;
+  size_t offset;
+  size_t size;  // 1, 4 or 8 bytes, unsigned
+};
+#define NBC_FIELD(name, field) \
+  { name, offsetof(KernelTcpInfo, field), sizeof(KernelTcpInfo::field) }
+constexpr TcpInfoField kTcpInfoFields[] = {
+    NBC_FIELD("state", state),
+    NBC_FIELD("caState", ca_state),
+    NBC_FIELD("retransmits", retransmits),
+    NBC_FIELD("probes", probes),
+    NBC_FIELD("backoff", backoff),
+    NBC_FIELD("options", options),
+    NBC_FIELD("rto", rto),
+    NBC_FIELD("ato", ato),
+    NBC_FIELD("sndMss", snd_mss),
+    NBC_FIELD("rcvMss", rcv_mss),
+    NBC_FIELD("unacked", unacked),
+    NBC_FIELD("sacked", sacked),
+    NBC_FIELD("lost", lost),
+    NBC_FIELD("retrans", retrans),
+    NBC_FIELD("lastDataSent", last_data_sent),
+    NBC_FIELD("lastDataRecv", last_data_recv),
+    NBC_FIELD("lastAckRecv", last_ack_recv),
+    NBC_FIELD("pmtu", pmtu),
+    NBC_FIELD("rcvSsthresh", rcv_ssthresh),
+    NBC_FIELD("rtt", rtt),
+    NBC_FIELD("rttVar", rttvar),
+    NBC_FIELD("sndSsthresh", snd_ssthresh),
+    NBC_FIELD("sndCwnd", snd_cwnd),
+    NBC_FIELD("advMss", advmss),
+    NBC_FIELD("reordering", reordering),
+    NBC_FIELD("rcvRtt", rcv_rtt),
+    NBC_FIELD("rcvSpace", rcv_space),
+    NBC_FIELD("totalRetrans", total_retrans),
+    NBC_FIELD("pacingRate", pacing_rate),
+    NBC_FIELD("maxPacingRate", max_pacing_rate),
+    NBC_FIELD("bytesAcked", bytes_acked),
+    NBC_FIELD("bytesReceived", bytes_received),
+    NBC_FIELD("segsOut", segs_out),
+    NBC_FIELD("segsIn", segs_in),
+    NBC_FIELD("notsentBytes", notsent_bytes),
+    NBC_FIELD("minRtt", min_rtt),
+    NBC_FIELD("dataSegsIn", data_segs_in),
+    NBC_FIELD("dataSegsOut", data_segs_out),
+    NBC_FIELD("deliveryRate", delivery_rate),
+    NBC_FIELD("busyTime", busy_time),
+    NBC_FIELD("rwndLimited", rwnd_limited),
+    NBC_FIELD("sndbufLimited", sndbuf_limited),
+    NBC_FIELD("delivered", delivered),
+    NBC_FIELD("deliveredCe", delivered_ce),
+    NBC_FIELD("bytesSent", bytes_sent),
+    NBC_FIELD("bytesRetrans", bytes_retrans),
+    NBC_FIELD("dsackDups", dsack_dups),
+    NBC_FIELD("reordSeen", reord_seen),
+    NBC_FIELD("rcvOooPack", rcv_ooopack),
+    NBC_FIELD("sndWnd", snd_wnd),
+};
+#undef NBC_FIELD
+constexpr const char* kTcpInfoScaleNames[] = {"sndWscale", "rcvWscale"};
+constexpr int kTcpInfoSlots = int(sizeof kTcpInfoFields / sizeof *kTcpInfoFields) + 2;
 
 // The option names lib/ accepts in `setsockopt: [{ level, name }]` and in
 // raw.setsockopt, with this system's numbers for them: the kernel headers

@@ -78,7 +78,9 @@ describe('the nbconnect command', () => {
     const { status, stdout } = await nbconnect('ping', `127.0.0.1:${live.port}`, '-c', '3', '-i', '20');
     assert.equal(status, 0);
     const lines = stdout.trim().split('\n');
-    const replies = lines.map((l) => /^connected to 127\.0\.0\.1:[0-9]+: seq=[123] time=([0-9.]+) ms kernel rtt=([0-9.]+) ms$/.exec(l)).filter((m) => m !== null);
+    const replies = lines
+      .map((l) => /^connected to 127\.0\.0\.1:[0-9]+: seq=[123] time=([0-9.]+) ms kernel rtt=([0-9.]+) ms$/.exec(l))
+      .filter((m) => m !== null);
     assert.equal(replies.length, 3, stdout);
     // The kernel's RTT of a loopback handshake is tens of µs, and never more
     // than the wall clock around the whole connect.

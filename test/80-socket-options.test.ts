@@ -127,7 +127,7 @@ describe('socket options before the SYN', function () {
     assert.deepEqual(setsockopts(o.steps), [['SOL_SOCKET', 'SO_MARK', 7, 0]]);
   });
 
-  it("a setting the kernel refuses is its errno at that step: the socket is closed and no connect is made", async () => {
+  it('a setting the kernel refuses is its errno at that step: the socket is closed and no connect is made', async () => {
     const port = await refusedPort();
     for (const [options, code, arg] of [
       [{ congestion: 'nosuchcc' }, 'ENOENT', 'TCP_CONGESTION'],
@@ -262,7 +262,10 @@ describe('socket options before the SYN', function () {
       '--mptcp-prefer',
     );
     assert.equal(status, 0, stdout);
-    const lines = stdout.split('\n').filter((l) => /socket\(|setsockopt\(/.test(l)).map((l) => l.replace(/^ *[0-9.]+ ms +/, ''));
+    const lines = stdout
+      .split('\n')
+      .filter((l) => /socket\(|setsockopt\(/.test(l))
+      .map((l) => l.replace(/^ *[0-9.]+ ms +/, ''));
     // Every --sockopt is set where the first one stands.
     assert.deepEqual(lines, [
       lines[0],
