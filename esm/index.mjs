@@ -6,6 +6,7 @@ export {
   classify,
   connect,
   connectAny,
+  connectChannel,
   connectSync,
   createConnection,
   formatStep,

@@ -1,8 +1,20 @@
 export { connect, connectSync, probe } from './connect';
 export { Connection } from './connection';
 export { ConnectError, type StepSource } from './errors';
-export type { ConnectOptions, Endpoint, Outcome, Phase, SocketOptionSetting, Step, Target, TcpInfo, Wait, Where } from './types';
-export type { SocketLevelName, SocketOptionName } from './wire';
+export type {
+  ConnectOptions,
+  Endpoint,
+  Outcome,
+  Phase,
+  SocketLevelName,
+  SocketOptionName,
+  SocketOptionSetting,
+  Step,
+  Target,
+  TcpInfo,
+  Wait,
+  Where,
+} from './types';
 export { formatStep, formatTrace } from './format';
 export * as raw from './raw';
 export type { Confirm } from './types';

@@ -19,9 +19,9 @@ import { addon, type NativeAddr, type NativeRawResult } from './binding';
 import { errnoName } from './errnos';
 import { parseTarget } from './validate';
 import { resolveSetting } from './sockopts';
-import type { TcpInfo } from './types';
+import type { SocketLevelName, SocketOptionName, TcpInfo } from './types';
 import { invalidArgValue, outOfRange, validateArray, validateBoolean, validateInteger, validateObject, validateOneOf } from './validators';
-import { decodeTcpInfo, type SocketLevelName, type SocketOptionName } from './wire';
+import { decodeTcpInfo } from './wire';
 
 const native = addon.raw;
 
@@ -89,6 +89,9 @@ export function setNonblocking(fd: number, flags = 0): RawResult {
   return named(native.fcntl(fd, 1, flags | native.constants.O_NONBLOCK));
 }
 
+/** An option name raw.setsockopt takes without a level. */
+export type SocketOption = SocketOptionName;
+
 /**
  * setsockopt(2). `name` is an option's constant name ('TCP_NODELAY',
  * 'SO_MARK', 'IP_TOS', 'TCP_CONGESTION', ... as for ConnectOptions.setsockopt),
@@ -104,10 +107,8 @@ export function setNonblocking(fd: number, flags = 0): RawResult {
  * raw.setsockopt(fd, 'IPPROTO_TCP', 37, 1); // an option by number
  * ```
  */
-/** An option name raw.setsockopt takes without a level. */
-export type SocketOption = SocketOptionName;
-
 export function setsockopt(fd: number, name: SocketOptionName, value: number | boolean | Uint8Array): RawResult;
+/** setsockopt(2) of an option at `level`, by name or number. */
 export function setsockopt(fd: number, level: SocketLevelName | number, name: SocketOptionName | number, value: number | boolean | Uint8Array): RawResult;
 export function setsockopt(fd: number, ...args: unknown[]): RawResult {
   checkFd(fd);

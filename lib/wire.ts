@@ -3,7 +3,7 @@
 // in JS, and steps only when they are read.
 import { addon, type SocketSpec } from './binding';
 import { errnoName } from './errnos';
-import type { Confirm, Endpoint, Step, TcpInfo, Wait } from './types';
+import type { Confirm, Endpoint, SocketLevelName, SocketOptionName, Step, TcpInfo, Wait } from './types';
 
 const layout = addon.layout;
 
@@ -133,7 +133,16 @@ const POLL_EVENTS = layout.pollEvents;
 const EPOLL_EVENTS = layout.epollEvents;
 const EPOLL_WAIT = CALLS.indexOf('epoll_wait');
 
-const LEVEL_NAMES = ['SOL_SOCKET', 'IPPROTO_IP', 'SOL_IP', 'IPPROTO_IPV6', 'SOL_IPV6', 'IPPROTO_TCP', 'SOL_TCP', 'SOL_MPTCP'] as const;
+const LEVEL_NAMES = [
+  'SOL_SOCKET',
+  'IPPROTO_IP',
+  'SOL_IP',
+  'IPPROTO_IPV6',
+  'SOL_IPV6',
+  'IPPROTO_TCP',
+  'SOL_TCP',
+  'SOL_MPTCP',
+] as const satisfies readonly SocketLevelName[];
 const OPTION_NAMES = [
   'SO_BINDTODEVICE',
   'SO_BROADCAST',
@@ -187,11 +196,12 @@ const OPTION_NAMES = [
   'TCP_THIN_LINEAR_TIMEOUTS',
   'TCP_USER_TIMEOUT',
   'TCP_WINDOW_CLAMP',
-] as const;
-/** A socket level `setsockopt` entries may name. */
-export type SocketLevelName = (typeof LEVEL_NAMES)[number];
-/** A socket option `setsockopt` entries and raw.setsockopt may name. */
-export type SocketOptionName = (typeof OPTION_NAMES)[number];
+] as const satisfies readonly SocketOptionName[];
+// Both ways: every name of the public types is in the lists checked at load.
+const allLevelsListed: [Exclude<SocketLevelName, (typeof LEVEL_NAMES)[number]>] extends [never] ? true : false = true;
+const allOptionsListed: [Exclude<SocketOptionName, (typeof OPTION_NAMES)[number]>] extends [never] ? true : false = true;
+void allLevelsListed;
+void allOptionsListed;
 slotsOf(
   'socket level',
   layout.socketLevels.map(([name]) => name),
