@@ -69,10 +69,9 @@ interface Sample {
 }
 
 /** One connect and its RST close, by one driver; resolves ok or not. */
-function connectOnce(driver: Driver, target: string, timeout: number): Promise<boolean> {
+function connectOnce(driver: Driver, target: string, where: ParsedTarget, timeout: number): Promise<boolean> {
   if (driver === 'net') {
     return new Promise((resolve) => {
-      const where = parseTarget(target);
       const socket = where.kind === 'unix' ? net.connect({ path: where.path }) : net.connect({ host: where.host, port: where.port, autoSelectFamily: true });
       const timer = setTimeout(() => {
         socket.destroy();
@@ -93,7 +92,7 @@ function connectOnce(driver: Driver, target: string, timeout: number): Promise<b
   }
   const wait = driver.slice('nbconnect-'.length) as Wait;
   const options: ConnectOptions = { wait, timeout };
-  if (!target.startsWith('unix:')) options.linger0 = true;
+  if (where.kind !== 'unix') options.linger0 = true;
   return connect(target, options).then(
     (c) => {
       c.close();
@@ -104,6 +103,7 @@ function connectOnce(driver: Driver, target: string, timeout: number): Promise<b
 }
 
 async function runOnce(driver: Driver, s: BenchSettings, inFlight: number, stopAt: number): Promise<Sample & { cut: boolean }> {
+  const where = parseTarget(s.target);
   const latencies: number[] = [];
   let failed = 0;
   let started = 0;
@@ -118,7 +118,7 @@ async function runOnce(driver: Driver, s: BenchSettings, inFlight: number, stopA
       }
       started++;
       const t = performance.now();
-      if (await connectOnce(driver, s.target, s.timeout)) latencies.push(performance.now() - t);
+      if (await connectOnce(driver, s.target, where, s.timeout)) latencies.push(performance.now() - t);
       else failed++;
     }
   };
@@ -140,7 +140,11 @@ export async function runBench(s: BenchSettings): Promise<BenchReport> {
   const stopAt = began + s.budgetMs;
   let truncated = false;
   const figures = new Map<string, number[]>(); // scenario|metric|driver -> per repetition
-  const add = (key: string, value: number) => figures.set(key, [...(figures.get(key) ?? []), value]);
+  const add = (key: string, value: number) => {
+    const values = figures.get(key);
+    if (values) values.push(value);
+    else figures.set(key, [value]);
+  };
   for (const driver of BENCH_DRIVERS) await runOnce(driver, { ...s, count: Math.min(50, s.count) }, 1, stopAt); // warm-up: JIT, the engine, the waiter threads
   for (const [scenario, inFlight] of [
     ['sequential', 1],

@@ -13,12 +13,10 @@
  *
  * @module
  */
-import * as os from 'node:os';
-
 import { addon, type NativeAddr, type NativeRawResult } from './binding';
 import { errnoName } from './errnos';
 import { parseTarget } from './validate';
-import { resolveSetting } from './sockopts';
+import { HOST_LITTLE_ENDIAN, resolveOption, resolveSetting } from './sockopts';
 import type { SocketLevelName, SocketOptionName, TcpInfo } from './types';
 import { invalidArgValue, outOfRange, validateArray, validateBoolean, validateInteger, validateObject, validateOneOf } from './validators';
 import { decodeTcpInfo } from './wire';
@@ -117,7 +115,7 @@ export function setsockopt(fd: number, ...args: unknown[]): RawResult {
   if (name === 'SO_LINGER' && typeof v === 'number') {
     const linger = Buffer.alloc(8);
     // struct linger { int l_onoff; int l_linger; }, in the host's byte order.
-    if (os.endianness() === 'LE') linger.writeInt32LE(v ? 1 : 0, 0);
+    if (HOST_LITTLE_ENDIAN) linger.writeInt32LE(v ? 1 : 0, 0);
     else linger.writeInt32BE(v ? 1 : 0, 0);
     v = linger;
   }
@@ -148,11 +146,11 @@ export function getsockopt(fd: number, ...args: unknown[]): RawResult & { value?
   const levelFirst = args.length >= 3 || (args.length === 2 && typeof args[1] !== 'number');
   const [level, name, size = 4] = levelFirst ? args : [undefined, ...args];
   validateInteger(size, 'size', 1, 65536);
-  const { level: l, name: n } = resolveSetting(level, name, 0, { level: 'level', name: 'name', value: 'value' });
-  const result = named(native.getsockopt(fd, l, n, size as number));
+  const option = resolveOption(level, name, { level: 'level', name: 'name' });
+  const result = named(native.getsockopt(fd, option.level, option.name, size as number));
   const data = result.data;
   if (data === undefined || data.length !== 4) return result;
-  return { ...result, value: os.endianness() === 'LE' ? data.readInt32LE(0) : data.readInt32BE(0) };
+  return { ...result, value: HOST_LITTLE_ENDIAN ? data.readInt32LE(0) : data.readInt32BE(0) };
 }
 
 /** bind(2). */

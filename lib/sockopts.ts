@@ -3,6 +3,8 @@
 // caller gave them, one setsockopt(2) each, for the native side to set
 // after socket() and before bind()/connect(). Names of levels and options
 // are this system's, from native/wire.h (SOCKET_LEVELS, SOCKET_OPTIONS).
+import * as os from 'node:os';
+
 import { addon } from './binding';
 import type { ConnectOptions } from './types';
 import { invalidArgType, invalidArgValue, validateArray, validateBoolean, validateInteger, validateObject, validateOneOf, validateString } from './validators';
@@ -37,6 +39,8 @@ export const LISTED_OPTIONS = [
 export const TCP_ONLY_LISTED = ['tos', 'keepAlive', 'maxSegment', 'congestion', 'fastOpen', 'mptcp'] as const satisfies readonly (keyof ConnectOptions)[];
 
 const listed = new Set<string>(LISTED_OPTIONS);
+/** setsockopt takes its ints in the host's byte order. */
+export const HOST_LITTLE_ENDIAN = os.endianness() === 'LE';
 const OPTION_BYTES = addon.layout.packing.optionBytes;
 
 /** IFNAMSIZ and TCP_CA_NAME_MAX are 16 bytes with the NUL. */
@@ -73,34 +77,36 @@ function constantOf(value: unknown, label: string, table: ReadonlyMap<string, un
 /** One entry of `setsockopt: [...]`. */
 function customSetting(entry: unknown, label: string): Setting {
   validateObject(entry, label);
-  const e = entry;
-  return resolveSetting(e.level, e.name, e.value, { level: `${label}.level`, name: `${label}.name`, value: `${label}.value` });
+  return resolveSetting(entry.level, entry.name, entry.value, { level: `${label}.level`, name: `${label}.name`, value: `${label}.value` });
+}
+
+/** A level as a caller writes it, as this system's number. */
+function levelOf(levelArg: unknown, label: string): number {
+  const level = constantOf(levelArg, label, SOCKET_LEVELS, 'socket level');
+  return typeof level === 'string' ? SOCKET_LEVELS.get(level)! : level;
 }
 
 /**
- * A level, an option and a value as a caller writes them (names or
- * numbers; an int or bytes), as this system's numbers. `level` undefined:
- * the named option's own. Throws before any syscall.
+ * A level and an option as a caller writes them (names or numbers), as
+ * this system's numbers. `level` undefined: the named option's own.
+ * Throws before any syscall.
  */
-export function resolveSetting(levelArg: unknown, nameArg: unknown, value: unknown, labels: { level: string; name: string; value: string }): Setting {
+export function resolveOption(levelArg: unknown, nameArg: unknown, labels: { level: string; name: string }): { level: number; name: number } {
   const optionName = constantOf(nameArg, labels.name, SOCKET_OPTIONS, 'socket option');
-  let level: number;
-  if (levelArg === undefined) {
-    if (typeof optionName === 'number') throw invalidArgType(labels.level, 'a socket level name or number (the option is a number)', levelArg);
-    level = known(optionName).level;
-  } else {
-    const levelName = constantOf(levelArg, labels.level, SOCKET_LEVELS, 'socket level');
-    level = typeof levelName === 'string' ? SOCKET_LEVELS.get(levelName)! : levelName;
+  if (typeof optionName === 'number') {
+    if (levelArg === undefined) throw invalidArgType(labels.level, 'a socket level name or number (the option is a number)', levelArg);
+    return { level: levelOf(levelArg, labels.level), name: optionName };
   }
-  let name: number;
-  if (typeof optionName === 'string') {
-    const option = known(optionName);
-    // SO_MARK under IPPROTO_TCP would set whatever TCP option has SO_MARK's number.
-    if (option.level !== level) throw invalidArgValue(labels.level, levelArg, `does not match ${optionName}, an option of another level`, RangeError);
-    name = option.name;
-  } else {
-    name = optionName;
-  }
+  const option = known(optionName);
+  // SO_MARK under IPPROTO_TCP would set whatever TCP option has SO_MARK's number.
+  if (levelArg !== undefined && levelOf(levelArg, labels.level) !== option.level)
+    throw invalidArgValue(labels.level, levelArg, `does not match ${optionName}, an option of another level`, RangeError);
+  return option;
+}
+
+/** resolveOption, and the value: an int, or the option's own bytes. */
+export function resolveSetting(levelArg: unknown, nameArg: unknown, value: unknown, labels: { level: string; name: string; value: string }): Setting {
+  const { level, name } = resolveOption(levelArg, nameArg, labels);
   if (typeof value === 'number') return { level, name, value: validateInteger(value, labels.value, -(2 ** 31), 2 ** 32 - 1) | 0 };
   if (value instanceof Uint8Array) {
     if (value.length > 65536) throw invalidArgValue(labels.value, value, 'must be at most 65536 bytes', RangeError);
@@ -162,7 +168,7 @@ function pack(settings: Setting[]): Buffer | undefined {
   if (settings.length === 0) return undefined;
   const size = settings.reduce((n, s) => n + 12 + (typeof s.value === 'number' ? 4 : s.value.length), 0);
   const out = Buffer.alloc(size);
-  const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1; // the host's order
+  const little = HOST_LITTLE_ENDIAN;
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = 0;
   for (const s of settings) {
