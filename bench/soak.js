@@ -82,7 +82,7 @@ async function main() {
   const unix = await unixListener();
   const refused = await refusedPort();
   // Warm both waiters (their eventfds are made on first use) before counting fds.
-  await Promise.all(['poll', 'select'].map((wait) => connect({ host: '127.0.0.1', port: refused }, { wait }).catch(() => {})));
+  await Promise.all(['epoll', 'poll', 'select'].map((wait) => connect({ host: '127.0.0.1', port: refused }, { wait }).catch(() => {})));
   global.gc?.();
   const fdsAtStart = fdCount();
 
@@ -103,7 +103,9 @@ async function main() {
       const i = started++;
       const r = rand();
       const kind = r < 0.3 ? 'tcp' : r < 0.5 ? 'refused' : r < 0.6 ? 'timeout' : r < 0.8 ? 'unix' : 'abort';
-      const wait = rand() < 0.8 ? 'poll' : 'select';
+      // Every wait, the default (epoll) most.
+      const w = rand();
+      const wait = w < 0.5 ? 'epoll' : w < 0.85 ? 'poll' : 'select';
       let target;
       const options = { wait, linger0: true };
       if (kind === 'tcp') target = { host: '127.0.0.1', port: live.port };

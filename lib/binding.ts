@@ -87,16 +87,17 @@ export interface NativeAddress {
 }
 
 interface Addon {
-  init(onBatch: (results: Float64Array) => void): void;
+  /** A copy of lib/ introduces itself; returns its client number. The caller keeps onBatch alive. */
+  init(onBatch: (results: Float64Array) => void): number;
   /** spec: lib/wire.ts's pack(); returns one encoded result. */
   connectSync(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): Float64Array;
-  /** undefined, or why the waiter thread could not start (errno positive); then nothing was started. */
+  /** The attempt's id (native-minted, for cancel), or why the engine or waiter could not start (errno positive); then nothing was started. */
   connectStart(
     spec: Float64Array,
     address: string,
     localAddress: string | undefined,
     extra: Buffer | undefined,
-  ): { errno: number; syscall: string } | undefined;
+  ): number | { errno: number; syscall: string };
   cancel(wait: number, id: number): void;
   /** close(2) of an fd handed to JS; 0 or the positive errno. */
   close(fd: number): number;

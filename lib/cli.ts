@@ -1,7 +1,7 @@
 // The `nbconnect` command: one connect with its trace, a tcping-style ping,
 // and a port scan. Exit status: 0 connected (or the scan finished), 1 a
 // network failure, 2 a usage error.
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
@@ -408,8 +408,20 @@ async function bench(argv: string[], io: Io): Promise<number> {
   }
   if (!local && !values['i-own-this-host'])
     fail(`${target} is not this machine (loopback or a unix path); a benchmark is a burst of connects, so say --i-own-this-host if it is yours`);
+  // The chart's file is opened before the run, so that a path that cannot
+  // be written costs one line now, not the whole run and its report.
+  let svgFd: number | undefined;
+  if (values.svg !== undefined) {
+    try {
+      svgFd = openSync(values.svg as string, 'w');
+    } catch (err) {
+      const { code, message } = err as NodeJS.ErrnoException;
+      io.err(`nbconnect: --svg ${values.svg as string}: ${code ?? message}, cannot write the chart there\n`);
+      return 1;
+    }
+  }
   const report = await runBench(settings);
-  if (values.svg !== undefined) writeSvg(values.svg as string, report);
+  if (svgFd !== undefined) writeSvg(svgFd, report);
   if (values.json) {
     io.out(JSON.stringify(report));
   } else {

@@ -48,10 +48,13 @@ class Pending {
 }
 
 const pending = new Map<number, Pending>();
-let nextId = 1;
 
 // The waiter hands over finished attempts in batches: one call, one buffer.
-addon.init((batch) => {
+// Another copy of this module (a test runner's module reset evaluates lib/
+// again over the one addon Node caches) is another client of the addon, with
+// its own onBatch, and gets only its own attempts' results; the native side
+// mints the ids, so two copies can never name the same attempt.
+function onBatch(batch: Float64Array): void {
   // An error made here could only show this callback's frames, and
   // capturing them costs more than the connect: a thousand deadlines that
   // fire together would settle ~15 ms late. So these errors carry no frames,
@@ -75,7 +78,10 @@ addon.init((batch) => {
   } finally {
     Error.stackTraceLimit = limit;
   }
-});
+}
+// The addon holds onBatch weakly while nothing is in flight, so that a copy
+// nobody uses can be collected: this module holds it strongly.
+const batches = { onBatch, client: addon.init(onBatch) };
 
 /**
  * Hands an attempt to the waiter, with `timeout` ms left (-1: none); `entry`
@@ -83,13 +89,12 @@ addon.init((batch) => {
  */
 function startOnWaiter(prepared: Prepared, endpoint: Endpoint, timeout: number, entry: Pending): void {
   const { socket, signal } = prepared;
-  const id = nextId++;
   entry.endpoint = endpoint;
   // The result comes through a later batch, never during this call, so the
   // entry and its listener can be registered once the waiter took it.
-  const failedStart = addon.connectStart(pack(socket, endpoint, timeout, id), addressOf(endpoint), socket.localAddress, extraOf(socket, endpoint));
-  if (failedStart !== undefined) {
-    const { errno, syscall } = failedStart;
+  const id = addon.connectStart(pack(socket, endpoint, timeout, batches.client), addressOf(endpoint), socket.localAddress, extraOf(socket, endpoint));
+  if (typeof id !== 'number') {
+    const { errno, syscall } = id;
     return entry.settle({
       error: new ConnectError({
         code: errnoName(errno),

@@ -43,7 +43,7 @@ function namesOf<const N extends string>(table: string, native: readonly (string
 }
 
 const Spec = slotsOf('spec', layout.spec, [
-  'id',
+  'client',
   'family',
   'port',
   'localPort',
@@ -119,6 +119,7 @@ const ARGS = namesOf('arg', layout.args, [
   'option',
   'SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_MPTCP',
   'TCP_INFO',
+  'SO_COOKIE',
 ] as const satisfies readonly NonNullable<Step['arg']>[]);
 const OPTION_ARG = ARGS.indexOf('option');
 const PHASES = namesOf('phase', layout.phases, ['immediate', 'async', 'timeout', 'aborted'] as const);
@@ -250,8 +251,8 @@ const scratch = new Float64Array(SPEC_SLOTS);
  * endpoint's family and port, the deadline (ms, -1 for none). Returns the
  * scratch array; the address or path goes as a string beside it.
  */
-export function pack(spec: SocketSpec, endpoint: Endpoint, timeout: number, id: number): Float64Array {
-  scratch[Spec.id] = id;
+export function pack(spec: SocketSpec, endpoint: Endpoint, timeout: number, client: number): Float64Array {
+  scratch[Spec.client] = client;
   scratch[Spec.family] = 'path' in endpoint ? 0 : endpoint.family;
   scratch[Spec.port] = 'path' in endpoint ? 0 : endpoint.port;
   scratch[Spec.localPort] = spec.localPort;

@@ -27,10 +27,24 @@ namespace nbc::binding {
 struct EngineBinding;
 struct WaiterBinding;
 
+// One copy of the JS layer. Node caches the addon, but a module registry
+// reset (Jest's resetModules, `delete require.cache`) evaluates lib/ again
+// over it: each copy is a client with its own onBatch, and gets the results
+// of its own attempts only. The reference is strong while the copy has
+// attempts in flight and weak otherwise, so a copy nobody uses any more is
+// collected and its slot taken by the next.
+struct Client {
+  Napi::FunctionReference on_batch;
+  uint64_t in_flight = 0;
+};
+
 // Per environment (the main thread and each worker): its waiters, its
 // engine, and the fds handed to JS as open Connections.
 struct Addon {
-  Napi::FunctionReference on_batch;
+  std::vector<Client> clients;  // by the number init() returned
+  // Attempt ids are minted here, never by JS: a second copy of lib/ counting
+  // from 1 again must not be able to name another's attempt.
+  uint64_t next_attempt_id = 1;
   WaiterBinding* waiters[2] = {nullptr, nullptr};
   EngineBinding* engine = nullptr;
   // The fds of connected attempts handed to JS and not yet closed or given
@@ -67,6 +81,13 @@ Napi::Object layout_exports(Napi::Env env);
 Napi::Object raw_exports(Napi::Env env);
 
 // ---- module.cpp ----
+// Hands finished attempts to the copies of the JS layer that asked for
+// them, one call per copy; `call(on_batch, results)` makes the call (a
+// MakeCallback for the engine, a plain call from a thread-safe function).
+// Results that reach no JS close their own sockets.
+void hand_to_clients(napi_env env, Addon* addon, std::vector<std::unique_ptr<Attempt>>& batch,
+                     void (*call)(napi_env env, void* context, napi_value on_batch, napi_value results),
+                     void* context);
 // close(2) of an fd JS holds; it is no longer one the teardown closes.
 int close_held(Napi::Env env, int fd);
 

@@ -229,7 +229,7 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, 
     Napi::RangeError::New(env, "nbconnect: spec rejected by the native layer").ThrowAsJavaScriptException();
     return nullptr;
   }
-  a->id = uint64_t(spec[w::kSpecId]);
+  a->client = uint32_t(spec[w::kSpecClient]);  // checked by connect_start; the binding mints the id
   int wait = int(spec[w::kSpecWait]);
   a->wait = wait >= 0 && wait < int(Wait::kCount) ? Wait(wait) : Wait::kPoll;
   a->options.no_delay = int(spec[w::kSpecNoDelay]);

@@ -12,6 +12,8 @@ int Engine::open() {
   return 0;
 }
 
+// The binding mints ids once per environment, so an id is never live twice:
+// the queue can hold the pointer live_ owns.
 void Engine::queue(std::unique_ptr<Attempt> attempt) {
   Attempt* a = attempt.get();
   a->stage = Attempt::Stage::kQueued;
@@ -24,6 +26,10 @@ void Engine::start_queued(size_t limit) {
     Attempt& a = *queued_[next_queued_++];
     if (a.cancel_requested) {
       finish_aborted(a);
+      finish(a);
+    } else if (expired_before_start(a, monotonic_ns())) {
+      // Its deadline passed while it queued behind a burst: starting it now
+      // would be a connect nobody waits for any more.
       finish(a);
     } else if (!start_connect(a)) {
       finish(a);
@@ -54,7 +60,14 @@ int Engine::wait_once() {
   int n = sys_epoll_wait(epoll_fd_, events_.data(), int(events_.size()), 0);
   last_wait_ret_ = n;
   for (int i = 0; i < n; i++) {
-    Attempt& a = *static_cast<Attempt*>(events_[i].data.ptr);
+    // An id, not a pointer: a registration belongs to the open file, not the
+    // number, so when the number was closed behind our back while another
+    // process holds the socket, it outlives the attempt, which ended when it
+    // found the number was no longer its own. Such a stale registration
+    // fires at most once (EPOLLONESHOT) with an id that is no longer live.
+    auto it = live_.find(events_[i].data.u64);
+    if (it == live_.end() || it->second->stage != Attempt::Stage::kWatched) continue;
+    Attempt& a = *it->second;
     timers_.remove(&a);
     record_epoll_wake(a, n, events_[i].events);
     finish_after_wake(a);
@@ -128,7 +141,7 @@ void Engine::finish(Attempt& a) {
 
 void Engine::shutdown() {
   for (auto& [id, a] : live_)
-    if (a->fd >= 0) sys_close(a->fd);
+    if (a->fd >= 0 && is_own_socket(*a)) sys_close(a->fd);
   live_.clear();
   queued_.clear();
   next_queued_ = 0;

@@ -22,6 +22,8 @@
 #include <sys/un.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -51,27 +53,62 @@ struct WaiterBinding final : nbc::CompletionSink {
   std::vector<std::unique_ptr<Attempt>> batch;
 };
 
-void deliver(Napi::Env env, Napi::Function on_batch, WaiterBinding* binding, std::nullptr_t*) {
+// The thread-safe function has no JS function of its own: each batch goes
+// to the copies of the JS layer its attempts came from (hand_to_clients).
+void deliver(Napi::Env env, Napi::Function, WaiterBinding* binding, std::nullptr_t*) {
   if (env == nullptr) return;  // torn down: shutdown() closed what was left
   std::vector<std::unique_ptr<Attempt>>& batch = binding->batch;
   binding->waiter.take_completions(batch);
   if (batch.empty()) return;
   binding->in_flight -= batch.size();
   if (binding->in_flight == 0) binding->tsfn.Unref(env);
-  napi_value results;
-  if (!encode_all(env, batch, &results)) {
-    close_connected(batch);
-    batch.clear();
-    return;
-  }
-  binding->addon->hand_over(batch);
-  batch.clear();
-  napi_value receiver;
-  napi_get_undefined(env, &receiver);
   // A failed call (the environment stopping, or onBatch throwing) may have
   // let JS take part of the batch and not the rest: the fds stay recorded as
   // handed over, and the module's teardown closes what JS never took.
-  napi_call_function(env, receiver, on_batch, 1, &results, nullptr);
+  hand_to_clients(
+      env, binding->addon, batch,
+      [](napi_env env, void*, napi_value on_batch, napi_value results) {
+        napi_value receiver;
+        napi_get_undefined(env, &receiver);
+        napi_call_function(env, receiver, on_batch, 1, &results, nullptr);
+      },
+      nullptr);
+}
+
+void hand_to_clients(napi_env env, Addon* addon, std::vector<std::unique_ptr<Attempt>>& batch,
+                     void (*call)(napi_env env, void* context, napi_value on_batch, napi_value results),
+                     void* context) {
+  // Usually one copy asked for all of it: one run, no sort.
+  auto by_client = [](const std::unique_ptr<Attempt>& x, const std::unique_ptr<Attempt>& y) {
+    return x->client < y->client;
+  };
+  if (!std::is_sorted(batch.begin(), batch.end(), by_client)) std::stable_sort(batch.begin(), batch.end(), by_client);
+  std::vector<std::unique_ptr<Attempt>> some;
+  for (size_t from = 0; from < batch.size();) {
+    const uint32_t client = batch[from]->client;
+    size_t to = from;
+    while (to < batch.size() && batch[to]->client == client) to++;
+    std::vector<std::unique_ptr<Attempt>>* run = &batch;
+    if (from > 0 || to < batch.size()) {
+      some.assign(std::make_move_iterator(batch.begin() + from), std::make_move_iterator(batch.begin() + to));
+      run = &some;
+    }
+    from = to;
+    Client& c = addon->clients[client];
+    c.in_flight -= run->size();
+    // Held in this handle scope before the reference may turn weak.
+    Napi::Function on_batch = c.on_batch.Value();
+    if (c.in_flight == 0) c.on_batch.Unref();
+    napi_value results;
+    if (on_batch.IsEmpty() || !encode_all(env, *run, &results)) {
+      close_connected(*run);
+    } else {
+      addon->hand_over(*run);
+      call(env, context, on_batch, results);
+    }
+    run->clear();
+  }
+  batch.clear();
 }
 
 // Teardown step 1, per waiter. It was registered after the thread-safe
@@ -103,7 +140,7 @@ WaiterBinding* waiter_for(Napi::Env env, Wait kind, nbc::Waiter::StartError& fai
     delete binding;
     return nullptr;
   }
-  binding->tsfn = BatchFunction::New(env, addon->on_batch.Value(), "nbconnect.waiter", 0, 1, binding,
+  binding->tsfn = BatchFunction::New(env, "nbconnect.waiter", 0, 1, binding,
                                      [](Napi::Env, void*, WaiterBinding* done) { delete done; });
   binding->tsfn.Unref(env);
   napi_add_env_cleanup_hook(env, teardown_waiter, binding);
@@ -111,11 +148,19 @@ WaiterBinding* waiter_for(Napi::Env env, Wait kind, nbc::Waiter::StartError& fai
   return binding;
 }
 
-// init(onBatch): the function every batch of async results is handed to.
+// init(onBatch): a copy of the JS layer introduces itself; returns its
+// client number, which its connectStart calls carry. The copy must keep
+// onBatch alive itself: the reference here is weak while nothing is in
+// flight. A slot whose copy was collected is taken again.
 Napi::Value init_batches(const Napi::CallbackInfo& info) {
   Addon* addon = info.Env().GetInstanceData<Addon>();
-  addon->on_batch = Napi::Persistent(info[0].As<Napi::Function>());
-  return info.Env().Undefined();
+  size_t slot = 0;
+  while (slot < addon->clients.size() &&
+         (addon->clients[slot].in_flight > 0 || !addon->clients[slot].on_batch.Value().IsEmpty()))
+    slot++;
+  if (slot == addon->clients.size()) addon->clients.emplace_back();
+  addon->clients[slot].on_batch = Napi::Weak(info[0].As<Napi::Function>());
+  return Napi::Number::New(info.Env(), double(slot));
 }
 
 // ---- the epoll engine, in this environment's libuv loop ---------------------
@@ -155,8 +200,9 @@ struct EngineBinding {
 
 void engine_rearm(EngineBinding* b);
 
-// Hands every finished attempt to JS in one batch, through MakeCallback so
-// that promise reactions run when it returns, as after any I/O callback.
+// Hands every finished attempt to JS, one batch per copy of the JS layer,
+// through MakeCallback so that promise reactions run when it returns, as
+// after any I/O callback.
 void engine_deliver(EngineBinding* b) {
   auto& done = b->engine.finished();
   if (done.empty()) return;
@@ -165,22 +211,21 @@ void engine_deliver(EngineBinding* b) {
   napi_env env = b->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return close_connected(batch);
-  napi_value results, on_batch, receiver, ignored;
-  if (!encode_all(env, batch, &results)) {
-    close_connected(batch);
-  } else {
-    b->addon->hand_over(batch);
-    batch.clear();
-    napi_get_global(env, &receiver);  // MakeCallback wants an object
-    on_batch = b->addon->on_batch.Value();
-    if (napi_make_callback(env, b->async_context, receiver, on_batch, 1, &results, &ignored) ==
-        napi_pending_exception) {
-      // onBatch catches what it calls; an exception here is a bug, and it
-      // goes where any uncaught one does.
-      napi_value error;
-      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
-    }
-  }
+  hand_to_clients(
+      env, b->addon, batch,
+      [](napi_env env, void* context, napi_value on_batch, napi_value results) {
+        napi_value receiver, ignored;
+        napi_get_global(env, &receiver);  // MakeCallback wants an object
+        auto async_context = static_cast<EngineBinding*>(context)->async_context;
+        if (napi_make_callback(env, async_context, receiver, on_batch, 1, &results, &ignored) ==
+            napi_pending_exception) {
+          // onBatch catches what it calls; an exception here is a bug, and it
+          // goes where any uncaught one does.
+          napi_value error;
+          if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+        }
+      },
+      b);
   napi_close_handle_scope(env, scope);
 }
 
@@ -302,10 +347,6 @@ Napi::Value connect_sync(const Napi::CallbackInfo& info) {
   return Napi::Value(env, result);
 }
 
-// connectStart(spec, address, localAddress, extraOptions): hands the attempt to the
-// waiter; the result comes back through onBatch. The syscalls themselves run
-// on the waiter thread. Returns undefined, or { errno, syscall } (errno
-// positive) when the waiter cannot start: then no attempt was made.
 // What connectStart returns when the engine or waiter cannot be made: the
 // call that failed and its positive errno; no attempt was made.
 Napi::Object start_failure(Napi::Env env, const nbc::Waiter::StartError& failure) {
@@ -315,23 +356,36 @@ Napi::Object start_failure(Napi::Env env, const nbc::Waiter::StartError& failure
   return out;
 }
 
+// connectStart(spec, address, localAddress, extraOptions): hands the
+// attempt to the engine or a waiter; the result comes back through the
+// client's onBatch. Returns the attempt's id (for cancel), or
+// start_failure's object when nothing was started.
 Napi::Value connect_start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Addon* addon = env.GetInstanceData<Addon>();
   auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2], info[3]);
   if (!a) return env.Undefined();
-  nbc::Waiter::StartError failure;
-  if (a->wait == Wait::kEpoll) {
-    EngineBinding* b = engine_for(env, failure);
-    if (!b) return start_failure(env, failure);
-    b->engine.queue(std::move(a));
-    engine_rearm(b);
+  if (a->client >= addon->clients.size()) {
+    Napi::RangeError::New(env, "nbconnect: connectStart from a client init() never made").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  WaiterBinding* binding = waiter_for(env, a->wait, failure);
-  if (!binding) return start_failure(env, failure);
-  if (binding->in_flight++ == 0) binding->tsfn.Ref(env);
-  binding->waiter.submit(std::move(a));
-  return env.Undefined();
+  nbc::Waiter::StartError failure;
+  EngineBinding* engine = nullptr;
+  WaiterBinding* waiter = nullptr;
+  if (a->wait == Wait::kEpoll ? !(engine = engine_for(env, failure)) : !(waiter = waiter_for(env, a->wait, failure)))
+    return start_failure(env, failure);
+  const uint64_t id = a->id = addon->next_attempt_id++;
+  Client& client = addon->clients[a->client];
+  if (client.in_flight++ == 0) client.on_batch.Ref();
+  if (engine) {
+    engine->engine.queue(std::move(a));
+    engine_rearm(engine);
+  } else {
+    if (waiter->in_flight++ == 0) waiter->tsfn.Ref(env);
+    waiter->waiter.submit(std::move(a));
+  }
+  // Exact as a double up to 2^53 attempts.
+  return Napi::Number::New(env, double(id));
 }
 
 // cancel(wait, id): a message to the waiter; the attempt settles through

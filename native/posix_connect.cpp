@@ -17,6 +17,9 @@
 #include <atomic>
 #include <cstring>
 
+#ifndef SO_COOKIE
+#define SO_COOKIE 57  // asm-generic/socket.h, since 4.12
+#endif
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24  // linux/in.h, since 4.2
 #endif
@@ -93,6 +96,11 @@ int sys_getsockopt_so_error(int fd, int* value) {
   return socket_call(getsockopt(fd, SOL_SOCKET, SO_ERROR, value, &len));
 }
 
+int sys_getsockopt_cookie(int fd, uint64_t* cookie) {
+  socklen_t len = sizeof *cookie;
+  return socket_call(getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len));
+}
+
 int sys_getsockname(int fd, void* addr, socklen_t* len) {
   return socket_call(getsockname(fd, static_cast<sockaddr*>(addr), len));
 }
@@ -111,10 +119,10 @@ int poll_fds(pollfd* fds, nfds_t count, int timeout_ms) { return result(poll(fds
 
 int sys_epoll_create() { return result(epoll_create1(EPOLL_CLOEXEC)); }
 
-int sys_epoll_ctl(int epoll_fd, int op, int fd, uint32_t events, void* data) {
+int sys_epoll_ctl(int epoll_fd, int op, int fd, uint32_t events, uint64_t data) {
   epoll_event ev{};
   ev.events = events;
-  ev.data.ptr = data;
+  ev.data.u64 = data;
   return result(epoll_ctl(epoll_fd, op, fd, &ev));
 }
 
@@ -357,7 +365,7 @@ bool apply_extra_options(Attempt& a) {
 // without it (EPROTONOSUPPORT, ENOPROTOOPT, or EINVAL from older kernels and
 // sysctl net.mptcp.enabled=0, as Go's fallback reads them) gets a plain TCP
 // socket instead, and both calls are in the trace.
-int open_socket(Attempt& a) {
+int open_socket_traced(Attempt& a) {
   if (a.mptcp == Mptcp::kOff || a.family == AF_UNIX) {
     int fd = sys_socket(a.family);
     return traced(a, Call::kSocket, Arg::kSockStreamCloexec, fd) ? fd : -1;
@@ -370,6 +378,15 @@ int open_socket(Attempt& a) {
     return traced(a, Call::kSocket, Arg::kSockStreamCloexec, fd) ? fd : -1;
   }
   return traced(a, Call::kSocket, Arg::kSockStreamMptcp, fd) ? fd : -1;
+}
+
+// The socket, and its identity. The cookie is bookkeeping, not a step of
+// the algorithm, so it is not traced (the C oracle's traces have no such
+// call); a kernel without SO_COOKIE leaves it 0.
+int open_socket(Attempt& a) {
+  int fd = open_socket_traced(a);
+  if (fd >= 0 && sys_getsockopt_cookie(fd, &a.cookie) < 0) a.cookie = 0;
+  return fd;
 }
 
 bool same_endpoint(const IpAddr& x, socklen_t xlen, const IpAddr& y, socklen_t ylen) {
@@ -467,6 +484,8 @@ bool start_connect(Attempt& a) {
 }
 
 void finish_after_wake(Attempt& a) {
+  // A wake for a number that is another socket's now says nothing of ours.
+  if (!confirm_own_socket(a)) return;
   switch (a.confirm) {
     case Confirm::kSoError:
     case Confirm::kCount:  // not a method: the binding never makes one
@@ -502,6 +521,32 @@ void finish_after_wake(Attempt& a) {
 
 void finish_timeout(Attempt& a) { fail(a, ETIMEDOUT, Call::kConnect, Phase::kTimeout); }
 
+bool expired_before_start(Attempt& a, int64_t now_ns) {
+  if (a.deadline_ns < 0 || now_ns < a.deadline_ns) return false;
+  finish_timeout(a);  // no fd yet: nothing to close
+  return true;
+}
+
+bool is_own_socket(const Attempt& a) {
+  if (a.cookie == 0) return true;
+  uint64_t cookie = 0;
+  return sys_getsockopt_cookie(a.fd, &cookie) == 0 && cookie == a.cookie;
+}
+
+bool confirm_own_socket(Attempt& a) {
+  if (a.cookie == 0) return true;
+  uint64_t cookie = 0;
+  int res = sys_getsockopt_cookie(a.fd, &cookie);
+  if (res == 0 && cookie == a.cookie) return true;
+  // EBADF: the number names nothing; ENOTSOCK: a file that is no socket;
+  // 0 with another cookie: another socket. The verdict is EBADF either way,
+  // and the step shows what the kernel said.
+  record(a, Call::kGetsockopt, Arg::kSoCookie, res);
+  a.fd = -1;
+  finish(a, EBADF, Call::kGetsockopt, Phase::kAsync);
+  return false;
+}
+
 void finish_aborted(Attempt& a) {
   if (a.start_ns == 0) a.start_ns = monotonic_ns();
   fail(a, ECANCELED, Call::kConnect, Phase::kAborted);
@@ -522,15 +567,17 @@ void finish_fd_lost(Attempt& a) { fail(a, EBADF, wait_call(a.wait), Phase::kAsyn
 
 bool watch_epoll(Attempt& a, int epoll_fd) {
   return traced(a, Call::kEpollCtl, Arg::kEpollCtlAdd,
-                sys_epoll_ctl(epoll_fd, EPOLL_CTL_ADD, a.fd, EPOLLOUT | EPOLLONESHOT, &a), Phase::kAsync);
+                sys_epoll_ctl(epoll_fd, EPOLL_CTL_ADD, a.fd, EPOLLOUT | EPOLLONESHOT, a.id), Phase::kAsync);
 }
 
 bool unwatch_epoll(Attempt& a, int epoll_fd) {
-  int res = sys_epoll_ctl(epoll_fd, EPOLL_CTL_DEL, a.fd, 0, nullptr);
+  if (!confirm_own_socket(a)) return false;
+  int res = sys_epoll_ctl(epoll_fd, EPOLL_CTL_DEL, a.fd, 0, 0);
   record(a, Call::kEpollCtl, Arg::kEpollCtlDel, res);
   if (res == 0) return true;
-  // ENOENT: the number names another file now (ours was closed and
-  // released); EBADF: it names nothing. Either way it is not ours to close.
+  // On a kernel without SO_COOKIE this is the only check left. ENOENT: the
+  // number names another file now (ours was closed and released); EBADF: it
+  // names nothing. Either way it is not ours to close.
   a.fd = -1;
   finish(a, -res, Call::kEpollCtl, Phase::kAsync);
   return false;
@@ -590,12 +637,17 @@ void connect_blocking_epoll(Attempt& a) {
 }  // namespace
 
 void connect_blocking(Attempt& a) {
-  if (!start_connect(a)) return;
+  // timeout: 0 has passed by now, as it has for a queued attempt: no SYN is
+  // sent for a connect nobody waits for.
+  if (expired_before_start(a, monotonic_ns()) || !start_connect(a)) return;
   if (a.wait == Wait::kEpoll) return connect_blocking_epoll(a);
   sleep_ns(a.wait_delay_ns);
   for (;;) {
     int64_t now = monotonic_ns();
-    if (a.deadline_ns >= 0 && now >= a.deadline_ns) return finish_timeout(a);
+    if (a.deadline_ns >= 0 && now >= a.deadline_ns) {
+      if (confirm_own_socket(a)) finish_timeout(a);
+      return;
+    }
     int res;
     if (a.wait == Wait::kPoll) {
       pollfd p{a.fd, POLLOUT, 0};

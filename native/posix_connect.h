@@ -53,6 +53,7 @@ enum class Arg : uint8_t {
   kOption,             // setsockopt of an option from the caller's list: level and name in Step::option
   kSockStreamMptcp,    // socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP)
   kTcpInfo,            // getsockopt TCP_INFO, the kernel's view right after the verdict
+  kSoCookie,           // getsockopt SO_COOKIE: traced only when the number is no longer the attempt's socket
   kCount,
 };
 
@@ -151,7 +152,8 @@ struct SocketOptions {
 
 struct Attempt {
   // What was asked.
-  uint64_t id = 0;
+  uint64_t id = 0;       // minted by the binding, unique in its environment, never reused
+  uint32_t client = 0;   // the copy of the JS layer that asked (binding.h's Addon::clients)
   int family = AF_UNSPEC;     // AF_INET, AF_INET6 or AF_UNIX
   sockaddr_storage remote{};  // AF_UNIX paths need the room
   socklen_t remote_len = 0;
@@ -174,6 +176,11 @@ struct Attempt {
 
   // What happened.
   int fd = -1;                    // owned: open only on success
+  // The socket's identity (SO_COOKIE, Linux >= 4.12), read right after
+  // socket(): a number can be closed behind the owner's back and reused at
+  // once, so before acting on it the owner checks that it still names this
+  // socket. 0: the kernel has no cookies, and the number is trusted.
+  uint64_t cookie = 0;
   int posix_errno = 0;            // 0, a positive errno, or kSelfConnect
   Call syscall = Call::kConnect;  // the call that reported posix_errno
   Phase phase = Phase::kImmediate;
@@ -208,9 +215,23 @@ bool start_connect(Attempt& a);
 // then on success the self-connect check. Finishes the attempt.
 void finish_after_wake(Attempt& a);
 
-// The deadline passed or the caller cancelled: close and finish.
+// The deadline passed or the caller cancelled: close and finish. The
+// caller has checked first (confirm_own_socket) that the fd is still ours.
 void finish_timeout(Attempt& a);
 void finish_aborted(Attempt& a);
+
+// An attempt whose deadline passed before its turn came (queued behind a
+// burst, or timeout: 0): it finishes ETIMEDOUT, phase timeout, without a
+// single syscall. True if it did.
+bool expired_before_start(Attempt& a, int64_t now_ns);
+
+// Whether a.fd still names the socket this attempt made (its SO_COOKIE).
+// Something may have closed the number behind the owner's back, and another
+// socket, ours or not, may have it now: then it is not ours to watch, read,
+// unwatch or close. confirm_own_socket also finishes the attempt when it is
+// not: EBADF, the getsockopt traced, the number forgotten and never closed.
+bool is_own_socket(const Attempt& a);
+bool confirm_own_socket(Attempt& a);
 
 // The wait syscall refused this attempt (poll's EINVAL once nfds passes
 // RLIMIT_NOFILE): record the failed call, close the fd, finish with `err`.
@@ -237,12 +258,13 @@ void record_epoll_wake(Attempt& a, int ret, uint32_t events);
 
 // The epoll engine's two calls on an attempt's socket, traced. watch_epoll
 // registers the fd for one EPOLLOUT (EPOLLONESHOT: a connected socket JS
-// holds on to never wakes the engine again) and returns false when the
-// attempt failed. unwatch_epoll removes it before a close the attempt
-// decided on (deadline, cancel): it is also the proof that the number is
-// still this attempt's socket, since epoll keys its entries by file and
-// number. False: the number is no longer ours, and the attempt failed
-// without closing it.
+// holds on to never wakes the engine again), with the attempt's id as the
+// event's data (never a pointer: a registration can outlive the attempt,
+// see engine.h), and returns false when the attempt failed. unwatch_epoll
+// removes it before a close the attempt decided on (deadline, cancel),
+// after confirm_own_socket: a DEL that succeeds proves nothing, since the
+// number may be another socket's now. False: the number is no longer ours,
+// and the attempt failed without closing it.
 bool watch_epoll(Attempt& a, int epoll_fd);
 bool unwatch_epoll(Attempt& a, int epoll_fd);
 void record_select_wake(Attempt& a, int ret, bool readable, bool writable);
@@ -269,7 +291,9 @@ int sys_read(int fd, void* buf, size_t n);
 int sys_close(int fd);
 int poll_fds(pollfd* fds, nfds_t count, int timeout_ms);
 int sys_epoll_create();  // epoll_create1(EPOLL_CLOEXEC)
-int sys_epoll_ctl(int epoll_fd, int op, int fd, uint32_t events, void* data);
+int sys_epoll_ctl(int epoll_fd, int op, int fd, uint32_t events, uint64_t data);
+// getsockopt(SO_COOKIE): the socket's 64-bit identity, unique until reboot.
+int sys_getsockopt_cookie(int fd, uint64_t* cookie);
 int sys_epoll_wait(int epoll_fd, struct epoll_event* events, int max, int timeout_ms);
 
 // How many socket calls (socket through close, not the waits) the wrappers

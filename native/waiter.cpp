@@ -95,9 +95,11 @@ void Waiter::shutdown() {
     wake_fd_signal(wake_fd_);
     pthread_join(thread_, nullptr);
   }
-  for (auto& a : pending_) finish_aborted(*a);
+  for (auto& a : pending_)
+    if (confirm_own_socket(*a)) finish_aborted(*a);
   pending_.clear();
-  for (auto& [id, a] : parked_) finish_aborted(*a);
+  for (auto& [id, a] : parked_)
+    if (confirm_own_socket(*a)) finish_aborted(*a);
   parked_.clear();
   auto close_owned = [](std::vector<std::unique_ptr<Attempt>>& list) {
     for (auto& a : list)
@@ -141,6 +143,8 @@ void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh, std::vector
     if (!cancel_now.empty() && cancel_now.erase(a->id)) {
       finish_aborted(*a);
       complete(std::move(a));
+    } else if (expired_before_start(*a, monotonic_ns())) {
+      complete(std::move(a));
     } else if (start_connect(*a)) {
       if (a->wait_delay_ns > 0) {
         a->watch_from_ns = monotonic_ns() + a->wait_delay_ns;
@@ -167,7 +171,7 @@ void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh, std::vector
       parked_.erase(parked);
       unpark_at_.remove(a.get());
     }
-    finish_aborted(*a);
+    if (confirm_own_socket(*a)) finish_aborted(*a);
     complete(std::move(a));
   }
 }
@@ -338,7 +342,7 @@ void Waiter::finish_expired(int64_t now, int ret) {
       record_poll_wake(*owned, ret, 0);
     else
       record_select_wake(*owned, ret, false, false);
-    finish_timeout(*owned);
+    if (confirm_own_socket(*owned)) finish_timeout(*owned);
     complete(std::move(owned));
   }
 }

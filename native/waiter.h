@@ -25,7 +25,9 @@
 //   1. set exiting, under the queue lock;
 //   2. wake the thread through the eventfd;
 //   3. join it: from here on no other thread touches any Attempt;
-//   4. close every pending fd, and every fd of a completion JS never took;
+//   4. close every pending fd still the attempt's own socket (SO_COOKIE: a
+//      number closed behind our back may be another's by now), and every fd
+//      of a completion JS never took;
 //   5. close the eventfd.
 // The binding then releases its thread-safe function, after the join, so
 // the thread can never call into a released one.

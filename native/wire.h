@@ -19,7 +19,7 @@ namespace nbc::wire {
 // connectStart / connectSync input: a Float64Array of kSpecSlots, plus the
 // address (or unix path) and the local address as string arguments.
 enum SpecSlot {
-  kSpecId,
+  kSpecClient,  // the copy of the JS layer asking: what init() returned to it
   kSpecFamily,  // 4, 6, or 0 for AF_UNIX
   kSpecPort,
   kSpecLocalPort,  // -1: none
@@ -37,7 +37,7 @@ enum SpecSlot {
   kSpecSlots,
 };
 constexpr const char* kSpecNames[] = {
-    "id",      "family",  "port",      "localPort",          "wait",
+    "client",  "family",  "port",      "localPort",          "wait",
     "timeout", "noDelay", "synCount",  "userTimeout",        "bindNoPort",
     "linger0", "confirm", "waitDelay", "closeWhenConnected", "mptcp",
 };
@@ -105,9 +105,9 @@ constexpr const char* kStepNames[] = {"packed", "ret", "errno", "value", "revent
 
 // How kStepPacked packs a step's small fields into one exact float64.
 constexpr int kArgUnit = 16;
-constexpr int kDetailUnit = 256;
-constexpr int kReadableBit = 2048;
-constexpr int kWritableBit = 4096;
+constexpr int kDetailUnit = 512;
+constexpr int kReadableBit = 4096;
+constexpr int kWritableBit = 8192;
 static_assert(int(Call::kCount) <= kArgUnit, "a call must fit below the arg");
 static_assert(int(Arg::kCount) * kArgUnit <= kDetailUnit, "an arg must fit below the detail");
 static_assert(8 * kDetailUnit <= kReadableBit, "three detail bits must fit below the sets");
@@ -135,6 +135,7 @@ constexpr const char* kArgNames[] = {
     "option",  // lib/ names it from Step::option and the table below
     "SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_MPTCP",
     "TCP_INFO",
+    "SO_COOKIE",
 };
 constexpr const char* kWaitNames[] = {"poll", "select", "epoll"};
 constexpr const char* kConfirmNames[] = {"so_error", "getpeername", "read", "reconnect"};

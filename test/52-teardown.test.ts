@@ -49,7 +49,7 @@ describe('teardown under load', function () {
         const ac = new AbortController();
         const delay = rand() * 30;
         if (delay < 3) ac.abort(); // some before the call
-        const wait = rand() < 0.5 ? 'poll' : 'select';
+        const wait = WAITS[Math.floor(rand() * WAITS.length)];
         const p = connect({ host: '127.0.0.1', port: targets[i % 3] }, { signal: ac.signal, wait, linger0: true });
         if (!ac.signal.aborted) setTimeout(() => ac.abort(), delay);
         return p.then(
