@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 
 /** Why `unshare <flag>` cannot run here (not root, no unshare(1), refused), or null if it can. */
 function unshareBlocker(flag: string): string | null {
@@ -31,4 +32,17 @@ export function skipWithout(test: Mocha.Context, gap: string | null, what: strin
   if (process.env.CI === 'true') assert.fail(`${what} are required under CI: ${gap}`);
   console.log(`      (skipped: no ${what} here: ${gap})`);
   test.skip();
+}
+
+// Compiled next to this file's own dist-test/helpers.
+const LISTEN_AND_RUN = path.join(__dirname, '..', 'fixtures', 'listen-and-run.js');
+
+/**
+ * The command and arguments that run the Node script `script` in a network
+ * namespace made for it (`unshare -n`), its loopback up and holding only
+ * listeners on 127.0.0.1 at `ports`: where a scan of a port range runs,
+ * never on the machine's own loopback, where its services listen.
+ */
+export function inNetworkNamespace(ports: readonly number[], script: string, args: readonly string[]): [string, string[]] {
+  return ['unshare', ['-n', process.execPath, LISTEN_AND_RUN, ports.join(','), script, ...args]];
 }

@@ -1,0 +1,71 @@
+'use strict';
+// The scan row of npm run bench, run by bench/run.js inside `unshare -n`:
+//
+//   unshare -n node bench/scan.js <listener binary> <reps> [nmap]
+//
+// A scan of every port must never sweep the machine's own loopback, where
+// its services listen: this network namespace is the run's own, its
+// loopback holds only the benchmark's listener (bench/reference/listener.c)
+// started here. `nbconnect scan 127.0.0.1 1-65535` and, when given, `nmap
+// -sT -T5 -p- -n -Pn 127.0.0.1` run interleaved, the first rotating; each
+// run must report exactly the listener's port open. Prints
+// { "runs": { driver: [{ seconds }] } } on stdout.
+const { execFileSync, spawn } = require('node:child_process');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const [listenerBinary, repsText, nmap] = process.argv.slice(2);
+const REPS = Number(repsText);
+
+/** Runs a scanner to its end: the wall time, and its stdout to check. */
+function timed(command, args) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) reject(new Error(`${command} exited ${code}`));
+      else resolve({ seconds, out });
+    });
+  });
+}
+
+async function main() {
+  execFileSync('ip', ['link', 'set', 'lo', 'up']);
+  const listener = spawn(listenerBinary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const { port } = JSON.parse(await new Promise((resolve) => readline.createInterface({ input: listener.stdout }).once('line', resolve)));
+  // What each scanner prints when it found the listener and nothing else.
+  const drivers = {
+    'nbconnect scan': {
+      run: () => timed(process.execPath, [path.join(__dirname, '..', 'bin', 'nbconnect.js'), 'scan', '127.0.0.1', '1-65535']),
+      found: (out) => out.includes(`\nopen ports: ${port}\n`),
+    },
+  };
+  if (nmap)
+    drivers['nmap -sT -T5'] = {
+      run: () => timed(nmap, ['-sT', '-T5', '-p-', '-n', '-Pn', '127.0.0.1']),
+      found: (out) => (out.match(/^[0-9]+\/tcp +open /gm) ?? []).join() === `${port}/tcp open `,
+    };
+  const names = Object.keys(drivers);
+  const runs = Object.fromEntries(names.map((d) => [d, []]));
+  try {
+    for (let rep = 0; rep < REPS; rep++)
+      for (let i = 0; i < names.length; i++) {
+        const name = names[(i + rep) % names.length];
+        const { seconds, out } = await drivers[name].run();
+        if (!drivers[name].found(out)) throw new Error(`${name} did not report exactly port ${port} open:\n${out}`);
+        runs[name].push({ seconds });
+      }
+  } finally {
+    listener.stdin.end();
+  }
+  process.stdout.write(JSON.stringify({ runs }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
