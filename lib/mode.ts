@@ -22,7 +22,9 @@ export function chooseMode(requested: string | undefined, platform: NodeJS.Platf
   if (requested === undefined || requested === '') return platform === 'linux' ? 'exact' : 'portable';
   if (requested === 'exact' || requested === 'portable') return requested;
   throw coded(
-    new RangeError(`The environment variable ${MODE_VARIABLE} must be 'exact' or 'portable' (or unset: exact on Linux, portable elsewhere). Received ${show(requested)}`),
+    new RangeError(
+      `The environment variable ${MODE_VARIABLE} must be 'exact' or 'portable' (or unset: exact on Linux, portable elsewhere). Received ${show(requested)}`,
+    ),
     'ERR_INVALID_ARG_VALUE',
   );
 }
@@ -32,5 +34,7 @@ export const MODE: Mode = chooseMode(process.env[MODE_VARIABLE], process.platfor
 
 /** Why this process runs the portable mode, for its errors' messages. */
 export function portableBecause(): string {
-  return process.env[MODE_VARIABLE] === 'portable' ? `${MODE_VARIABLE}=portable is set (unset it on Linux for the exact engine)` : `the exact engine runs on Linux only, and this is ${process.platform}`;
+  return process.env[MODE_VARIABLE] === 'portable'
+    ? `${MODE_VARIABLE}=portable is set (unset it on Linux for the exact engine)`
+    : `the exact engine runs on Linux only, and this is ${process.platform}`;
 }

@@ -21,7 +21,16 @@ export function outcomeOfError(err: ConnectError): Outcome {
 }
 
 function ownOutcome(c: Connection): Outcome {
-  const outcome: Outcome = { ok: true, exact: c.exact, code: 'OK', errno: 0, phase: c.immediate ? 'immediate' : 'async', elapsed: c.elapsed, steps: c.steps, target: c.target };
+  const outcome: Outcome = {
+    ok: true,
+    exact: c.exact,
+    code: 'OK',
+    errno: 0,
+    phase: c.immediate ? 'immediate' : 'async',
+    elapsed: c.elapsed,
+    steps: c.steps,
+    target: c.target,
+  };
   const tcpInfo = c.verdictTcpInfo;
   if (tcpInfo !== undefined) outcome.tcpInfo = tcpInfo;
   return outcome;

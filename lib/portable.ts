@@ -205,7 +205,15 @@ export function startPortable(prepared: Prepared, endpoint: Endpoint, timeout: n
     const remote = { address: socket.remoteAddress, port: socket.remotePort };
     if (!('path' in endpoint) && local.port !== undefined && local.address === remote.address && local.port === remote.port) {
       destroy();
-      return settle({ error: failure('ESELFCONNECT', undefined, 'connect', 'async', `connect ESELFCONNECT ${endpoint.address}:${endpoint.port} (the socket connected to itself)`) });
+      return settle({
+        error: failure(
+          'ESELFCONNECT',
+          undefined,
+          'connect',
+          'async',
+          `connect ESELFCONNECT ${endpoint.address}:${endpoint.port} (the socket connected to itself)`,
+        ),
+      });
     }
     const record = {
       fd: -1,

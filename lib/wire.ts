@@ -211,16 +211,19 @@ void allLevelsListed;
 void allOptionsListed;
 const NATIVE_LEVELS = layout?.socketLevels ?? [];
 const NATIVE_OPTIONS = layout?.socketOptions ?? [];
-if (layout !== undefined) slotsOf(
-  'socket level',
-  NATIVE_LEVELS.map(([name]) => name),
-  LEVEL_NAMES,
-);
-if (layout !== undefined) slotsOf(
-  'socket option',
-  NATIVE_OPTIONS.map(([name]) => name),
-  OPTION_NAMES,
-);
+// The portable mode has no native tables to check against.
+if (layout !== undefined) {
+  slotsOf(
+    'socket level',
+    NATIVE_LEVELS.map(([name]) => name),
+    LEVEL_NAMES,
+  );
+  slotsOf(
+    'socket option',
+    NATIVE_OPTIONS.map(([name]) => name),
+    OPTION_NAMES,
+  );
+}
 
 /** Socket levels by name ('SOL_SOCKET', 'IPPROTO_TCP', ...), with this system's numbers. */
 export const SOCKET_LEVELS: ReadonlyMap<string, number> = new Map(NATIVE_LEVELS.map(([name, , number]) => [name, number]));

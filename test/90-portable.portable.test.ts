@@ -11,7 +11,18 @@ import * as undici from 'undici';
 import { connect, connectAny, connectSync, Connector, createConnection, probe, probeMany, raw, type ConnectOptions, type Outcome } from '../dist/lib';
 import { rejected, rejectedAll } from './helpers/calls';
 import { nbconnect } from './helpers/command';
-import { blackHole, fdCount, refusedPort, settleFds, tcpListener, tempSocketPath, unixListener, type Peer, type TcpListener, type UnixListener } from './helpers/listeners';
+import {
+  blackHole,
+  fdCount,
+  refusedPort,
+  settleFds,
+  tcpListener,
+  tempSocketPath,
+  unixListener,
+  type Peer,
+  type TcpListener,
+  type UnixListener,
+} from './helpers/listeners';
 
 const DEADLINE = 200;
 const LATE_TOLERANCE = 1500;
@@ -77,7 +88,7 @@ describe('the portable mode (NBCONNECT_MODE=portable)', () => {
     );
   });
 
-  it('refused: ECONNREFUSED with Node\'s errno, syscall and message; probe says the same', async () => {
+  it("refused: ECONNREFUSED with Node's errno, syscall and message; probe says the same", async () => {
     const err = await rejected(connect({ host: '127.0.0.1', port: refused }, { timeout: 2000 }));
     assert.equal(err.code, 'ECONNREFUSED');
     assert.equal(err.errno, -111);
@@ -302,7 +313,7 @@ describe('the portable mode (NBCONNECT_MODE=portable)', () => {
       }
     });
 
-    it('bad input still fails as Node fails it, with Node\'s codes, first', async () => {
+    it("bad input still fails as Node fails it, with Node's codes, first", async () => {
       await assert.rejects(connect({ host: '127.0.0.1', port: 70000 }, { wait: 'poll' }), { code: 'ERR_SOCKET_BAD_PORT' });
       // @ts-expect-error: a timeout that is not a number
       await assert.rejects(connect(`127.0.0.1:${live.port}`, { timeout: 'soon' }), { code: 'ERR_INVALID_ARG_TYPE' });

@@ -60,7 +60,11 @@ describe('the mode: exact on Linux, portable elsewhere or when asked', () => {
   it('the loader on Linux: the exact engine by default, the portable mode when NBCONNECT_MODE=portable', () => {
     const exact = node(PROBE);
     assert.equal(exact.status, 0, exact.stderr);
-    assert.deepEqual(JSON.parse(exact.stdout), { exact: true, code: 'ECONNREFUSED', calls: ['socket', 'fcntl', 'connect', 'epoll_ctl', 'epoll_wait', 'getsockopt', 'close'] });
+    assert.deepEqual(JSON.parse(exact.stdout), {
+      exact: true,
+      code: 'ECONNREFUSED',
+      calls: ['socket', 'fcntl', 'connect', 'epoll_ctl', 'epoll_wait', 'getsockopt', 'close'],
+    });
     const portable = node(PROBE, { NBCONNECT_MODE: 'portable' });
     assert.equal(portable.status, 0, portable.stderr);
     assert.deepEqual(JSON.parse(portable.stdout), { exact: false, code: 'ECONNREFUSED', calls: ['net'] });
@@ -140,7 +144,16 @@ describe('the portable mode against the exact engine: the same verdict codes for
         'self-connect tcp6',
       ],
     ],
-    ['routes', ['EHOSTUNREACH, unreachable route', 'EACCES, prohibit route', 'EINVAL, blackhole route', 'ENETUNREACH, throw route', 'EADDRNOTAVAIL, localAddress not on this host']],
+    [
+      'routes',
+      [
+        'EHOSTUNREACH, unreachable route',
+        'EACCES, prohibit route',
+        'EINVAL, blackhole route',
+        'ENETUNREACH, throw route',
+        'EADDRNOTAVAIL, localAddress not on this host',
+      ],
+    ],
     ['lo-down', ['ENETUNREACH, loopback down']],
   ];
 
@@ -154,7 +167,11 @@ describe('the portable mode against the exact engine: the same verdict codes for
       // What the portable mode cannot run is said, and is the exact engine's alone.
       assert.deepEqual(portable.leftOut, exact.leftOut);
       if (group === 'host')
-        assert.deepEqual(portable.leftOut, { 'tcp4 kernel ETIMEDOUT, synCount 1': ['synCount'], 'peer writes before the wait': ['waitDelay'], 'peer resets before the wait': ['waitDelay'] });
+        assert.deepEqual(portable.leftOut, {
+          'tcp4 kernel ETIMEDOUT, synCount 1': ['synCount'],
+          'peer writes before the wait': ['waitDelay'],
+          'peer resets before the wait': ['waitDelay'],
+        });
       for (const name of names) {
         const e = exact.verdicts[name];
         const p = portable.verdicts[name];
