@@ -5,11 +5,16 @@
 // syscall trace, which this mode does not have.
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as undici from 'undici';
 
 import { connect, connectAny, connectSync, Connector, createConnection, probe, probeMany, raw, type ConnectOptions, type Outcome } from '../dist/lib';
 import { rejected, rejectedAll } from './helpers/calls';
+import { mountNamespaceBlocker, skipWithout } from './helpers/namespaces';
 import { nbconnect } from './helpers/command';
 import {
   blackHole,
@@ -153,6 +158,40 @@ describe('the portable mode (NBCONNECT_MODE=portable)', () => {
     connection.close();
     const all = await rejectedAll(connectAny([`[::1]:${refused}`, `127.0.0.1:${refused}`]));
     assert.equal(all.code, 'ECONNREFUSED');
+  });
+
+  it('a name with ::1 first and 127.0.0.1 (a private /etc/hosts), a server on 127.0.0.1 only: raced as the exact engine races it', function () {
+    // test/17-localhost.test.ts's fixture, here in the portable mode (the child inherits NBCONNECT_MODE).
+    skipWithout(this, mountNamespaceBlocker(), 'mount namespaces');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbconnect-hosts-'));
+    const hosts = path.join(dir, 'hosts');
+    fs.writeFileSync(hosts, '::1 localhost\n127.0.0.1 localhost\n');
+    try {
+      const fixture = path.join(__dirname, 'fixtures', 'localhost-both.js');
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind "${hosts}" /etc/hosts && exec "${process.execPath}" "${fixture}"`], {
+        encoding: 'utf8',
+        timeout: 30000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const report = JSON.parse(r.stdout) as Record<string, unknown>;
+      assert.deepEqual(report.lookup, ['::1', '127.0.0.1']);
+      assert.equal(report.raced, '127.0.0.1');
+      assert.equal(report.single, 'ECONNREFUSED ::1');
+      assert.equal(report.http, 'hello');
+      assert.deepEqual(report.allFail, report.nodeAllFail);
+      assert.deepEqual(report.probe, { ok: true, code: 'OK', address: '127.0.0.1', attempts: ['ECONNREFUSED ::1', 'OK 127.0.0.1'] });
+      assert.deepEqual(report.probeAllFail, { ok: false, code: 'ECONNREFUSED', attempts: ['ECONNREFUSED ::1', 'ECONNREFUSED 127.0.0.1'] });
+      assert.deepEqual(report.probeSingle, { code: 'ECONNREFUSED', address: '::1', attempts: 'none' });
+      // connectSync is the exact engine's alone.
+      assert.equal(report.sync, 'ERR_NBCONNECT_NOT_EXACT');
+      const cli = report.cli as { status: number; stdout: string };
+      assert.equal(cli.status, 0, cli.stdout);
+      assert.match(cli.stdout, /\[::1\]:\d+ {2}=> ECONNREFUSED \(phase: async\)/);
+      assert.match(cli.stdout, /127\.0\.0\.1:\d+ {2}net\(connect\) = 0/);
+      assert.equal((report.cliSync as { status: number }).status, 2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a name: probe races its addresses and reports each', async () => {
