@@ -45,11 +45,16 @@ const KERNEL_ONLY: Readonly<Partial<Record<keyof ConnectOptions, string>>> = {
 };
 
 /**
- * Throws ERR_NBCONNECT_NOT_EXACT for the first option given (any value but
- * undefined) that only the exact engine can honour; a `keepAlive` with an
- * interval or a count is one (net sets SO_KEEPALIVE and the idle time only).
+ * Throws ERR_NBCONNECT_NOT_EXACT for an AF_UNIX target on Windows, and for
+ * the first option given (any value but undefined) that only the exact
+ * engine can honour; a `keepAlive` with an interval or a count is one (net
+ * sets SO_KEEPALIVE and the idle time only).
  */
-export function rejectKernelOnly(options: Record<string, unknown>): void {
+export function rejectKernelOnly(options: Record<string, unknown>, target: { kind: string }): void {
+  // Node's net takes a path on Windows as a named pipe, which is not an
+  // AF_UNIX socket: connecting there would answer another question.
+  if (target.kind === 'unix' && process.platform === 'win32')
+    throw notExact('an AF_UNIX target', 'on Windows, net.connect({ path }) opens a named pipe, not an AF_UNIX socket');
   for (const key of Object.keys(options)) {
     if (options[key] === undefined) continue;
     const why = KERNEL_ONLY[key as keyof ConnectOptions];

@@ -132,7 +132,7 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
   const o = options as Record<string, unknown> & ConnectOptions;
   // What needs the kernel is refused whole in the portable mode, before
   // the checks below could read it as half-supported.
-  if (MODE !== 'exact') rejectKernelOnly(o);
+  if (MODE !== 'exact') rejectKernelOnly(o, parsed);
 
   let timeout: number | undefined;
   if (o.timeout !== undefined) {

@@ -78,6 +78,14 @@ describe('the mode: exact on Linux, portable elsewhere or when asked', () => {
       const exact = node(`require(${JSON.stringify(LIB)})`, { NBCONNECT_MODE: 'exact' }, platform);
       assert.notEqual(exact.status, 0);
       assert.match(exact.stderr, new RegExp(`NBCONNECT_MODE=exact asks for the exact engine, which runs on Linux only \\(this is ${platform}\\)`));
+      // A path is AF_UNIX on darwin as on Linux; on Windows net takes it as a named pipe, so it is refused.
+      const unix = node(
+        `require(${JSON.stringify(LIB)}).probe('unix:/nonexistent/nbconnect.sock').then((o) => console.log(o.code), (e) => console.log(e.code))`,
+        {},
+        platform,
+      );
+      assert.equal(unix.status, 0, unix.stderr);
+      assert.equal(unix.stdout.trim(), platform === 'win32' ? 'ERR_NBCONNECT_NOT_EXACT' : 'ENOENT');
     });
   }
 
