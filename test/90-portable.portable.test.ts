@@ -273,11 +273,19 @@ describe('the portable mode (NBCONNECT_MODE=portable)', () => {
     const late = await nbconnect(`127.0.0.1:${hole.port}`, '--timeout', String(DEADLINE), '--json');
     assert.equal(late.status, 1);
     assert.equal((JSON.parse(late.stdout) as Outcome).phase, 'timeout');
-    for (const flags of [['--wait', 'poll'], ['--sync'], ['--syn-count', '1']]) {
-      const exactOnly = await nbconnect(`127.0.0.1:${live.port}`, ...flags);
-      assert.equal(exactOnly.status, 2, flags.join(' '));
+    for (const args of [['--wait', 'poll'], ['--sync'], ['--syn-count', '1'], ['--confirm', 'read'], ['--mark', '1']].map((flags) => [
+      `127.0.0.1:${live.port}`,
+      ...flags,
+    ])) {
+      const exactOnly = await nbconnect(...args);
+      assert.equal(exactOnly.status, 2, args.join(' '));
       assert.match(exactOnly.stderr, /needs the exact engine/);
     }
+    // The benchmark measures the exact engine's waits: refused whole, never a table of failures.
+    const bench = await nbconnect('bench', `127.0.0.1:${live.port}`, '-n', '2');
+    assert.equal(bench.status, 2, bench.stdout);
+    assert.match(bench.stderr, /^nbconnect: nbconnect bench needs the exact engine/);
+    assert.equal(bench.stdout, '');
   });
 
   describe('what needs the kernel: ERR_NBCONNECT_NOT_EXACT, named, before any I/O', () => {
