@@ -2,6 +2,9 @@
 // by lib/validate.ts; the native side re-checks only what it cannot trust.
 import * as path from 'node:path';
 
+import { notExact } from './errors';
+import { MODE, MODE_VARIABLE } from './mode';
+
 /** What lib/ hands the native side: numbers are -1 when absent. */
 /**
  * How a socket is made and waited on, checked once per call; the endpoint
@@ -128,8 +131,10 @@ function load(): Addon {
   // A native addon loads only through require(); there is no import form for a .node file.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (override) return require(path.resolve(override)) as Addon;
-  if (process.platform === 'win32')
-    throw new Error('nbconnect: Windows is not supported. nbconnect makes the POSIX calls (fcntl, poll, select, SO_ERROR) directly, and runs on Linux.');
+  if (process.platform !== 'linux')
+    throw new Error(
+      `nbconnect: ${MODE_VARIABLE}=exact asks for the exact engine, which runs on Linux only (this is ${process.platform}). Unset it for the portable mode.`,
+    );
   try {
     // node-gyp-build ships no types; it returns what require() of the binary returns.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -138,10 +143,26 @@ function load(): Addon {
     throw new Error(
       `nbconnect: cannot load the native addon for ${process.platform}-${process.arch} (Node-API ${process.versions.napi}). ` +
         `Tried ${path.join(PACKAGE_ROOT, 'build', 'Release')} and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
-        'Build it from source with `npm rebuild nbconnect` (or `npm run compile` in a clone); that needs python3, make and a C++17 compiler.',
+        'Build it from source with `npm rebuild nbconnect` (or `npm run compile` in a clone); that needs python3, make and a C++17 compiler. ' +
+        `Or set ${MODE_VARIABLE}=portable for the portable mode (Node's net and dns only: no syscall trace, no socket options before the SYN).`,
       { cause },
     );
   }
 }
 
-export const addon: Addon = load();
+/**
+ * The portable mode loads no addon. What stands in its place answers only
+ * `init` (there is no waiter to hear from); anything else asked of it is a
+ * call that needs the kernel, and throws ERR_NBCONNECT_NOT_EXACT. The calls
+ * that users make check first and name themselves; this catches the rest.
+ */
+function noAddon(): Addon {
+  return new Proxy({} as Addon, {
+    get(_, key) {
+      if (key === 'init') return () => 0; // no client: nothing will be started
+      throw notExact(`the native addon's ${String(key)}`, 'the portable mode loads no native code');
+    },
+  });
+}
+
+export const addon: Addon = MODE === 'exact' ? load() : noAddon();

@@ -8,6 +8,8 @@ import { closeSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 
 import { connect } from './connect';
+import { notExact } from './errors';
+import { MODE } from './mode';
 import { lookupAll } from './lookup';
 import type { ConnectOptions, Wait } from './types';
 import { parseTarget, type ParsedTarget } from './validate';
@@ -136,6 +138,8 @@ const median = (xs: number[]) =>
 
 /** Runs the benchmark: every driver, interleaved over the repetitions, warmed up first. */
 export async function runBench(s: BenchSettings): Promise<BenchReport> {
+  // Each connect would fail with ERR_NBCONNECT_NOT_EXACT and be counted as a failed connect: refuse the run instead.
+  if (MODE !== 'exact') throw notExact('nbconnect bench', "it measures the exact engine's waits (epoll, poll, select) against net.Socket");
   const began = performance.now();
   const stopAt = began + s.budgetMs;
   let truncated = false;

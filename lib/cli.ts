@@ -158,6 +158,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`nbconnect: ${err.message.replace(/\s*\n\s*/g, ' ')}\n${USAGE}\n`);
       return 2;
     }
+    // A flag only the exact engine honours, in the portable mode: a usage error, said plainly.
+    if ((err as { code?: unknown }).code === 'ERR_NBCONNECT_NOT_EXACT') {
+      io.err(`nbconnect: ${(err as Error).message}\n`);
+      return 2;
+    }
     throw err;
   }
 }

@@ -3,25 +3,27 @@ import * as dns from 'node:dns';
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
 import { errnoName } from './errnos';
-import { abortError, ConnectError, describe, errorFromResult } from './errors';
+import { abortError, ConnectError, describe, errorFromResult, notExact } from './errors';
 import { addressCandidates, everyAttemptFailed, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './connect-any';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
 import type { ConnectOptions, Endpoint, Outcome, Target } from './types';
 import { lookupAll, lookupAllSync } from './lookup';
 import { endpointOf, literalEndpoint, prepare, whereOf, type ParsedTarget, type Prepared } from './validate';
+import { MODE } from './mode';
+import { startPortable } from './portable';
 import { traceAsync, traceSync, tracing } from './tracing';
 import { decodeBatch, decodeTcpInfo, pack, type Result } from './wire';
 
 // ---- async attempts on the waiter threads ----------------------------------------
 
-type Verdict = { connection?: Connection; error?: ConnectError };
+export type Verdict = { connection?: Connection; error?: ConnectError };
 
 /**
  * One attempt in flight: what it needs to settle, and nothing more, since it
  * lives as long as the connect does (a closure would keep the whole
  * prepared spec alive with it).
  */
-class Pending {
+export class Pending {
   onAbort: (() => void) | undefined = undefined;
   /** Known once the attempt goes to the waiter (after a lookup, for a name). */
   endpoint: Endpoint | undefined = undefined;
@@ -117,6 +119,14 @@ function startOnWaiter(prepared: Prepared, endpoint: Endpoint, timeout: number, 
   pending.set(id, entry);
 }
 
+/**
+ * The engine below every call: one attempt at a literal address or a path,
+ * settling its entry once. The exact one is the waiter (the addon); the
+ * portable one is net.connect (lib/portable.ts). Lookups, races, probes
+ * and everything built on connect() and probe() sit above this seam.
+ */
+const startAttempt: (prepared: Prepared, endpoint: Endpoint, timeout: number, entry: Pending) => void = MODE === 'exact' ? startOnWaiter : startPortable;
+
 const addressOf = (endpoint: Endpoint) => ('path' in endpoint ? endpoint.path : endpoint.address);
 const extraOf = (socket: Prepared['socket'], endpoint: Endpoint) => socket.extra?.['path' in endpoint ? 0 : endpoint.family];
 
@@ -167,10 +177,10 @@ function attempt<T>(prepared: Prepared, onVerdict?: (v: Verdict) => T): Promise<
     // A literal goes straight to the waiter with the whole deadline: no
     // clock read on the path every connect to an address takes.
     const endpoint = literalEndpoint(target);
-    if (endpoint) return startOnWaiter(prepared, endpoint, prepared.timeout ?? -1, entry);
+    if (endpoint) return startAttempt(prepared, endpoint, prepared.timeout ?? -1, entry);
     const startedAt = performance.now();
     resolveName(prepared, target as Extract<ParsedTarget, { kind: 'name' }>, startedAt)
-      .then((found) => startOnWaiter(prepared, found, timeLeft(prepared, startedAt), entry))
+      .then((found) => startAttempt(prepared, found, timeLeft(prepared, startedAt), entry))
       .catch((error: unknown) => entry.settle({ error: error as ConnectError }));
   });
 }
@@ -213,7 +223,7 @@ function racesAddresses(prepared: Prepared): prepared is Prepared & { target: Ex
 function attemptAt<T>(prepared: Prepared, address: { address: string; family: number }, startedAt: number, onVerdict?: (v: Verdict) => T): Promise<T> {
   const endpoint = endpointOf(prepared.target, address.address, address.family as 4 | 6);
   return new Promise<T>((resolve, reject) => {
-    startOnWaiter(prepared, endpoint, timeLeft(prepared, startedAt), new Pending(prepared.signal, onVerdict, resolve as (value: unknown) => void, reject));
+    startAttempt(prepared, endpoint, timeLeft(prepared, startedAt), new Pending(prepared.signal, onVerdict, resolve as (value: unknown) => void, reject));
   });
 }
 
@@ -255,6 +265,7 @@ export function connectSync(target: Target, options?: ConnectOptions): Connectio
 }
 
 function connectSyncNow(target: Target, options?: ConnectOptions): Connection {
+  if (MODE !== 'exact') throw notExact('connectSync', 'it blocks the calling thread in the kernel, and net connects only through the event loop');
   const prepared = prepare(target, options);
   if (prepared.signal?.aborted) throw abortError(whereOf(prepared.target), 0, [], prepared.signal.reason);
   const startedAt = performance.now();
@@ -340,7 +351,7 @@ async function probeName(prepared: Prepared, target: Extract<ParsedTarget, { kin
     const { connection } = await race(addressCandidates(target, addresses), raceSettings('probe', prepared, options, startedAt));
     // The winner was a connect, which takes no TCP_INFO: it is read here,
     // before the close, as a probe's own is.
-    const { info } = addon.raw.getTcpInfo(connection.fd);
+    const { info } = MODE === 'exact' ? addon.raw.getTcpInfo(connection.fd) : { info: undefined };
     try {
       connection.close();
     } catch (err) {

@@ -5,7 +5,7 @@ import { errnoName } from './errnos';
 import { ConnectError } from './errors';
 import { attemptOutcomes, type RaceRecord } from './outcome';
 import type { Endpoint, Outcome, Step, TcpInfo } from './types';
-import { decodeTcpInfo, type Result } from './wire';
+import { decodeTcpInfo, type NativePhase } from './wire';
 
 // A Connection dropped without close() or toSocket() would leak its fd. The
 // number is still ours, since only this object owns it, so closing it at
@@ -29,18 +29,38 @@ function systemError(syscall: string, posixErrno: number): NodeJS.ErrnoException
   return Object.assign(new Error(`${syscall} ${code}`), { code, errno: -posixErrno, syscall });
 }
 
+/**
+ * What a Connection reads of its attempt: the native Result (lib/wire.ts),
+ * or the portable mode's record of what net reported.
+ */
+export interface AttemptRecord {
+  readonly fd: number;
+  readonly phase: NativePhase;
+  /** ms on process.hrtime's clock. */
+  readonly start: number;
+  readonly elapsed: number;
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** Copies the record out of anything shared, for an owner that outlives it. */
+  keep(): AttemptRecord;
+  steps(): Step[];
+  tcpInfo(): TcpInfo | undefined;
+}
+
 /** A connected socket: its fd is owned by this object until close() or toSocket(). */
 export class Connection {
   private handle: number;
   readonly target: Endpoint;
-  private readonly result: Result;
+  private readonly result: AttemptRecord;
   private trace: Step[] | undefined;
   private closedBy: Step | undefined; // our close(), until the trace is built
   /** @internal The race this connection won, when a name's addresses were raced. */
   race: RaceRecord | undefined = undefined;
 
   /** @internal */
-  constructor(result: Result, target: Endpoint) {
+  constructor(result: AttemptRecord, target: Endpoint) {
     this.handle = result.fd;
     this.result = result.keep();
     this.target = target;
@@ -56,6 +76,11 @@ export class Connection {
    */
   get fd(): number {
     return this.handle;
+  }
+
+  /** true from the exact engine; false from the portable mode (net), which has no syscall trace. */
+  get exact(): boolean {
+    return true;
   }
 
   /** connect() returned 0: the handshake was done before it returned. */

@@ -1,5 +1,7 @@
 import { errnoName } from './errnos';
 import type { Endpoint, Phase, Step, Where } from './types';
+import { portableBecause } from './mode';
+import { coded, type NodeError } from './validators';
 import type { Result } from './wire';
 
 /** Where an error's steps come from: the list, or something that builds it on first read. */
@@ -139,3 +141,18 @@ export function abortError(target: Where, elapsed: number, steps: StepSource, ca
 // On the prototype, so that a stack captured in the constructor already
 // reads 'ConnectError: ...'.
 Object.defineProperty(ConnectError.prototype, 'name', { value: 'ConnectError', writable: true, configurable: true });
+
+/**
+ * What only the exact engine can do, asked of the portable mode: thrown
+ * before any I/O, naming the call and where it works, never a silent
+ * partial. `what` is the call or option ('connectSync', "options.wait").
+ */
+export function notExact(what: string, why: string): NodeError {
+  return coded(
+    new Error(
+      `${what} needs the exact engine: ${why}. It runs on Linux (x64, arm64) with the native addon; this process runs the portable mode, ` +
+        `built on Node's net and dns, because ${portableBecause()}.`,
+    ),
+    'ERR_NBCONNECT_NOT_EXACT',
+  );
+}

@@ -3,7 +3,11 @@
 import type { ConnectAnyError, RaceAttempt } from './connect-any';
 import type { Connection } from './connection';
 import type { ConnectError } from './errors';
+import { MODE } from './mode';
 import type { Outcome } from './types';
+
+/** Every Outcome of this process says which engine made it. */
+const EXACT = MODE === 'exact';
 
 /** A race's record, kept by the Connection that won it. */
 export interface RaceRecord {
@@ -13,11 +17,20 @@ export interface RaceRecord {
 }
 
 export function outcomeOfError(err: ConnectError): Outcome {
-  return { ok: false, code: err.code, errno: err.errno, phase: err.phase, elapsed: err.elapsed, steps: err.steps, target: err.target };
+  return { ok: false, exact: EXACT, code: err.code, errno: err.errno, phase: err.phase, elapsed: err.elapsed, steps: err.steps, target: err.target };
 }
 
 function ownOutcome(c: Connection): Outcome {
-  const outcome: Outcome = { ok: true, code: 'OK', errno: 0, phase: c.immediate ? 'immediate' : 'async', elapsed: c.elapsed, steps: c.steps, target: c.target };
+  const outcome: Outcome = {
+    ok: true,
+    exact: c.exact,
+    code: 'OK',
+    errno: 0,
+    phase: c.immediate ? 'immediate' : 'async',
+    elapsed: c.elapsed,
+    steps: c.steps,
+    target: c.target,
+  };
   const tcpInfo = c.verdictTcpInfo;
   if (tcpInfo !== undefined) outcome.tcpInfo = tcpInfo;
   return outcome;
@@ -53,6 +66,7 @@ export function outcomeOfRaceFailure(err: ConnectAnyError, target: { host: strin
   const first = err.errors[0] as ConnectError | undefined;
   return {
     ok: false,
+    exact: EXACT,
     code: err.code,
     // No attempt started: the deadline passed during the lookup.
     errno: first ? first.errno : -110,

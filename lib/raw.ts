@@ -15,13 +15,21 @@
  */
 import { addon, type NativeAddr, type NativeRawResult } from './binding';
 import { errnoName } from './errnos';
+import { notExact } from './errors';
+import { MODE } from './mode';
 import { parseTarget } from './validate';
 import { HOST_LITTLE_ENDIAN, resolveOption, resolveSetting } from './sockopts';
 import type { SocketLevelName, SocketOptionName, TcpInfo } from './types';
 import { invalidArgValue, outOfRange, validateArray, validateBoolean, validateInteger, validateObject, validateOneOf } from './validators';
 import { decodeTcpInfo } from './wire';
 
-const native = addon.raw;
+// The portable mode has no addon: every call here throws
+// ERR_NBCONNECT_NOT_EXACT first, before it reads its arguments.
+const native = MODE === 'exact' ? addon.raw : (undefined as unknown as typeof addon.raw);
+
+function exactOnly(call: string): void {
+  if (MODE !== 'exact') throw notExact(call, 'nbconnect/raw makes each syscall itself');
+}
 
 /** What every call returns: ret as the syscall returned it, errno (positive) and its name when ret < 0. */
 export interface RawResult {
@@ -59,6 +67,7 @@ function toNativeAddr(addr: unknown): NativeAddr {
  * spawned meanwhile on another thread never inherits the socket.
  */
 export function socket(family: 4 | 6 | 'unix', options: { mptcp?: boolean } = {}): RawResult {
+  exactOnly('raw.socket');
   validateOneOf(family, 'family', [4, 6, 'unix']);
   validateObject(options, 'options');
   if (options.mptcp !== undefined) validateBoolean(options.mptcp, 'options.mptcp');
@@ -71,17 +80,20 @@ export function socket(family: 4 | 6 | 'unix', options: { mptcp?: boolean } = {}
  * (see TcpInfo), a field this kernel does not fill left out.
  */
 export function getTcpInfo(fd: number): RawResult & { info?: TcpInfo } {
+  exactOnly('raw.getTcpInfo');
   const { info, ...result } = native.getTcpInfo(checkFd(fd));
   return named(info === undefined ? result : { ...result, info: decodeTcpInfo(info) });
 }
 
 /** fcntl(2) F_GETFL: ret is the file status flags. */
 export function getFlags(fd: number): RawResult {
+  exactOnly('raw.getFlags');
   return named(native.fcntl(checkFd(fd), 0, 0));
 }
 
 /** fcntl(2) F_SETFL with `flags | O_NONBLOCK`; pass what getFlags returned to keep the other flags. */
 export function setNonblocking(fd: number, flags = 0): RawResult {
+  exactOnly('raw.setNonblocking');
   checkFd(fd);
   validateInteger(flags, 'flags', 0, INT_MAX);
   return named(native.fcntl(fd, 1, flags | native.constants.O_NONBLOCK));
@@ -109,6 +121,7 @@ export function setsockopt(fd: number, name: SocketOptionName, value: number | b
 /** setsockopt(2) of an option at `level`, by name or number. */
 export function setsockopt(fd: number, level: SocketLevelName | number, name: SocketOptionName | number, value: number | boolean | Uint8Array): RawResult;
 export function setsockopt(fd: number, ...args: unknown[]): RawResult {
+  exactOnly('raw.setsockopt');
   checkFd(fd);
   const [level, name, value] = args.length >= 3 ? args : [undefined, ...args];
   let v = typeof value === 'boolean' ? Number(value) : value;
@@ -142,6 +155,7 @@ export function getsockopt(
   size?: number,
 ): RawResult & { value?: number; data?: Buffer };
 export function getsockopt(fd: number, ...args: unknown[]): RawResult & { value?: number; data?: Buffer } {
+  exactOnly('raw.getsockopt');
   checkFd(fd);
   const levelFirst = args.length >= 3 || (args.length === 2 && typeof args[1] !== 'number');
   const [level, name, size = 4] = levelFirst ? args : [undefined, ...args];
@@ -155,12 +169,14 @@ export function getsockopt(fd: number, ...args: unknown[]): RawResult & { value?
 
 /** bind(2). */
 export function bind(fd: number, addr: RawAddress): RawResult {
+  exactOnly('raw.bind');
   checkFd(fd);
   return named(native.bind(fd, toNativeAddr(addr)));
 }
 
 /** connect(2). On a nonblocking TCP socket expect -1 EINPROGRESS; again later, EALREADY or EISCONN. */
 export function connect(fd: number, addr: RawAddress): RawResult {
+  exactOnly('raw.connect');
   checkFd(fd);
   return named(native.connect(fd, toNativeAddr(addr)));
 }
@@ -183,6 +199,7 @@ function checkTimeout(timeout: unknown): number {
  * restarts its clock.
  */
 export function poll(fds: Array<{ fd: number; events?: PollEvent[] }>, timeout?: number): RawResult & { revents: string[][] } {
+  exactOnly('raw.poll');
   checkFdList(fds);
   const list: number[] = [];
   const events: number[] = [];
@@ -202,11 +219,11 @@ export function poll(fds: Array<{ fd: number; events?: PollEvent[] }>, timeout?:
   return named(native.poll(list, events, checkTimeout(timeout)));
 }
 
-/** O_NONBLOCK and the poll(2) event bits, as this platform defines them. */
-export const constants: Readonly<Record<string, number>> = Object.freeze({ ...native.constants });
+/** O_NONBLOCK and the poll(2) event bits, as this platform defines them; empty in the portable mode. */
+export const constants: Readonly<Record<string, number>> = Object.freeze(MODE === 'exact' ? { ...native.constants } : {});
 
-/** The largest fd select(2) can watch, plus one. */
-export const FD_SETSIZE = addon.FD_SETSIZE;
+/** The largest fd select(2) can watch, plus one; NaN in the portable mode, which has no select(2). */
+export const FD_SETSIZE = MODE === 'exact' ? addon.FD_SETSIZE : NaN;
 
 /**
  * select(2) on `fds` (read and/or write sets; default write) for `timeout`
@@ -218,6 +235,7 @@ export function select(
   fds: Array<{ fd: number; read?: boolean; write?: boolean }>,
   timeout?: number,
 ): RawResult & { readable: boolean[]; writable: boolean[] } {
+  exactOnly('raw.select');
   checkFdList(fds);
   const list: number[] = [];
   const reads: boolean[] = [];
@@ -235,6 +253,7 @@ export function select(
 
 /** getsockopt(2) SO_ERROR: `value` is the pending error (0 for none), and reading it clears it. */
 export function getSoError(fd: number): RawResult & { value?: number; valueCode?: string } {
+  exactOnly('raw.getSoError');
   const result = named(native.getSoError(checkFd(fd))) as RawResult & { value?: number; valueCode?: string };
   if (result.value) result.valueCode = errnoName(result.value);
   return result;
@@ -251,21 +270,25 @@ function nameOf(result: ReturnType<typeof native.getsockname>): Name {
 
 /** getsockname(2). */
 export function getsockname(fd: number): Name {
+  exactOnly('raw.getsockname');
   return nameOf(native.getsockname(checkFd(fd)));
 }
 
 /** getpeername(2): ENOTCONN when not connected. */
 export function getpeername(fd: number): Name {
+  exactOnly('raw.getpeername');
   return nameOf(native.getpeername(checkFd(fd)));
 }
 
 /** read(2) of up to `n` bytes (0 is allowed, and is one of UNP's confirm methods). */
 export function read(fd: number, n: number): RawResult & { data: Buffer } {
+  exactOnly('raw.read');
   checkFd(fd);
   return named(native.read(fd, validateInteger(n, 'n', 0, 1 << 20)));
 }
 
 /** close(2). Never retried: Linux frees the fd even when close reports EINTR. */
 export function close(fd: number): RawResult {
+  exactOnly('raw.close');
   return named(native.close(checkFd(fd)));
 }

@@ -6,6 +6,7 @@
 import * as os from 'node:os';
 
 import { addon } from './binding';
+import { MODE } from './mode';
 import type { ConnectOptions } from './types';
 import { invalidArgType, invalidArgValue, validateArray, validateBoolean, validateInteger, validateObject, validateOneOf, validateString } from './validators';
 import { SOCKET_LEVELS, SOCKET_OPTIONS } from './wire';
@@ -41,7 +42,8 @@ export const TCP_ONLY_LISTED = ['tos', 'keepAlive', 'maxSegment', 'congestion', 
 const listed = new Set<string>(LISTED_OPTIONS);
 /** setsockopt takes its ints in the host's byte order. */
 export const HOST_LITTLE_ENDIAN = os.endianness() === 'LE';
-const OPTION_BYTES = addon.layout.packing.optionBytes;
+// The portable mode packs no options (it sets none before the SYN).
+const OPTION_BYTES = MODE === 'exact' ? addon.layout.packing.optionBytes : 0;
 
 /** IFNAMSIZ and TCP_CA_NAME_MAX are 16 bytes with the NUL. */
 const NAME_BYTES = 15;

@@ -268,8 +268,10 @@ export interface Step {
     | 'getsockname'
     | 'getpeername'
     | 'read'
-    | 'close';
-  /** 'SOCK_STREAM|SOCK_CLOEXEC', 'F_GETFL', 'F_SETFL', 'SO_ERROR', 'TCP_SYNCNT', 'EPOLL_CTL_ADD', ... */
+    | 'close'
+    /** The portable mode: an event of net.Socket ('connect', 'error') or our destroy() of it, in `arg`. */
+    | 'net';
+  /** 'SOCK_STREAM|SOCK_CLOEXEC', 'F_GETFL', 'F_SETFL', 'SO_ERROR', 'TCP_SYNCNT', 'EPOLL_CTL_ADD', ...; for 'net': 'connect', 'error', 'destroy'. */
   arg?: string;
   /** What the call returned: socket the fd, poll/select/epoll_wait the count. */
   ret: number;
@@ -302,6 +304,12 @@ export type Where = Endpoint | { host: string; port: number };
 /** What `probe` resolves with: every network outcome, success or not. */
 export interface Outcome {
   ok: boolean;
+  /**
+   * true from the exact engine (the native addon, Linux); false from the
+   * portable mode (Node's net and dns), whose trace holds only what net
+   * reports. See docs/portable.md.
+   */
+  exact: boolean;
   /** 'OK' on success, else the error code, e.g. 'ECONNREFUSED', 'ETIMEDOUT', 'ESELFCONNECT'. */
   code: string;
   /** Node's convention: the negative errno, 0 on success, undefined where no errno exists. */

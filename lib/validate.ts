@@ -3,6 +3,8 @@
 import * as net from 'node:net';
 
 import { addon, type SocketSpec } from './binding';
+import { MODE } from './mode';
+import { portableKeepAlive, portableNoDelay, rejectKernelOnly, type PortableKeepAlive } from './portable';
 import type { Confirm, ConnectOptions, Endpoint, Wait, Where } from './types';
 import { prepareListed, TCP_ONLY_LISTED } from './sockopts';
 import { CONFIRM_NUMBER, WAIT_NUMBER } from './wire';
@@ -35,6 +37,8 @@ export interface Prepared {
   attemptDelay: number;
   timeout: number | undefined;
   signal: AbortSignal | undefined;
+  /** The portable mode's options for net.connect (empty in the exact mode, which packs them in `socket`). */
+  portable: { noDelay?: boolean; keepAlive?: PortableKeepAlive };
 }
 
 function checkPort(name: string, value: unknown): number {
@@ -56,13 +60,17 @@ function parseHost(name: string, host: unknown, port: number): ParsedTarget {
   return { kind: 'name', host, port };
 }
 
+// The portable mode has no addon to ask: sockaddr_un's sun_path is 104
+// bytes on macOS and the BSDs, 108 on Linux and in Windows' afunix.h.
+const SUN_PATH_SIZE = MODE === 'exact' ? addon.SUN_PATH_SIZE : process.platform === 'darwin' || process.platform.endsWith('bsd') ? 104 : 108;
+
 function checkPath(name: string, path: unknown): ParsedTarget {
   validateString(path, name);
   if (path.length === 0) throw invalidArgValue(name, path, 'must be a non-empty path', RangeError);
   // sun_path holds 108 bytes on Linux: a file path needs one for its NUL; an
   // abstract name (leading NUL) may use them all.
   const abstract = path.charCodeAt(0) === 0;
-  const max = addon.SUN_PATH_SIZE - (abstract ? 0 : 1);
+  const max = SUN_PATH_SIZE - (abstract ? 0 : 1);
   const bytes = Buffer.byteLength(path);
   if (bytes > max) throw invalidArgValue(name, path, `is too long for sun_path: ${bytes} bytes, at most ${max}`, RangeError);
   if (path.indexOf('\0', 1) !== -1) throw invalidArgValue(name, path, 'must not contain a NUL byte after the first', RangeError);
@@ -122,6 +130,9 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
   if (options === undefined) options = {};
   validateObject(options, 'options');
   const o = options as Record<string, unknown> & ConnectOptions;
+  // What needs the kernel is refused whole in the portable mode, before
+  // the checks below could read it as half-supported.
+  if (MODE !== 'exact') rejectKernelOnly(o, parsed);
 
   let timeout: number | undefined;
   if (o.timeout !== undefined) {
@@ -170,7 +181,7 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
     confirm: CONFIRM_NUMBER[o.confirm ?? 'so_error'] as SocketSpec['confirm'],
     waitDelay: Math.max(0, optionalInteger(o, 'waitDelay', 0, 60000)),
     closeWhenConnected,
-    ...prepareListed(o),
+    ...(MODE === 'exact' ? prepareListed(o) : { mptcp: 0, extra: undefined }),
   };
   if (o.autoSelectFamily !== undefined) validateBoolean(o.autoSelectFamily, 'options.autoSelectFamily');
   // Node raises anything below 10 ms to 10.
@@ -178,7 +189,8 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
     o.autoSelectFamilyAttemptTimeout === undefined
       ? 250
       : Math.max(10, validateInteger(o.autoSelectFamilyAttemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1, 2 ** 31 - 1));
-  return { target: parsed, socket, family, timeout, signal, autoSelectFamily: o.autoSelectFamily !== false, attemptDelay };
+  const portable = MODE === 'exact' ? {} : { noDelay: portableNoDelay(o.noDelay), keepAlive: portableKeepAlive(o.keepAlive) };
+  return { target: parsed, socket, family, timeout, signal, autoSelectFamily: o.autoSelectFamily !== false, attemptDelay, portable };
 }
 
 /** Where a target goes before any lookup or socket: a name or literal with its port, or a path. */

@@ -24,7 +24,7 @@ export function received(value: unknown): string {
 /** An error of Node's shape: `code` as an own key, and `TypeError [CODE]: message` as its string. */
 export type NodeError<E extends Error = Error> = E & { code: string };
 
-function coded<E extends Error>(error: E, code: string): NodeError<E> {
+export function coded<E extends Error>(error: E, code: string): NodeError<E> {
   const e = error as NodeError<E>;
   e.code = code;
   Object.defineProperty(e, 'toString', {

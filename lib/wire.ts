@@ -1,11 +1,15 @@
 // The numeric wire between lib/ and the binding, mirrored from native/wire.h.
 // Results cross as float64 slots; the objects a caller reads are built here,
 // in JS, and steps only when they are read.
-import { addon, type SocketSpec } from './binding';
+import { addon, type NativeLayout, type SocketSpec } from './binding';
 import { errnoName } from './errnos';
+import { MODE } from './mode';
 import type { Confirm, Endpoint, SocketLevelName, SocketOptionName, Step, TcpInfo, Wait } from './types';
 
-const layout = addon.layout;
+// The portable mode has no addon and no wire: lib/'s own names and order
+// stand in for the native tables (nothing is packed or decoded), and the
+// tables of socket options and TCP_INFO are empty.
+const layout: NativeLayout | undefined = MODE === 'exact' ? addon.layout : undefined;
 
 /**
  * Slot numbers by name, from the native side's own table. Every name lib/
@@ -15,9 +19,10 @@ const layout = addon.layout;
  */
 function slotsOf<const N extends string>(
   table: string,
-  native: Record<string, number> | readonly (string | null)[],
+  native: Record<string, number> | readonly (string | null)[] | undefined,
   names: readonly N[],
 ): Readonly<Record<N, number>> {
+  if (native === undefined) return Object.freeze(Object.fromEntries(names.map((name, i) => [name, i]))) as Record<N, number>;
   const entries: [string, number][] = Array.isArray(native)
     ? (native as readonly (string | null)[]).map((name, i) => [String(name), i])
     : Object.entries(native as Record<string, number>);
@@ -33,7 +38,8 @@ function slotsOf<const N extends string>(
 }
 
 /** A name table the native side exports, checked against what lib/ spells. */
-function namesOf<const N extends string>(table: string, native: readonly (string | null)[], names: readonly N[]): readonly (N | undefined)[] {
+function namesOf<const N extends string>(table: string, native: readonly (string | null)[] | undefined, names: readonly N[]): readonly (N | undefined)[] {
+  if (native === undefined) return Object.freeze([...names]);
   slotsOf(
     table,
     native.filter((n) => n !== null),
@@ -42,7 +48,7 @@ function namesOf<const N extends string>(table: string, native: readonly (string
   return Object.freeze(native.map((n) => (n === null ? undefined : (n as N))));
 }
 
-const Spec = slotsOf('spec', layout.spec, [
+const Spec = slotsOf('spec', layout?.spec, [
   'client',
   'family',
   'port',
@@ -59,8 +65,8 @@ const Spec = slotsOf('spec', layout.spec, [
   'closeWhenConnected',
   'mptcp',
 ]);
-const SPEC_SLOTS = layout.spec.length;
-const Res = slotsOf('result', layout.result, [
+const SPEC_SLOTS = layout?.spec.length ?? 0;
+const Res = slotsOf('result', layout?.result, [
   'id',
   'fd',
   'posixErrno',
@@ -81,12 +87,13 @@ const Res = slotsOf('result', layout.result, [
   'tcpInfoSlots',
   'headerSlots',
 ]);
-const S = slotsOf('step', layout.step, ['packed', 'ret', 'errno', 'value', 'revents', 'at', 'option']);
-const STEP_SLOTS = layout.step.length;
+const S = slotsOf('step', layout?.step, ['packed', 'ret', 'errno', 'value', 'revents', 'at', 'option']);
+const STEP_SLOTS = layout?.step.length ?? 0;
 const HEADER_SLOTS = Res.headerSlots;
-const P = layout.packing;
+// Only pack() and Result read it, and the portable mode calls neither.
+const P = layout?.packing ?? { argUnit: 1, detailUnit: 1, readableBit: 0, writableBit: 0, revents: 0, sets: 0, value: 0, optionBytes: 0 };
 
-const CALLS = namesOf('call', layout.calls, [
+const CALLS = namesOf('call', layout?.calls, [
   'socket',
   'fcntl',
   'setsockopt',
@@ -103,7 +110,7 @@ const CALLS = namesOf('call', layout.calls, [
   'read',
   'close',
 ] as const satisfies readonly Step['call'][]);
-const ARGS = namesOf('arg', layout.args, [
+const ARGS = namesOf('arg', layout?.args, [
   'F_GETFL',
   'F_SETFL',
   'F_SETFD',
@@ -122,16 +129,16 @@ const ARGS = namesOf('arg', layout.args, [
   'SO_COOKIE',
 ] as const satisfies readonly NonNullable<Step['arg']>[]);
 const OPTION_ARG = ARGS.indexOf('option');
-const PHASES = namesOf('phase', layout.phases, ['immediate', 'async', 'timeout', 'aborted'] as const);
+const PHASES = namesOf('phase', layout?.phases, ['immediate', 'async', 'timeout', 'aborted'] as const);
 /** The native wait kinds' numbers, by name, for pack(). */
-export const WAIT_NUMBER = slotsOf('wait', layout.waits, ['poll', 'select', 'epoll'] as const satisfies readonly Wait[]);
-export const CONFIRM_NUMBER = slotsOf('confirm', layout.confirms, ['so_error', 'getpeername', 'read', 'reconnect'] as const satisfies readonly Confirm[]);
+export const WAIT_NUMBER = slotsOf('wait', layout?.waits, ['poll', 'select', 'epoll'] as const satisfies readonly Wait[]);
+export const CONFIRM_NUMBER = slotsOf('confirm', layout?.confirms, ['so_error', 'getpeername', 'read', 'reconnect'] as const satisfies readonly Confirm[]);
 const WHY_TEXT: Record<string, string> = {
   fd_setsize: "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll' or 'epoll'",
 };
-const WHY = namesOf('why', layout.whys, ['fd_setsize']).map((name) => (name === undefined ? undefined : WHY_TEXT[name]));
-const POLL_EVENTS = layout.pollEvents;
-const EPOLL_EVENTS = layout.epollEvents;
+const WHY = namesOf('why', layout?.whys, ['fd_setsize']).map((name) => (name === undefined ? undefined : WHY_TEXT[name]));
+const POLL_EVENTS = layout?.pollEvents ?? [];
+const EPOLL_EVENTS = layout?.epollEvents ?? [];
 const EPOLL_WAIT = CALLS.indexOf('epoll_wait');
 
 const LEVEL_NAMES = [
@@ -203,32 +210,37 @@ const allLevelsListed: [Exclude<SocketLevelName, (typeof LEVEL_NAMES)[number]>] 
 const allOptionsListed: [Exclude<SocketOptionName, (typeof OPTION_NAMES)[number]>] extends [never] ? true : false = true;
 void allLevelsListed;
 void allOptionsListed;
-slotsOf(
-  'socket level',
-  layout.socketLevels.map(([name]) => name),
-  LEVEL_NAMES,
-);
-slotsOf(
-  'socket option',
-  layout.socketOptions.map(([name]) => name),
-  OPTION_NAMES,
-);
+const NATIVE_LEVELS = layout?.socketLevels ?? [];
+const NATIVE_OPTIONS = layout?.socketOptions ?? [];
+// The portable mode has no native tables to check against.
+if (layout !== undefined) {
+  slotsOf(
+    'socket level',
+    NATIVE_LEVELS.map(([name]) => name),
+    LEVEL_NAMES,
+  );
+  slotsOf(
+    'socket option',
+    NATIVE_OPTIONS.map(([name]) => name),
+    OPTION_NAMES,
+  );
+}
 
 /** Socket levels by name ('SOL_SOCKET', 'IPPROTO_TCP', ...), with this system's numbers. */
-export const SOCKET_LEVELS: ReadonlyMap<string, number> = new Map(layout.socketLevels.map(([name, , number]) => [name, number]));
+export const SOCKET_LEVELS: ReadonlyMap<string, number> = new Map(NATIVE_LEVELS.map(([name, , number]) => [name, number]));
 /** Socket options by name ('SO_MARK', 'TCP_MAXSEG', ...): their level and number here. */
 export const SOCKET_OPTIONS: ReadonlyMap<string, { level: number; name: number }> = new Map(
-  layout.socketOptions.map(([name, level, number]) => [name, { level, name: number }]),
+  NATIVE_OPTIONS.map(([name, level, number]) => [name, { level, name: number }]),
 );
 // A traced option's names, from its level and number: the first spelling
 // of each (IPPROTO_TCP, not SOL_TCP).
 const levelNames = new Map<number, string>();
-for (const [name, , number] of layout.socketLevels) if (!levelNames.has(number)) levelNames.set(number, name);
-const optionNames = new Map<number, string>(layout.socketOptions.map(([name, level, number]) => [level * 65536 + number, name]));
+for (const [name, , number] of NATIVE_LEVELS) if (!levelNames.has(number)) levelNames.set(number, name);
+const optionNames = new Map<number, string>(NATIVE_OPTIONS.map(([name, level, number]) => [level * 65536 + number, name]));
 
 /** The kernel's TCP_INFO, as `Connection.tcpInfo()` and a probe's Outcome give it. */
-const TCP_INFO_NAMES = layout.tcpInfo as readonly (keyof TcpInfo)[];
-const TCP_STATES = layout.tcpStates;
+const TCP_INFO_NAMES = (layout?.tcpInfo ?? []) as readonly (keyof TcpInfo)[];
+const TCP_STATES = layout?.tcpStates ?? [];
 
 /** TCP_INFO's slots as an object; a field the kernel did not fill is left out. */
 export function decodeTcpInfo(slots: Float64Array, at = 0): TcpInfo {

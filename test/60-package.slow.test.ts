@@ -8,6 +8,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+// npm's own install checks, as arborist calls them for every dependency. They ship no types.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS package without declarations
+const { checkPlatform } = require('npm-install-checks') as {
+  checkPlatform: (target: { os?: string[] }, force: boolean, environment: { os: string; cpu: string }) => void;
+};
+
 const ROOT = path.join(__dirname, '..');
 
 /** A PATH of node, npm and sh alone: no cc, c++, g++, make or python3. */
@@ -77,7 +83,7 @@ describe('the package: packed, installed without a compiler, imported every way'
 
   it('holds only the compiled JS, types, ESM entries, the command, native sources, binding.gyp, the prebuild, README and LICENSE', () => {
     const allowed =
-      /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/lib\/[a-z-]+\.(js|d\.ts)|esm\/[a-z]+\.(mjs|d\.mts)|bin\/nbconnect\.js|native\/[a-z_]+\.(cpp|h)|prebuilds\/linux-[a-z0-9]+\/nbconnect\.node)$/;
+      /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/lib\/[a-z-]+\.(js|d\.ts)|esm\/[a-z]+\.(mjs|d\.mts)|bin\/nbconnect\.js|scripts\/install\.js|native\/[a-z_]+\.(cpp|h)|prebuilds\/linux-[a-z0-9]+\/nbconnect\.node)$/;
     assert.ok(files.length > 20, `${files.length} files`);
     for (const file of files) assert.match(file, allowed);
     assert.ok(
@@ -95,10 +101,11 @@ describe('the package: packed, installed without a compiler, imported every way'
     const pkg = path.join(consumer, 'node_modules', 'nbconnect');
     assert.ok(!fs.existsSync(path.join(pkg, 'build')), 'nothing was built from source');
     // The install script itself (npm may hold install scripts for approval):
-    // it finds the prebuild and builds nothing, so it needs no compiler.
-    // Run as npm runs it: with the installed bins on the PATH.
+    // on Linux it is node-gyp-build, which finds the prebuild and builds
+    // nothing, so it needs no compiler. Run as npm runs it: with the
+    // installed bins on the PATH.
     const bins = path.join(consumer, 'node_modules', '.bin');
-    const script = run(path.join(bins, 'node-gyp-build'), [], { cwd: pkg, env: { ...env, PATH: `${bins}:${env.PATH}` } });
+    const script = run('node', ['scripts/install.js'], { cwd: pkg, env: { ...env, PATH: `${bins}:${env.PATH}` } });
     assert.equal(script.status, 0, script.out);
     assert.ok(!fs.existsSync(path.join(pkg, 'build')), 'nothing was built from source');
   });
@@ -207,14 +214,40 @@ describe('the package: packed, installed without a compiler, imported every way'
     }
   });
 
-  it('on Windows, a clear error at load (npm refuses the install first: os is linux)', () => {
-    const pretend = path.join(work, 'win32.js');
-    fs.writeFileSync(pretend, "Object.defineProperty(process, 'platform', { value: 'win32' });");
-    const r = run('node', ['--require', pretend, '-e', "require('nbconnect')"], { cwd: consumer, env });
-    assert.notEqual(r.status, 0);
-    assert.match(r.out, /nbconnect: Windows is not supported/);
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(consumer, 'node_modules', 'nbconnect', 'package.json'), 'utf8')).os, ['linux']);
-  });
+  for (const platform of ['darwin', 'win32'] as const) {
+    it(`${platform}: npm's own platform check accepts the packed package.json, and the old os: linux is what it refused`, () => {
+      const packed = JSON.parse(fs.readFileSync(path.join(consumer, 'node_modules', 'nbconnect', 'package.json'), 'utf8')) as { os?: string[] };
+      assert.equal(packed.os, undefined);
+      // npm-install-checks is what npm (arborist) calls for every dependency, with the real process.platform.
+      checkPlatform(packed, false, { os: platform, cpu: 'x64' });
+      checkPlatform(packed, false, { os: platform, cpu: 'arm64' });
+      assert.throws(() => checkPlatform({ ...packed, os: ['linux'] }, false, { os: platform, cpu: 'x64' }), { code: 'EBADPLATFORM' });
+    });
+
+    it(`${platform}: the install script builds nothing and succeeds with no prebuild; the package loads its portable mode`, () => {
+      const pretend = path.join(work, `${platform}.js`);
+      fs.writeFileSync(pretend, `Object.defineProperty(process, 'platform', { value: '${platform}' });`);
+      const pkg = path.join(consumer, 'node_modules', 'nbconnect');
+      fs.renameSync(path.join(pkg, 'prebuilds'), path.join(pkg, 'prebuilds.away'));
+      try {
+        // No node-gyp, no compiler on the PATH: a fallback to a build would fail here.
+        const script = run('node', ['--require', pretend, 'scripts/install.js'], { cwd: pkg, env });
+        assert.equal(script.status, 0, script.out);
+        assert.match(script.out, new RegExp(`nothing to build on ${platform}; it runs in its portable mode here`));
+        assert.ok(!fs.existsSync(path.join(pkg, 'build')), 'nothing was built');
+        const probe = `const server = require('node:net').createServer((s) => s.destroy()).listen(0, '127.0.0.1', async () => {
+          const o = await require('nbconnect').probe({ host: '127.0.0.1', port: server.address().port });
+          console.log(JSON.stringify({ ok: o.ok, exact: o.exact }));
+          server.close();
+        });`;
+        const r = run('node', ['--require', pretend, '-e', probe], { cwd: consumer, env });
+        assert.equal(r.status, 0, r.out);
+        assert.deepEqual(JSON.parse(r.stdout), { ok: true, exact: false });
+      } finally {
+        fs.renameSync(path.join(pkg, 'prebuilds.away'), path.join(pkg, 'prebuilds'));
+      }
+    });
+  }
 
   it('a missing binary says what was tried and how to build from source', () => {
     const pkg = path.join(consumer, 'node_modules', 'nbconnect');
@@ -226,6 +259,8 @@ describe('the package: packed, installed without a compiler, imported every way'
         r.out,
         /cannot load the native addon for linux-[a-z0-9]+ \(Node-API [0-9]+\)\. Tried .*build\/Release and .*prebuilds\/linux-[a-z0-9]+\. Build it from source with `npm rebuild nbconnect`/,
       );
+      // The switch to the portable mode is named; it is never taken silently on Linux.
+      assert.match(r.out, /Or set NBCONNECT_MODE=portable for the portable mode/);
     } finally {
       fs.renameSync(path.join(pkg, 'prebuilds.away'), path.join(pkg, 'prebuilds'));
     }
