@@ -95,12 +95,7 @@ interface Addon {
   /** spec: lib/wire.ts's pack(); returns one encoded result. */
   connectSync(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): Float64Array;
   /** The attempt's id (native-minted, for cancel), or why the engine or waiter could not start (errno positive); then nothing was started. */
-  connectStart(
-    spec: Float64Array,
-    address: string,
-    localAddress: string | undefined,
-    extra: Buffer | undefined,
-  ): number | { errno: number; syscall: string };
+  connectStart(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): number | { errno: number; syscall: string };
   cancel(wait: number, id: number): void;
   /** close(2) of an fd handed to JS; 0 or the positive errno. */
   close(fd: number): number;

@@ -152,8 +152,8 @@ struct SocketOptions {
 
 struct Attempt {
   // What was asked.
-  uint64_t id = 0;       // minted by the binding, unique in its environment, never reused
-  uint32_t client = 0;   // the copy of the JS layer that asked (binding.h's Addon::clients)
+  uint64_t id = 0;            // minted by the binding, unique in its environment, never reused
+  uint32_t client = 0;        // the copy of the JS layer that asked (binding.h's Addon::clients)
   int family = AF_UNSPEC;     // AF_INET, AF_INET6 or AF_UNIX
   sockaddr_storage remote{};  // AF_UNIX paths need the room
   socklen_t remote_len = 0;
@@ -175,7 +175,7 @@ struct Attempt {
   std::vector<uint8_t> extra_options;
 
   // What happened.
-  int fd = -1;                    // owned: open only on success
+  int fd = -1;  // owned: open only on success
   // The socket's identity (SO_COOKIE, Linux >= 4.12), read right after
   // socket(): a number can be closed behind the owner's back and reused at
   // once, so before acting on it the owner checks that it still names this
