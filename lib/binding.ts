@@ -1,6 +1,8 @@
 // The addon's shape, as lib/ sees it. Everything here is already validated
 // by lib/validate.ts; the native side re-checks only what it cannot trust.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { missingDenoPermissions, RUNTIME } from './runtime';
 
 /** What lib/ hands the native side: numbers are -1 when absent. */
 /**
@@ -122,6 +124,12 @@ const PACKAGE_ROOT = path.join(__dirname, '..', '..');
  * platform, arch and libc (one Node-API binary serves every Node version).
  */
 function load(): Addon {
+  const missing = missingDenoPermissions(PACKAGE_ROOT);
+  if (missing.length > 0)
+    throw new Error(
+      `nbconnect: Deno needs ${missing.join(' ')} to load the native addon. ` +
+        `Run with: deno run --allow-read=${PACKAGE_ROOT} --allow-env=NBCONNECT_ADDON --allow-ffi (and --allow-net only if you connect to names, for dns.lookup).`,
+    );
   // The sanitizer run (npm run test:sanitize) points this at its own build.
   const override = process.env.NBCONNECT_ADDON;
   // A native addon loads only through require(); there is no import form for a .node file.
@@ -129,18 +137,39 @@ function load(): Addon {
   if (override) return require(path.resolve(override)) as Addon;
   if (process.platform === 'win32')
     throw new Error('nbconnect: Windows is not supported. nbconnect makes the POSIX calls (fcntl, poll, select, SO_ERROR) directly, and runs on Linux.');
+  if (RUNTIME.name === 'deno') return loadDirectly();
   try {
     // node-gyp-build ships no types; it returns what require() of the binary returns.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('node-gyp-build') as (dir: string) => Addon)(PACKAGE_ROOT);
   } catch (cause) {
-    throw new Error(
-      `nbconnect: cannot load the native addon for ${process.platform}-${process.arch} (Node-API ${process.versions.napi}). ` +
-        `Tried ${path.join(PACKAGE_ROOT, 'build', 'Release')} and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
-        'Build it from source with `npm rebuild nbconnect` (or `npm run compile` in a clone); that needs python3, make and a C++17 compiler.',
-      { cause },
-    );
+    throw cannotLoad(cause);
   }
+}
+
+/**
+ * Deno: the two places node-gyp-build would look, without it, since it
+ * reads eight environment variables and /etc/alpine-release at load, each
+ * a permission Deno would ask for.
+ */
+function loadDirectly(): Addon {
+  const candidates = [
+    path.join(PACKAGE_ROOT, 'build', 'Release', 'nbconnect.node'),
+    path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`, 'nbconnect.node'),
+  ];
+  const found = candidates.find((file) => fs.existsSync(file));
+  if (found === undefined) throw cannotLoad(undefined);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(found) as Addon;
+}
+
+function cannotLoad(cause: unknown): Error {
+  return new Error(
+    `nbconnect: cannot load the native addon for ${process.platform}-${process.arch} (Node-API ${process.versions.napi}). ` +
+      `Tried ${path.join(PACKAGE_ROOT, 'build', 'Release')} and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
+      'Build it from source with `npm rebuild nbconnect` (or `npm run compile` in a clone); that needs python3, make and a C++17 compiler.',
+    { cause },
+  );
 }
 
 export const addon: Addon = load();

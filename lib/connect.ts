@@ -250,7 +250,7 @@ export function connectSync(target: Target, options?: ConnectOptions): Connectio
 }
 
 function connectSyncNow(target: Target, options?: ConnectOptions): Connection {
-  const prepared = prepare(target, options);
+  const prepared = prepare(target, options, false, 'sync');
   if (prepared.signal?.aborted) throw abortError(whereOf(prepared.target), 0, [], prepared.signal.reason);
   const startedAt = performance.now();
   const literal = literalEndpoint(prepared.target);
