@@ -12,6 +12,8 @@ export interface RuntimeSpec {
   label: string;
   npm: string;
   bin: string;
+  /** Further npm flags: `--cpu=arm64 --force` for a binary of another architecture. */
+  npmArgs?: string[];
 }
 
 export const NODE_LINES = [22, 24, 26] as const;
@@ -33,7 +35,11 @@ export function installRuntime(spec: RuntimeSpec): string {
   if (fs.existsSync(bin)) return bin;
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n');
-  const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', spec.npm], { cwd: dir, encoding: 'utf8', timeout: 300000 });
+  const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...(spec.npmArgs ?? []), spec.npm], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 300000,
+  });
   if (npm.status !== 0 || !fs.existsSync(bin)) throw new Error(`npm install ${spec.npm} failed (${npm.status ?? npm.signal}): ${npm.stderr}`);
   return bin;
 }
