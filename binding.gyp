@@ -8,7 +8,8 @@
         "native/engine.cpp",
         "native/module.cpp",
         "native/convert.cpp",
-        "native/raw.cpp"
+        "native/raw.cpp",
+        "native/glibc_floor.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
@@ -16,7 +17,7 @@
         "NAPI_DISABLE_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED"
       ],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions", "-include", "<(module_root_dir)/native/glibc_floor.h"],
       "ldflags": ["-pthread"]
     }
   ]

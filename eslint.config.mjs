@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-test/', 'build/', 'build-sanitize/', 'docs/', 'prebuilds/', 'node_modules/', 'test/types/'] },
+  { ignores: ['dist/', 'dist-test/', 'build/', 'build-sanitize/', 'build-arm64/', 'docs/', 'prebuilds/', 'node_modules/', 'test/types/'] },
   js.configs.recommended,
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -1,6 +1,8 @@
 // The addon's shape, as lib/ sees it. Everything here is already validated
 // by lib/validate.ts; the native side re-checks only what it cannot trust.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { assertDenoPermissions, RUNTIME } from './runtime';
 
 import { notExact } from './errors';
 import { MODE, MODE_VARIABLE } from './mode';
@@ -121,6 +123,7 @@ const PACKAGE_ROOT = path.join(__dirname, '..', '..');
  * platform, arch and libc (one Node-API binary serves every Node version).
  */
 function load(): Addon {
+  assertDenoPermissions();
   // The sanitizer run (npm run test:sanitize) points this at its own build.
   const override = process.env.NBCONNECT_ADDON;
   // A native addon loads only through require(); there is no import form for a .node file.
@@ -130,18 +133,13 @@ function load(): Addon {
     throw new Error(
       `nbconnect: ${MODE_VARIABLE}=exact asks for the exact engine, which runs on Linux only (this is ${process.platform}). Unset it for the portable mode.`,
     );
+  if (RUNTIME.name === 'deno') return loadDirectly();
   try {
     // node-gyp-build ships no types; it returns what require() of the binary returns.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('node-gyp-build') as (dir: string) => Addon)(PACKAGE_ROOT);
   } catch (cause) {
-    throw new Error(
-      `nbconnect: cannot load the native addon for ${process.platform}-${process.arch} (Node-API ${process.versions.napi}). ` +
-        `Tried ${path.join(PACKAGE_ROOT, 'build', 'Release')} and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
-        'Build it from source with `npm rebuild nbconnect` (or `npm run compile` in a clone); that needs python3, make and a C++17 compiler. ' +
-        `Or set ${MODE_VARIABLE}=portable for the portable mode (Node's net and dns only: no syscall trace, no socket options before the SYN).`,
-      { cause },
-    );
+    throw cannotLoad(cause);
   }
 }
 
@@ -158,6 +156,32 @@ function noAddon(): Addon {
       throw notExact(`the native addon's ${String(key)}`, 'the portable mode loads no native code');
     },
   });
+}
+
+/**
+ * Deno: the two places node-gyp-build would look, without it, since it
+ * reads eight environment variables and /etc/alpine-release at load, each
+ * a permission Deno would ask for.
+ */
+function loadDirectly(): Addon {
+  const candidates = [
+    path.join(PACKAGE_ROOT, 'build', 'Release', 'nbconnect.node'),
+    path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`, 'nbconnect.node'),
+  ];
+  const found = candidates.find((file) => fs.existsSync(file));
+  if (found === undefined) throw cannotLoad(undefined);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(found) as Addon;
+}
+
+function cannotLoad(cause: unknown): Error {
+  return new Error(
+    `nbconnect: cannot load the native addon for ${process.platform}-${process.arch} (Node-API ${process.versions.napi}). ` +
+      `Tried ${path.join(PACKAGE_ROOT, 'build', 'Release')} and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
+      'Build it from source with `npm rebuild nbconnect` (or `npm run compile` in a clone); that needs python3, make and a C++17 compiler. ' +
+      `Or set ${MODE_VARIABLE}=portable for the portable mode (Node's net and dns only: no syscall trace, no socket options before the SYN).`,
+    { cause },
+  );
 }
 
 export const addon: Addon = MODE === 'exact' ? load() : noAddon();

@@ -266,7 +266,7 @@ export function connectSync(target: Target, options?: ConnectOptions): Connectio
 
 function connectSyncNow(target: Target, options?: ConnectOptions): Connection {
   if (MODE !== 'exact') throw notExact('connectSync', 'it blocks the calling thread in the kernel, and net connects only through the event loop');
-  const prepared = prepare(target, options);
+  const prepared = prepare(target, options, false, 'sync');
   if (prepared.signal?.aborted) throw abortError(whereOf(prepared.target), 0, [], prepared.signal.reason);
   const startedAt = performance.now();
   const literal = literalEndpoint(prepared.target);

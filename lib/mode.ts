@@ -5,6 +5,7 @@
 // are Linux's), and the portable mode, built on Node's own net and dns,
 // serves the same calls. NBCONNECT_MODE=portable asks for it on Linux too,
 // which is how it is tested.
+import { assertDenoPermissions } from './runtime';
 import { coded, show } from './validators';
 
 /** 'exact': the native addon, every syscall traced. 'portable': Node's net and dns only. */
@@ -30,7 +31,12 @@ export function chooseMode(requested: string | undefined, platform: NodeJS.Platf
 }
 
 /** This process's mode. */
-export const MODE: Mode = chooseMode(process.env[MODE_VARIABLE], process.platform);
+export const MODE: Mode = chooseMode(readModeVariable(), process.platform);
+
+function readModeVariable(): string | undefined {
+  assertDenoPermissions();
+  return process.env[MODE_VARIABLE];
+}
 
 /** Why this process runs the portable mode, for its errors' messages. */
 export function portableBecause(): string {

@@ -22,7 +22,10 @@ export interface ConnectOptions {
    * The syscall that waits for writability: 'epoll' (default; async
    * connects share one epoll instance in the event loop's own thread),
    * 'poll' or 'select' (async connects share a waiter thread that makes the
-   * syscalls). select cannot watch an fd >= FD_SETSIZE (1024).
+   * syscalls). select cannot watch an fd >= FD_SETSIZE (1024). Under Bun
+   * and Deno, whose event loop is not libuv, the default is 'poll' and an
+   * async connect refuses 'epoll' (ERR_FEATURE_UNAVAILABLE_ON_PLATFORM);
+   * connectSync takes all three everywhere.
    */
   wait?: Wait;
   /** Aborts a pending connect; the socket is closed before the promise rejects. */

@@ -7,8 +7,10 @@ import { MODE } from './mode';
 import { portableKeepAlive, portableNoDelay, rejectKernelOnly, type PortableKeepAlive } from './portable';
 import type { Confirm, ConnectOptions, Endpoint, Wait, Where } from './types';
 import { prepareListed, TCP_ONLY_LISTED } from './sockopts';
+import { RUNTIME } from './runtime';
 import { CONFIRM_NUMBER, WAIT_NUMBER } from './wire';
 import {
+  featureUnavailable,
   invalidArgType,
   invalidArgValue,
   invalidIpAddress,
@@ -118,14 +120,25 @@ const WAITS = Object.keys(WAIT_NUMBER) as Wait[];
 /**
  * The wait an async connect uses unless told otherwise: epoll, the engine
  * in the event loop's own thread, which the benchmark shows is the fastest
- * of the three on every figure it measures (README, "The engine").
+ * of the three on every figure it measures (README, "The engine"); poll
+ * where the host has no libuv loop for the engine (Bun, Deno: lib/runtime.ts).
  */
-export const DEFAULT_WAIT: Wait = 'epoll';
+export const DEFAULT_WAIT: Wait = RUNTIME.libuvLoop ? 'epoll' : 'poll';
+
+/** Async epoll needs the host's libuv loop: named, with the alternatives, before any syscall. */
+function checkWaitInRuntime(wait: Wait, mode: 'async' | 'sync'): void {
+  if (wait !== 'epoll' || mode === 'sync' || RUNTIME.libuvLoop) return;
+  const runtime = `${RUNTIME.name === 'bun' ? 'Bun' : 'Deno'} ${RUNTIME.version}`;
+  throw featureUnavailable(
+    `options.wait 'epoll' runs in Node's libuv event loop, which ${runtime} does not have. ` +
+      `Use wait: 'poll' (the default under ${runtime}) or 'select', or connectSync, whose epoll needs no event loop.`,
+  );
+}
 
 const TCP_ONLY = ['localAddress', 'localPort', 'family', 'noDelay', 'synCount', 'userTimeout', 'bindAddressNoPort', ...TCP_ONLY_LISTED];
 
 /** Checks target and options together and builds what the native side takes. */
-export function prepare(target: unknown, options: unknown, closeWhenConnected = false): Prepared {
+export function prepare(target: unknown, options: unknown, closeWhenConnected = false, mode: 'async' | 'sync' = 'async'): Prepared {
   const parsed = parseTarget(target);
   if (options === undefined) options = {};
   validateObject(options, 'options');
@@ -140,7 +153,7 @@ export function prepare(target: unknown, options: unknown, closeWhenConnected = 
     timeout = o.timeout === Infinity ? undefined : o.timeout;
   }
 
-  if (o.wait !== undefined) validateOneOf(o.wait, 'options.wait', WAITS);
+  if (o.wait !== undefined) checkWaitInRuntime(validateOneOf(o.wait, 'options.wait', WAITS), mode);
 
   const signal = o.signal;
   validateAbortSignal(signal, 'options.signal');

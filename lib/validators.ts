@@ -69,6 +69,11 @@ export function invalidIpAddress(name: string, value: unknown): NodeError<TypeEr
   return coded(new TypeError(`Invalid IP address in "${name}": ${show(value)}`), 'ERR_INVALID_IP_ADDRESS');
 }
 
+/** ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (TypeError), as Node throws for what its host cannot do. */
+export function featureUnavailable(message: string): NodeError<TypeError> {
+  return coded(new TypeError(message), 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM');
+}
+
 /** ERR_MISSING_ARGS (TypeError); unlike Node's, the message shows what came instead. */
 export function missingArgs(what: string, value: unknown): NodeError<TypeError> {
   return coded(new TypeError(`The ${what} must be specified. Received ${received(value)}`), 'ERR_MISSING_ARGS');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect, connectSync, raw } from '../dist/lib';
-import { blackHole, type Peer } from './helpers/listeners';
+import { blackHole, PYTHON, type Peer } from './helpers/listeners';
 import { rejected, thrown } from './helpers/calls';
 import { WAITS, waitCalls } from './helpers/modes';
 
@@ -25,7 +25,7 @@ while not stop.is_set() and time.monotonic() < end:
     os.kill(${pid}, signal.SIGUSR2)
     time.sleep(0.001)
 `;
-  const child = spawn('python3', ['-c', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(PYTHON, ['-c', code], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ready = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   return {
     ready,

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { Outcome } from '../dist/lib';
-import { tcpListener } from './helpers/listeners';
+import { PYTHON, tcpListener } from './helpers/listeners';
 import { BIN, nbconnect } from './helpers/command';
 import { inNetworkNamespace, namespaceBlocker, skipWithout } from './helpers/namespaces';
 
@@ -48,7 +48,7 @@ describe('the command, as a user meets it', () => {
     // Not net.Server: libuv pads an abstract name to all 108 bytes of
     // sun_path (ss shows @name@@@...), a different name from the one
     // anyone else writes. python binds the exact name.
-    const peer = spawn('python3', ['-c', ABSTRACT_LISTENER, name], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const peer = spawn(PYTHON, ['-c', ABSTRACT_LISTENER, name], { stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise((resolve, reject) => {
       peer.stdout.once('data', resolve);
       peer.once('exit', (code) => reject(new Error(`the python listener exited with ${code}`)));

@@ -1,5 +1,5 @@
 // Real listeners for the tests and the demo, all on loopback or AF_UNIX.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -91,10 +91,17 @@ export interface Peer {
   close(): Promise<void>;
 }
 
+/**
+ * The python3 interpreter itself, found once: where python3 on PATH is a
+ * version manager's shim (pyenv's runs a few shell scripts per start), each
+ * peer would otherwise take a quarter of a second or more to start.
+ */
+export const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+
 export async function pythonPeer(kind: PeerKind): Promise<Peer> {
   const args = [PEERS, kind];
   if (kind.startsWith('unix')) args.push(tempSocketPath());
-  const child = spawn('python3', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {
     child.once('error', reject);
