@@ -96,7 +96,14 @@ bool Engine::expire(int64_t now, size_t limit) {
     }
     timers_.pop();
     if (a->stage == Attempt::Stage::kParked) {
-      watch(*a);
+      // Its number may have been closed behind our back while it waited,
+      // and be another socket's now: an EPOLL_CTL_ADD on it would say
+      // EEXIST (another attempt's registration) and the failure's close
+      // would close that socket.
+      if (confirm_own_socket(*a))
+        watch(*a);
+      else
+        finish(*a);
       continue;
     }
     // The pass that found the deadline: this fd was not in the ready list.
@@ -124,7 +131,8 @@ void Engine::cancel(uint64_t id) {
       return;
     case Attempt::Stage::kParked:
       timers_.remove(&a);
-      finish_aborted(a);
+      // finish_aborted closes the number: only if it is still ours.
+      if (confirm_own_socket(a)) finish_aborted(a);
       return finish(a);
     case Attempt::Stage::kWatched:
       timers_.remove(&a);

@@ -15,9 +15,10 @@
 // Ownership: an Attempt handed to queue() belongs to the engine until it is
 // taken from finished(). Its id (unique, minted by the binding) is what
 // epoll carries, never its address. Before the engine acts on a number at a
-// wake, a deadline or a cancel, it confirms the number still names the
-// attempt's socket (confirm_own_socket, by SO_COOKIE): a number closed
-// behind its back may already be another socket's.
+// wake, a deadline, a cancel or the end of a wait delay, it confirms the
+// number still names the attempt's socket (confirm_own_socket, by
+// SO_COOKIE): a number closed behind its back may already be another
+// socket's.
 // Teardown (shutdown(), also from the destructor): close every started
 // attempt's fd that is still its own and every fd of a finished attempt JS
 // never took, then the epoll fd; queued attempts have no fd yet.

@@ -2,8 +2,12 @@
 # npm run test:sanitize
 #  1. the waiter stress harness under ThreadSanitizer;
 #  2. the same harness under AddressSanitizer + LeakSanitizer + UBSan;
-#  3. the addon built with AddressSanitizer + UBSan, and the whole mocha
+#  3. the epoll engine's stress harness (its own loop, one thread, so no
+#     TSan) under AddressSanitizer + LeakSanitizer + UBSan;
+#  4. the addon built with AddressSanitizer + UBSan, and the whole mocha
 #     suite run against it.
+# NBCONNECT_STRESS scales both harnesses: attempts per producer thread of
+# the waiter, and a fifth of the engine's attempts.
 # Any report fails the run (halt_on_error, exit codes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,6 +26,11 @@ TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$OUT/waiter_stress_tsan"
 echo "== waiter stress, AddressSanitizer + LeakSanitizer + UBSan"
 g++ -std=c++17 -O1 -g -pthread -fno-omit-frame-pointer -fsanitize=address,$UBSAN -fno-sanitize-recover=$UBSAN $SOURCES -o "$OUT/waiter_stress_asan"
 ASAN_OPTIONS="detect_leaks=1 halt_on_error=1" "$OUT/waiter_stress_asan" "$PER_PRODUCER"
+
+echo "== epoll engine stress, AddressSanitizer + LeakSanitizer + UBSan"
+ENGINE_SOURCES="test/native/engine_stress.cpp native/engine.cpp native/posix_connect.cpp"
+g++ -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,$UBSAN -fno-sanitize-recover=$UBSAN $ENGINE_SOURCES -o "$OUT/engine_stress_asan"
+ASAN_OPTIONS="detect_leaks=1 halt_on_error=1" "$OUT/engine_stress_asan" $((PER_PRODUCER * 5))
 
 echo "== the addon under AddressSanitizer + UBSan, the whole suite"
 ADDON="$OUT/addon"
