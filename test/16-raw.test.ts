@@ -68,7 +68,14 @@ describe('raw: the step-by-step API', () => {
       ['IP_BIND_ADDRESS_NO_PORT', true],
       ['SO_LINGER', true],
     ];
-    for (const [name, value] of options) assert.deepEqual(raw.setsockopt(fd, name, value), { ret: 0 }, name);
+    for (const [name, value] of options) {
+      // qemu-user (test 67 runs this file under qemu-aarch64 and says so)
+      // passes to the kernel only the IP options it knows how to translate,
+      // and answers ENOPROTOOPT itself for IP_BIND_ADDRESS_NO_PORT: that is
+      // the emulator's answer, reported as faithfully as the kernel's.
+      const expected = process.env.NBCONNECT_UNDER_QEMU_USER === '1' && name === 'IP_BIND_ADDRESS_NO_PORT' ? { ret: -1, errno: 92, code: 'ENOPROTOOPT' } : { ret: 0 };
+      assert.deepEqual(raw.setsockopt(fd, name, value), expected, name);
+    }
     assert.equal(raw.bind(fd, '127.0.0.1:0').ret, 0);
     const { ret, data } = raw.read(fd, 0);
     assert.equal(data.length, 0);
