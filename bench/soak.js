@@ -64,11 +64,17 @@ async function tcpListener() {
   return { port, close: () => new Promise((resolve) => (child.once('exit', resolve), child.stdin.end())) };
 }
 
-/** An accepting AF_UNIX listener in a child Node process. */
+/**
+ * An accepting AF_UNIX listener in a child Node process. Its queue is as
+ * deep as somaxconn allows: the epoll engine starts 256 connects in one
+ * turn, and a full AF_UNIX queue refuses at once with EAGAIN (test 11 covers
+ * that answer), which would say how busy this machine is, not what the soak
+ * checks.
+ */
 async function unixListener() {
   const file = tempSocketPath();
   const code = `const s = require('node:net').createServer((c) => { c.on('error', () => {}); c.destroy(); });
-    s.listen(${JSON.stringify(file)}, () => console.log('ready'));
+    s.listen({ path: ${JSON.stringify(file)}, backlog: 4096 }, () => console.log('ready'));
     process.stdin.on('end', () => s.close(() => process.exit(0))).resume();`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
   await lineOf(child);

@@ -4,7 +4,7 @@
 // per connect, and a wall-clock cap for the whole command. A target that is
 // not this machine needs --i-own-this-host: a benchmark is a burst of
 // connects, which nobody should aim at a host that is not theirs.
-import { closeSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 
 import { connect } from './connect';
@@ -228,11 +228,6 @@ export function benchSvg(report: BenchReport): string {
   return parts.join('\n');
 }
 
-/** Writes the chart to a file opened for it, and closes it. */
-export function writeSvg(fd: number, report: BenchReport): void {
-  try {
-    writeFileSync(fd, `${benchSvg(report)}\n`);
-  } finally {
-    closeSync(fd);
-  }
+export function writeSvg(file: string, report: BenchReport): void {
+  writeFileSync(file, `${benchSvg(report)}\n`);
 }

@@ -1,7 +1,7 @@
 // The `nbconnect` command: one connect with its trace, a tcping-style ping,
 // and a port scan. Exit status: 0 connected (or the scan finished), 1 a
 // network failure, 2 a usage error.
-import { openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
@@ -381,6 +381,18 @@ async function scan(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** Why `file` cannot be written (an errno code), or undefined; leaves an existing file as it was. */
+function cannotWrite(file: string): string | undefined {
+  const existed = existsSync(file);
+  try {
+    closeSync(openSync(file, 'a'));
+    if (!existed) unlinkSync(file);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+}
+
 async function bench(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
     count: { type: 'string', short: 'n' },
@@ -413,20 +425,25 @@ async function bench(argv: string[], io: Io): Promise<number> {
   }
   if (!local && !values['i-own-this-host'])
     fail(`${target} is not this machine (loopback or a unix path); a benchmark is a burst of connects, so say --i-own-this-host if it is yours`);
-  // The chart's file is opened before the run, so that a path that cannot
-  // be written costs one line now, not the whole run and its report.
-  let svgFd: number | undefined;
-  if (values.svg !== undefined) {
-    try {
-      svgFd = openSync(values.svg as string, 'w');
-    } catch (err) {
-      const { code, message } = err as NodeJS.ErrnoException;
-      io.err(`nbconnect: --svg ${values.svg as string}: ${code ?? message}, cannot write the chart there\n`);
-      return 1;
-    }
+  // The chart's path is checked before the run, without truncating a chart
+  // already there: a path that cannot be written costs one line now, not
+  // the whole run. A write that fails anyway (a full disk) loses the chart,
+  // never the report.
+  const svg = values.svg as string | undefined;
+  const unwritable = svg === undefined ? undefined : cannotWrite(svg);
+  if (unwritable !== undefined) {
+    io.err(`nbconnect: --svg ${svg}: ${unwritable}, cannot write the chart there\n`);
+    return 2;
   }
   const report = await runBench(settings);
-  if (svgFd !== undefined) writeSvg(svgFd, report);
+  let chartFailure: string | undefined;
+  if (svg !== undefined) {
+    try {
+      writeSvg(svg, report);
+    } catch (err) {
+      chartFailure = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    }
+  }
   if (values.json) {
     io.out(JSON.stringify(report));
   } else {
@@ -435,7 +452,11 @@ async function bench(argv: string[], io: Io): Promise<number> {
     );
     io.out(benchTable(report));
     if (report.truncated) io.out(`stopped at the ${settings.budgetMs / 1000} s cap: some runs made fewer connects`);
-    io.out(`took ${report.seconds.toFixed(1)} s${values.svg !== undefined ? `; chart: ${values.svg as string}` : ''}`);
+    io.out(`took ${report.seconds.toFixed(1)} s${svg !== undefined && chartFailure === undefined ? `; chart: ${svg}` : ''}`);
+  }
+  if (chartFailure !== undefined) {
+    io.err(`nbconnect: --svg ${svg}: ${chartFailure}, the chart was not written (the report stands)\n`);
+    return 1;
   }
   return report.rows.some((r) => r.metric === 'failed' && r.median > 0) ? 1 : 0;
 }

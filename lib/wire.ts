@@ -135,8 +135,9 @@ export const WAIT_NUMBER = slotsOf('wait', layout?.waits, ['poll', 'select', 'ep
 export const CONFIRM_NUMBER = slotsOf('confirm', layout?.confirms, ['so_error', 'getpeername', 'read', 'reconnect'] as const satisfies readonly Confirm[]);
 const WHY_TEXT: Record<string, string> = {
   fd_setsize: "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll' or 'epoll'",
+  not_started: 'the deadline passed before its turn to start (it queued behind other connects, or the timeout was 0): no SYN was sent',
 };
-const WHY = namesOf('why', layout?.whys, ['fd_setsize']).map((name) => (name === undefined ? undefined : WHY_TEXT[name]));
+const WHY = namesOf('why', layout?.whys, ['fd_setsize', 'not_started']).map((name) => (name === undefined ? undefined : WHY_TEXT[name]));
 const POLL_EVENTS = layout?.pollEvents ?? [];
 const EPOLL_EVENTS = layout?.epollEvents ?? [];
 const EPOLL_WAIT = CALLS.indexOf('epoll_wait');

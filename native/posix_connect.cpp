@@ -523,6 +523,9 @@ void finish_timeout(Attempt& a) { fail(a, ETIMEDOUT, Call::kConnect, Phase::kTim
 
 bool expired_before_start(Attempt& a, int64_t now_ns) {
   if (a.deadline_ns < 0 || now_ns < a.deadline_ns) return false;
+  // Said in the message: an ETIMEDOUT with no SYN sent is not a host that
+  // did not answer, and a scanner must not read it as one.
+  a.why = Why::kNotStarted;
   finish_timeout(a);  // no fd yet: nothing to close
   return true;
 }

@@ -76,7 +76,7 @@ enum class Confirm : uint8_t {
 enum class Phase : uint8_t { kImmediate, kAsync, kTimeout, kAborted, kCount };
 
 // Extra words for an error's message, written out in lib/wire.ts.
-enum class Why : uint8_t { kNone, kFdSetsize, kCount };
+enum class Why : uint8_t { kNone, kFdSetsize, kNotStarted, kCount };
 
 // ESELFCONNECT is not a kernel errno: the kernel said success, we say no.
 // A value outside the errno range keeps the two apart.

@@ -140,7 +140,7 @@ constexpr const char* kArgNames[] = {
 constexpr const char* kWaitNames[] = {"poll", "select", "epoll"};
 constexpr const char* kConfirmNames[] = {"so_error", "getpeername", "read", "reconnect"};
 constexpr const char* kPhaseNames[] = {"immediate", "async", "timeout", "aborted"};
-constexpr const char* kWhyNames[] = {nullptr, "fd_setsize"};
+constexpr const char* kWhyNames[] = {nullptr, "fd_setsize", "not_started"};
 
 // TCP_INFO's fields as lib/ names them (Node's camelCase), in the order the
 // binding writes them, each with where it sits in KernelTcpInfo; a field

@@ -73,7 +73,8 @@ describe('raw: the step-by-step API', () => {
       // passes to the kernel only the IP options it knows how to translate,
       // and answers ENOPROTOOPT itself for IP_BIND_ADDRESS_NO_PORT: that is
       // the emulator's answer, reported as faithfully as the kernel's.
-      const expected = process.env.NBCONNECT_UNDER_QEMU_USER === '1' && name === 'IP_BIND_ADDRESS_NO_PORT' ? { ret: -1, errno: 92, code: 'ENOPROTOOPT' } : { ret: 0 };
+      const expected =
+        process.env.NBCONNECT_UNDER_QEMU_USER === '1' && name === 'IP_BIND_ADDRESS_NO_PORT' ? { ret: -1, errno: 92, code: 'ENOPROTOOPT' } : { ret: 0 };
       assert.deepEqual(raw.setsockopt(fd, name, value), expected, name);
     }
     assert.equal(raw.bind(fd, '127.0.0.1:0').ret, 0);

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { probe, type Outcome, type Wait } from '../dist/lib';
+import { connect, probe, type Outcome, type Wait } from '../dist/lib';
+import { rejected } from './helpers/calls';
 import { nbconnect } from './helpers/command';
 import { tcpListener, unixListener, type TcpListener, type UnixListener } from './helpers/listeners';
 import { itForeignFd, runFixture } from './helpers/foreign-fd';
@@ -75,6 +76,9 @@ describe('the default path under faults', function () {
         }
         // A burst of this size cannot all start within 2 ms of its call.
         assert.ok(late > 0, 'no start came after its deadline: the scenario did not happen');
+        // Not a host that did not answer: the error says so.
+        const error = await rejected(connect({ host: '127.0.0.1', port: tcp.port }, { wait, timeout: 0 }));
+        assert.match(error.message, /^connect ETIMEDOUT 127\.0\.0\.1:\d+: the deadline passed before its turn to start .*no SYN was sent$/);
       });
     }
   });
@@ -85,7 +89,7 @@ describe('the default path under faults', function () {
       const svg = path.join(os.tmpdir(), `nbconnect-no-such-dir-${process.pid}`, 'x.svg');
       const started = performance.now();
       const { status, stdout, stderr } = await nbconnect('bench', `127.0.0.1:${live.port}`, '-n', '2000', '-c', '4', '--reps', '3', '--svg', svg);
-      assert.equal(status, 1, stderr);
+      assert.equal(status, 2, stderr);
       assert.equal(stdout, '');
       const lines = stderr.trim().split('\n');
       assert.equal(lines.length, 1, stderr);
@@ -94,6 +98,19 @@ describe('the default path under faults', function () {
       assert.match(lines[0], /ENOENT/);
       // 2,000 connects x 4 drivers x 2 scenarios x 3 repetitions would take seconds.
       assert.ok(performance.now() - started < 5000, 'the benchmark ran before the path was checked');
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('nbconnect bench --svg that fails only when written (a full device): the report stands, one line on stderr, exit 1', async () => {
+    const live = await tcpListener('127.0.0.1');
+    try {
+      const { status, stdout, stderr } = await nbconnect('bench', `127.0.0.1:${live.port}`, '-n', '20', '-c', '2', '--reps', '1', '--svg', '/dev/full');
+      assert.equal(status, 1, stderr);
+      assert.match(stdout, /^nbconnect bench 127\.0\.0\.1:\d+: 20 connects per run/);
+      assert.match(stdout, /took [\d.]+ s\n$/);
+      assert.equal(stderr, 'nbconnect: --svg /dev/full: ENOSPC, the chart was not written (the report stands)\n');
     } finally {
       await live.close();
     }
