@@ -162,7 +162,7 @@ function watchedOf(value: unknown, name: string): Watched {
   if (value !== null && typeof value === 'object' && 'timeout' in value)
     throw invalidArgValue(
       `${name}.timeout`,
-      (value).timeout,
+      value.timeout,
       "is not taken: each attempt's deadline is options.attemptTimeout and the whole wait's options.timeout",
     );
   const parsed = parseTarget(value, name);
