@@ -128,6 +128,21 @@ describe('waitFor', function () {
     });
   }
 
+  it('the overall deadline is not pushed back by the interval (a long interval against a black hole)', async () => {
+    const hole = await blackHole('tcp4');
+    try {
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        await timedOut(waitFor(`127.0.0.1:${hole.port}`, { timeout: 500, interval: 5000 }));
+        const took = performance.now() - started;
+        // Generous, and still far below 500 + the 5000 ms interval.
+        assert.ok(took >= 499 && took < 2500, `settled after ${took} ms`);
+      }
+    } finally {
+      await hole.close();
+    }
+  });
+
   it('a refused port: the error names ECONNREFUSED and counts the attempts', async () => {
     const port = await refusedPort();
     const err = await timedOut(waitFor(`127.0.0.1:${port}`, { timeout: 400, interval: 50 }));
