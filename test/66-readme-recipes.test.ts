@@ -91,7 +91,11 @@ describe('the README recipes', function () {
     assert.deepEqual([up.status, up.stdout, up.stderr], [0, '', '']);
     const gone = await tcpListener();
     await gone.close();
-    const down = await run(process.execPath, args.map((a) => a.replace(`127.0.0.1:${webPort}`, `127.0.0.1:${gone.port}`)), scratch);
+    const down = await run(
+      process.execPath,
+      args.map((a) => a.replace(`127.0.0.1:${webPort}`, `127.0.0.1:${gone.port}`)),
+      scratch,
+    );
     assert.deepEqual([down.status, down.stdout, down.stderr], [3, '', '']);
   });
 
