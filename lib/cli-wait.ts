@@ -5,7 +5,7 @@ import { constants as osConstants } from 'node:os';
 
 import { WaitTimeoutError } from './errors';
 import { EXIT } from './exit-codes';
-import { waitFor, WAIT_DEFAULTS, type StatusRange, type WaitOptions, type WaitOutcome } from './wait';
+import { waitFor, WAIT_DEFAULTS, type StatusRange, type WaitAttempt, type WaitOptions, type WaitOutcome } from './wait';
 
 /** Where the command writes. */
 export interface WaitIo {
@@ -59,9 +59,8 @@ export async function runWait(settings: WaitSettings, io: WaitIo): Promise<numbe
   draw();
   const ticker = live ? setInterval(draw, 200) : undefined;
 
-  const onAttempt = (outcome: WaitOutcome, { target, attempt, startedAt }: { target: string; attempt: number; startedAt: number }) => {
-    const i = targets.indexOf(target);
-    const row = rows[i];
+  const onAttempt = (outcome: WaitOutcome, { target, index, attempt, startedAt }: WaitAttempt) => {
+    const row = rows[index];
     const changed = row.last !== outcome.code;
     row.attempts = attempt;
     row.last = outcome.code;

@@ -145,7 +145,7 @@ Object.defineProperty(ConnectError.prototype, 'name', { value: 'ConnectError', w
 export interface WaitTargetReport {
   /** The target as given (`unix:@name` for an abstract socket). */
   target: string;
-  /** Attempts that reached a verdict. */
+  /** Attempts that reached a verdict (one cut short by the deadline counts only if none had). */
   attempts: number;
   /** Whether it was up (for `reverse`: down) when the wait ended. */
   ready: boolean;

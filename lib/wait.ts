@@ -87,6 +87,8 @@ export interface WaitOutcome extends Outcome {
 export interface WaitAttempt {
   /** The target as given (`unix:@name` for an abstract socket). */
   target: string;
+  /** Its position in the list given (0 for a single target). */
+  index: number;
   /** 1 for the first attempt on this target. */
   attempt: number;
   /** ms from the call to this attempt's start. */
@@ -286,7 +288,7 @@ async function run(plan: Plan): Promise<WaitResult> {
     code: undefined,
     outcome: undefined,
   }));
-  const watchers = plan.watched.map((w, i) => watch(w, states[i], plan, startedAt, stop.signal));
+  const watchers = plan.watched.map((w, i) => watch(w, i, states[i], plan, startedAt, stop.signal));
   try {
     await Promise.race([Promise.all(watchers), aborted]);
   } catch (err) {
@@ -307,16 +309,20 @@ async function run(plan: Plan): Promise<WaitResult> {
 }
 
 /** Attempts one target until it is ready or `stop` aborts. */
-async function watch(w: Watched, state: WaitTargetReport, plan: Plan, startedAt: number, stop: AbortSignal): Promise<void> {
+async function watch(w: Watched, index: number, state: WaitTargetReport, plan: Plan, startedAt: number, stop: AbortSignal): Promise<void> {
   for (let n = 1; !stop.aborted; n++) {
     const since = performance.now() - startedAt;
     const left = plan.timeout - since;
     if (left <= 0) return;
+    // Clipped: this attempt's deadline is the overall one.
+    const clipped = left <= plan.attemptTimeout;
     let outcome = await attempt(w, plan, Math.min(plan.attemptTimeout, left), stop);
-    if (outcome.code === 'ABORT_ERR') {
-      if (plan.signal?.aborted) return;
-      // The overall deadline cut this attempt; its own deadline had been
-      // clipped to that one, so it timed out.
+    if (plan.signal?.aborted) return;
+    if (outcome.code === 'ABORT_ERR' || (clipped && !plan.reverse && outcome.code === 'ETIMEDOUT')) {
+      // The overall deadline cut this attempt short. An earlier verdict
+      // (ECONNREFUSED, HTTP 404) says more than a cut one, so it stays the
+      // last; with none, this one timed out.
+      if (state.outcome !== undefined) return;
       outcome = { ...outcome, code: 'ETIMEDOUT', errno: -110, phase: 'timeout' };
     }
     state.attempts = n;
@@ -326,7 +332,7 @@ async function watch(w: Watched, state: WaitTargetReport, plan: Plan, startedAt:
       state.ready = true;
       state.readyAt = performance.now() - startedAt;
     }
-    plan.onAttempt?.(outcome, { target: w.label, attempt: n, startedAt: since });
+    plan.onAttempt?.(outcome, { target: w.label, index, attempt: n, startedAt: since });
     if (state.ready) return;
     await sleep(plan.interval, stop);
   }

@@ -93,8 +93,8 @@ describe('waitFor', function () {
         assert.ok(ready.attempts > 1, `${ready.attempts} attempts`);
         assert.equal(attempts.length, ready.attempts);
         assert.deepEqual(
-          attempts.map((a) => a.attempt),
-          attempts.map((_, i) => i + 1),
+          attempts.map((a) => [a.attempt, a.index]),
+          attempts.map((_, i) => [i + 1, 0]),
         );
         // Seen after it came up; generous: interval 100 ms plus 900 ms of slack for a loaded machine.
         const seenAfter = performance.now() - (result.elapsed - ready.readyAt) - up;
@@ -296,6 +296,28 @@ describe('waitFor', function () {
       assert.equal(ok.targets[0].outcome.status, 404);
     } finally {
       await Promise.all([flaky.close(), missing.close()]);
+    }
+  });
+
+  it('an attempt cut short by the deadline does not hide the verdict before it', async () => {
+    // 404 at once, then requests that are never answered.
+    let served = 0;
+    const server = http.createServer((_req, res) => {
+      if (served++ === 0) {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const err = await timedOut(waitFor(`http://127.0.0.1:${port}/`, { timeout: 800, attemptTimeout: 5000, interval: 10 }));
+      assert.equal(served, 2, 'a second request was in flight at the deadline');
+      assert.equal(err.targets[0].code, 'HTTP 404');
+      assert.equal(err.targets[0].attempts, 1);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 
