@@ -82,8 +82,11 @@ describe('the command as a health check', function () {
       fs.writeFileSync(path.join(dir, 'hosts'), '127.0.0.1 localhost\n');
       // The namespace's only nameserver is its own loopback, where nothing listens.
       fs.writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+      // files and dns only: no NSS module (systemd-resolved over D-Bus, mdns) that could ask outside the namespace.
+      fs.writeFileSync(path.join(dir, 'nsswitch.conf'), 'hosts: files dns\n');
       const r = inNamespace(
-        `mount --bind "${dir}/hosts" /etc/hosts && mount --bind "${dir}/resolv.conf" /etc/resolv.conf && ip link set lo up && ` +
+        `mount --bind "${dir}/hosts" /etc/hosts && mount --bind "${dir}/resolv.conf" /etc/resolv.conf && ` +
+          `mount --bind "${dir}/nsswitch.conf" /etc/nsswitch.conf && ip link set lo up && ` +
           `"${process.execPath}" "${BIN}" no-such-host.invalid:80; echo "status $?"`,
         true,
       );
