@@ -14,6 +14,9 @@ export {
   probe,
   probeMany,
   raw,
+  WAIT_DEFAULTS,
+  waitFor,
+  WaitTimeoutError,
 } from '../dist/lib/index.js';
 
 // The module itself as the default export, as node:net has one:

@@ -1,12 +1,14 @@
 // The `nbconnect` command: one connect with its trace, a tcping-style ping,
-// and a port scan. Exit status: 0 connected (or the scan finished), 1 a
-// network failure, 2 a usage error.
+// a port scan, a wait for services to come up, and a benchmark. Exit
+// status: lib/exit-codes.ts (0 connected, 2 usage, one per failure class).
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import type { ConnectAnyError } from './connect-any';
 import { benchTable, runBench, targetIsLocal, writeSvg, type BenchSettings } from './cli-bench';
+import { parseStatuses, runWait, WAIT_DEFAULTS } from './cli-wait';
+import { EXIT, EXIT_HELP, exitCodeOf } from './exit-codes';
 import { connectSync, probe } from './connect';
 import { lookupAll } from './lookup';
 import type { ConnectError } from './errors';
@@ -17,9 +19,18 @@ import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './out
 import type { Confirm, ConnectOptions, Outcome, SocketOptionSetting, Target } from './types';
 import { parseTarget } from './validate';
 
+/** The plain command's deadline when --timeout is not given: never the kernel's ~127 s of SYN retries. */
+export const DEFAULT_TIMEOUT = 5000;
+
 const USAGE = `usage:
   nbconnect <target> [--timeout ms] [--wait epoll|poll|select] [--sync] [--confirm so_error|getpeername|read|reconnect]
-                     [--local addr[:port]] [--syn-count n] [socket options] [--json]
+                     [--local addr[:port]] [--syn-count n] [socket options] [--quiet] [--json]
+                     --timeout: the connect's deadline, default ${DEFAULT_TIMEOUT} ms; a failure prints one line on stderr
+  nbconnect wait <target>... [--timeout ms] [--attempt-timeout ms] [--interval ms] [--reverse] [--hold ms]
+                     [--status codes] [--insecure] [socket options] [--quiet] [--json] [-- command [args...]]
+                     --timeout: the whole wait's deadline, default ${WAIT_DEFAULTS.timeout} ms; --attempt-timeout each attempt's,
+                     default ${WAIT_DEFAULTS.attemptTimeout} ms; --interval between attempts, default ${WAIT_DEFAULTS.interval} ms; --status e.g. 200-299,404
+                     (URLs, default 200-399); --hold ms a connection must stay open; then runs the command, if any
   nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
   nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
   nbconnect bench <target> [-n count] [-c concurrency] [--json] [--svg file] [--i-own-this-host]
@@ -31,8 +42,9 @@ const USAGE = `usage:
     --mptcp         IPPROTO_MPTCP socket   --mptcp-prefer  MPTCP, else plain TCP
     --sockopt [level:]name=value   any option, e.g. SOL_SOCKET:SO_PRIORITY=6, TCP_CONGESTION=reno (repeatable)
 
-  <target>  host:port, [v6]:port, unix:/path or unix:@abstract        <ports>  e.g. 1-1024,8080
-exit status: 0 connected (scan, bench: finished), 1 network failure, 2 usage error`;
+  <target>  host:port, [v6]:port, unix:/path or unix:@abstract (wait: also http:// and https:// URLs)   <ports>  e.g. 1-1024,8080
+${EXIT_HELP}
+             wait: 0 every target up, 4 the deadline passed; with -- command, the command's own status`;
 
 /** Where the command writes; a test or an embedder may pass its own. */
 export interface Io {
@@ -151,17 +163,18 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (argv[0] === 'ping') return await ping(argv.slice(1), io);
     if (argv[0] === 'scan') return await scan(argv.slice(1), io);
     if (argv[0] === 'bench') return await bench(argv.slice(1), io);
+    if (argv[0] === 'wait') return await wait(argv.slice(1), io);
     return await connectOnce(argv, io);
   } catch (err) {
     // parseArgs' own errors (ERR_PARSE_ARGS_*) are TypeErrors too.
     if (err instanceof UsageError || err instanceof TypeError || err instanceof RangeError) {
       io.err(`nbconnect: ${err.message.replace(/\s*\n\s*/g, ' ')}\n${USAGE}\n`);
-      return 2;
+      return EXIT.usage;
     }
     // A flag only the exact engine honours, in the portable mode: a usage error, said plainly.
     if ((err as { code?: unknown }).code === 'ERR_NBCONNECT_NOT_EXACT') {
       io.err(`nbconnect: ${(err as Error).message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     throw err;
   }
@@ -180,6 +193,7 @@ async function connectOnce(argv: string[], io: Io): Promise<number> {
     confirm: { type: 'string' },
     local: { type: 'string' },
     'syn-count': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
     ...SOCKET_FLAGS,
   });
   if (values.help) {
@@ -189,7 +203,7 @@ async function connectOnce(argv: string[], io: Io): Promise<number> {
   if (positionals.length > 1) fail(`one <target>, not ${positionals.length}: ${positionals.join(' ')}`);
   const target = targetOf(positionals[0]);
   const options: ConnectOptions = {
-    timeout: integer('--timeout', values.timeout as string | undefined, 0, 2 ** 31 - 1),
+    timeout: integer('--timeout', values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? DEFAULT_TIMEOUT,
     wait: waitOf(values.wait as string | undefined),
     confirm: values.confirm as Confirm | undefined,
     synCount: integer('--syn-count', values['syn-count'] as string | undefined, 1, 127),
@@ -206,8 +220,12 @@ async function connectOnce(argv: string[], io: Io): Promise<number> {
       outcome = failedSync(err, target);
     }
   } else outcome = await probe(target, options);
+  if (values.quiet) return exitCodeOf(outcome);
   io.out(values.json ? JSON.stringify(outcome) : formatTrace(outcome));
-  return outcome.ok ? 0 : 1;
+  // The trace stays on stdout; a health check's log gets the reason on stderr.
+  if (!outcome.ok)
+    io.err(`nbconnect: ${outcome.code} ${placeOf(outcome.target)}${outcome.phase === 'timeout' ? ` (no verdict within ${options.timeout} ms)` : ''}\n`);
+  return exitCodeOf(outcome);
 }
 
 /** What connectSync threw, as the Outcome probe would have resolved with. */
@@ -249,6 +267,7 @@ async function ping(argv: string[], io: Io): Promise<number> {
   const kernelTimes: number[] = [];
   let sent = 0;
   let where = String(target);
+  let lastFailure: Outcome | undefined;
   try {
     for (let seq = 1; seq <= count && !stop.signal.aborted; seq++) {
       const outcome = await probe(target, { ...options, signal: stop.signal });
@@ -261,6 +280,7 @@ async function ping(argv: string[], io: Io): Promise<number> {
         io.out(`connected to ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms${rtt}`);
       } else io.out(`${outcome.code} from ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms (${outcome.phase})`);
       if (outcome.ok) times.push(outcome.elapsed);
+      else lastFailure = outcome;
       if (outcome.tcpInfo) kernelTimes.push(outcome.tcpInfo.rtt / 1000);
       if (seq < count) await sleep(interval, stop.signal);
     }
@@ -281,7 +301,9 @@ async function ping(argv: string[], io: Io): Promise<number> {
     summary('handshake', times);
     summary('kernel rtt', kernelTimes);
   }
-  return times.length > 0 ? 0 : 1;
+  // None connected: the class of the last failure, as the plain command exits.
+  if (times.length > 0) return EXIT.ok;
+  return lastFailure ? exitCodeOf(lastFailure) : EXIT.failed;
 }
 
 /** '1-1024,8080' as a bitmap: bounded whatever the text, duplicates once. */
@@ -433,7 +455,7 @@ async function bench(argv: string[], io: Io): Promise<number> {
   const unwritable = svg === undefined ? undefined : cannotWrite(svg);
   if (unwritable !== undefined) {
     io.err(`nbconnect: --svg ${svg}: ${unwritable}, cannot write the chart there\n`);
-    return 2;
+    return EXIT.usage;
   }
   const report = await runBench(settings);
   let chartFailure: string | undefined;
@@ -456,7 +478,48 @@ async function bench(argv: string[], io: Io): Promise<number> {
   }
   if (chartFailure !== undefined) {
     io.err(`nbconnect: --svg ${svg}: ${chartFailure}, the chart was not written (the report stands)\n`);
-    return 1;
+    return EXIT.failed;
   }
-  return report.rows.some((r) => r.metric === 'failed' && r.median > 0) ? 1 : 0;
+  return report.rows.some((r) => r.metric === 'failed' && r.median > 0) ? EXIT.failed : EXIT.ok;
+}
+
+async function wait(argv: string[], io: Io): Promise<number> {
+  // Everything after the first '--' is the command to run, untouched.
+  const dashes = argv.indexOf('--');
+  const own = dashes === -1 ? argv : argv.slice(0, dashes);
+  const command = dashes === -1 ? undefined : argv.slice(dashes + 1);
+  const { values, positionals } = parse(own, {
+    'attempt-timeout': { type: 'string' },
+    interval: { type: 'string' },
+    reverse: { type: 'boolean' },
+    hold: { type: 'string' },
+    status: { type: 'string' },
+    insecure: { type: 'boolean', short: 'k' },
+    quiet: { type: 'boolean', short: 'q' },
+    ...SOCKET_FLAGS,
+  });
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) fail('wait takes at least one <target>');
+  if (command !== undefined && command.length === 0) fail("'--' must be followed by a command");
+  if (values.json && values.quiet) fail('--json and --quiet: give one');
+  const statusText = values.status as string | undefined;
+  const status = statusText === undefined ? undefined : parseStatuses(statusText);
+  if (status === undefined && statusText !== undefined) fail(`--status takes codes and ranges like 200-299,404, not '${statusText}'`);
+  const options = {
+    timeout: integer('--timeout', values.timeout as string | undefined, 0, 2 ** 31 - 1),
+    attemptTimeout: integer('--attempt-timeout', values['attempt-timeout'] as string | undefined, 1, 2 ** 31 - 1),
+    interval: integer('--interval', values.interval as string | undefined, 0, 2 ** 31 - 1),
+    hold: integer('--hold', values.hold as string | undefined, 0, 2 ** 31 - 1),
+    reverse: values.reverse === true,
+    status,
+    rejectUnauthorized: values.insecure !== true,
+    wait: waitOf(values.wait as string | undefined),
+    ...socketOptionsOf(own, values),
+  };
+  // Absent flags are absent options, so waitFor's defaults apply.
+  for (const key of Object.keys(options) as (keyof typeof options)[]) if (options[key] === undefined) delete options[key];
+  return runWait({ targets: positionals, options, quiet: values.quiet === true, json: values.json === true, command }, io);
 }

@@ -127,7 +127,9 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
    * Attempts until one connects, yielding a report for each; the last report
    * of a successful run carries the `connection`. A fatal code or
    * `maxAttempts` ends the run by throwing the last ConnectError; the signal
-   * throws an AbortError. Leaving the loop early stops the retries, and a
+   * throws an AbortError whose `cause` is the last finished attempt's
+   * ConnectError (ECONNREFUSED, ETIMEDOUT, ...), or the signal's reason if
+   * no attempt had finished. Leaving the loop early stops the retries, and a
    * pending attempt is aborted with its socket closed.
    */
   async *attempts(): AsyncGenerator<AttemptReport, void, undefined> {
@@ -136,11 +138,18 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
     const startedAt = performance.now();
     const stop = new AbortController();
     const onAbort = () => stop.abort(this.signal!.reason);
-    this.signal?.addEventListener('abort', onAbort, { once: true });
+    // A signal aborted before the run fires no 'abort' event: without this,
+    // the run would retry past it.
+    if (this.signal?.aborted) onAbort();
+    else this.signal?.addEventListener('abort', onAbort, { once: true });
     let current: Promise<unknown> | undefined;
+    // The last finished attempt's error: the AbortError's cause when the
+    // caller's signal ends the run, so a deadline does not hide why the
+    // attempts failed (the signal's reason when none had finished).
+    let lastError: ConnectError | undefined;
     try {
       for (let n = 1; ; n++) {
-        if (stop.signal.aborted) throw abortError(whereOf(prepare(this.target, {}).target), performance.now() - startedAt, [], stop.signal.reason);
+        if (stop.signal.aborted) throw abortError(whereOf(prepare(this.target, {}).target), performance.now() - startedAt, [], lastError ?? stop.signal.reason);
         const attemptAt = performance.now() - startedAt;
         const attempt = connect(this.target, { ...this.options, signal: stop.signal });
         current = attempt.catch(() => {});
@@ -152,7 +161,8 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
           error = err as ConnectError;
         }
         current = undefined;
-        if (error?.code === 'ABORT_ERR') throw error;
+        if (error?.code === 'ABORT_ERR') throw lastError ? abortError(error.target, error.elapsed, error.steps, lastError) : error;
+        if (error) lastError = error;
         const outcome = connection ? outcomeOfConnection(connection) : outcomeOfError(error!);
         const disposition = connection ? 'connecting' : this.sort(error!.code);
         const more = disposition === 'retry' && n < this.maxAttempts;

@@ -2,6 +2,7 @@ import { errnoName } from './errnos';
 import type { Endpoint, Phase, Step, Where } from './types';
 import { portableBecause } from './mode';
 import { coded, type NodeError } from './validators';
+import type { WaitOutcome } from './wait';
 import type { Result } from './wire';
 
 /** Where an error's steps come from: the list, or something that builds it on first read. */
@@ -155,4 +156,61 @@ export function notExact(what: string, why: string): NodeError {
     ),
     'ERR_NBCONNECT_NOT_EXACT',
   );
+}
+
+/** One target of a `waitFor` that gave up: how far it got. */
+export interface WaitTargetReport {
+  /** The target as given (`unix:@name` for an abstract socket). */
+  target: string;
+  /** Attempts that reached a verdict (one cut short by the deadline counts only if none had). */
+  attempts: number;
+  /** Whether it was up (for `reverse`: down) when the wait ended. */
+  ready: boolean;
+  /** ms from the call to the verdict that made it ready; undefined if it never was. */
+  readyAt: number | undefined;
+  /** The last attempt's code ('ECONNREFUSED', 'ETIMEDOUT', 'HTTP 503', ...); undefined before any verdict. */
+  code: string | undefined;
+  /** The last attempt's Outcome, with its steps; undefined before any verdict. */
+  outcome: WaitOutcome | undefined;
+}
+
+/**
+ * What `waitFor` rejects with at its overall deadline: `code` 'ETIMEDOUT',
+ * the deadline in `timeout`, and per target the last attempt's code and
+ * Outcome and the attempt count. The message names each target that was
+ * not ready: `127.0.0.1:5432 not up after 10000 ms: last attempt
+ * ECONNREFUSED (41 attempts)`.
+ */
+export class WaitTimeoutError extends Error {
+  declare code: 'ETIMEDOUT';
+  /** The overall deadline, ms. */
+  declare timeout: number;
+  /** Whether the wait was for the targets to go down. */
+  declare reverse: boolean;
+  /** Every target, in the order given. */
+  declare targets: WaitTargetReport[];
+
+  constructor(timeout: number, reverse: boolean, targets: WaitTargetReport[]) {
+    const state = reverse ? 'still up' : 'not up';
+    const lines = targets
+      .filter((t) => !t.ready)
+      .map((t) => {
+        const last = t.code === undefined ? 'no attempt finished' : `last attempt ${t.code}`;
+        return `${t.target} ${state} after ${timeout} ms: ${last} (${t.attempts} attempt${t.attempts === 1 ? '' : 's'})`;
+      });
+    super(lines.join('; '));
+    this.code = 'ETIMEDOUT';
+    this.timeout = timeout;
+    this.reverse = reverse;
+    this.targets = targets;
+  }
+}
+Object.defineProperty(WaitTimeoutError.prototype, 'name', { value: 'WaitTimeoutError', writable: true, configurable: true });
+
+/** Node's AbortError (code 'ABORT_ERR', the signal's reason as `cause`), for calls that have no one target to name. */
+export function plainAbortError(reason: unknown): Error & { code: 'ABORT_ERR' } {
+  const err = new Error('The operation was aborted', reason === undefined ? undefined : { cause: reason }) as Error & { code: 'ABORT_ERR' };
+  err.name = 'AbortError';
+  err.code = 'ABORT_ERR';
+  return err;
 }

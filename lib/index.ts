@@ -1,6 +1,6 @@
 export { connect, connectSync, probe } from './connect';
 export { Connection } from './connection';
-export { ConnectError, type StepSource } from './errors';
+export { ConnectError, WaitTimeoutError, type StepSource, type WaitTargetReport } from './errors';
 export type {
   ConnectOptions,
   Endpoint,
@@ -29,3 +29,14 @@ export {
   type CreateConnectionOptions,
 } from './create-connection';
 export { connectChannel, type ConnectTraceContext } from './tracing';
+export {
+  waitFor,
+  WAIT_DEFAULTS,
+  type StatusRange,
+  type WaitAttempt,
+  type WaitOptions,
+  type WaitOutcome,
+  type WaitReady,
+  type WaitResult,
+  type WaitTarget,
+} from './wait';

@@ -16,8 +16,9 @@ export function setLongTimeout(fire: () => void, ms: number): () => void {
   return () => clearTimeout(timer);
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
+/** Resolves after `ms`, or at once when `signal` aborts (or has already: that fires no 'abort' event). */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const cancelTimer = setLongTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });

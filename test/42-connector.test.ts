@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { Connector, classify, type AttemptReport } from '../dist/lib';
-import { refusedPort, fdCount } from './helpers/listeners';
+import { Connector, classify, type AttemptReport, type ConnectError } from '../dist/lib';
+import { blackHole, refusedPort, fdCount } from './helpers/listeners';
 
 describe('Connector and classify', () => {
   it('classify follows the documented table, by name or errno of either sign', () => {
@@ -91,6 +91,35 @@ describe('Connector and classify', () => {
     await assert.rejects(connector.connect(), { code: 'ECONNREFUSED' });
     assert.equal(delays.length, 5);
     for (const [got, full] of delays) assert.ok(got >= full / 2 && got <= full, `${got} of ${full}`);
+  });
+
+  it("the caller's deadline rejects with the AbortError whose cause is the last attempt's error", async () => {
+    const port = await refusedPort();
+    const refused = await new Connector(`127.0.0.1:${port}`, { initialDelay: 20, factor: 1, signal: AbortSignal.timeout(300) }).connect().then(
+      () => assert.fail('connected'),
+      (e: Error & { code: string; cause: ConnectError }) => e,
+    );
+    assert.equal(refused.code, 'ABORT_ERR');
+    assert.equal(refused.cause.code, 'ECONNREFUSED');
+    assert.equal(refused.cause.port, port);
+
+    // Cut during an attempt against a black hole: the cause is the attempt before it, timed out.
+    const hole = await blackHole('tcp4');
+    try {
+      const cut = await new Connector(`127.0.0.1:${hole.port}`, { timeout: 150, initialDelay: 10, factor: 1, signal: AbortSignal.timeout(400) }).connect().then(
+        () => assert.fail('connected'),
+        (e: Error & { code: string; cause: ConnectError }) => e,
+      );
+      assert.equal(cut.code, 'ABORT_ERR');
+      assert.equal(cut.cause.code, 'ETIMEDOUT');
+    } finally {
+      await hole.close();
+    }
+
+    // No attempt finished: the signal's reason, as before.
+    const reason = new Error('gave up');
+    const early = await new Connector(`127.0.0.1:${port}`, { signal: AbortSignal.abort(reason) }).connect().catch((e: Error) => e);
+    assert.equal((early as Error & { cause: unknown }).cause, reason);
   });
 
   it('the signal stops a backoff wait and a pending attempt; leaving attempts() early too', async () => {

@@ -36,10 +36,10 @@ describe('the nbconnect command', () => {
     assert.match(stdout, /select\(\) = 1 \[writable\]/);
   });
 
-  it('a refused port: exit 1, and --json prints the Outcome', async () => {
+  it('a refused port: exit 3, and --json prints the Outcome', async () => {
     const port = await refusedPort();
     const { status, stdout } = await nbconnect(`127.0.0.1:${port}`, '--json');
-    assert.equal(status, 1);
+    assert.equal(status, 3);
     const outcome = JSON.parse(stdout);
     assert.equal(outcome.ok, false);
     assert.equal(outcome.code, 'ECONNREFUSED');
@@ -48,11 +48,11 @@ describe('the nbconnect command', () => {
     assert.equal(outcome.steps.find((s: Step) => s.call === 'getsockopt').value, 111);
   });
 
-  it('a deadline against a full queue: ETIMEDOUT, exit 1; AF_UNIX immediate success', async () => {
+  it('a deadline against a full queue: ETIMEDOUT, exit 4; AF_UNIX immediate success', async () => {
     const hole = await blackHole('tcp4');
     try {
       const { status, stdout } = await nbconnect(`127.0.0.1:${hole.port}`, '--timeout', '200', '--json');
-      assert.equal(status, 1);
+      assert.equal(status, 4);
       assert.equal(JSON.parse(stdout).code, 'ETIMEDOUT');
     } finally {
       await hole.close();
@@ -92,7 +92,8 @@ describe('the nbconnect command', () => {
 
     const port = await refusedPort();
     const down = await nbconnect('ping', `127.0.0.1:${port}`, '-c', '2', '-i', '0');
-    assert.equal(down.status, 1);
+    // None connected: the class of the last failure, refused.
+    assert.equal(down.status, 3);
     assert.match(down.stdout, /ECONNREFUSED from 127\.0\.0\.1:[0-9]+: seq=1/);
     assert.match(down.stdout, /2 connects, 0 connected, 2 failed, 100\.0% loss/);
   });
