@@ -51,6 +51,13 @@ struct Addon {
   // away (close(), toSocket(), raw.close). JS thread only.
   std::unordered_set<int> handed_fds;
 
+  // The environment and the module's exports object both hold the Addon
+  // (module.cpp's init_module); the last to let go deletes it.
+  int owners = 2;
+  void release_owner() {
+    if (--owners == 0) delete this;
+  }
+
   // From here on JS owns the fd: the Connection it builds closes it, or
   // step 2 of the teardown does.
   void hand_over(const std::vector<std::unique_ptr<Attempt>>& list) {

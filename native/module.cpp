@@ -15,7 +15,10 @@
 //   2. the module's hook (registered at load): close every fd still handed
 //      to JS. A worker's Connections die with it, as its net.Sockets do;
 //      FinalizationRegistry callbacks never run at teardown.
-//   3. Node-API deletes the instance data.
+//   3. Node-API lets go of the instance data (the Addon goes once the
+//      exports object has let go too).
+// The same steps run earlier, from the exports object's finalizer, when
+// every JS copy of this instance of the module is gone (release_unused).
 #include <errno.h>
 #include <napi.h>
 #include <netdb.h>
@@ -197,6 +200,7 @@ struct EngineBinding {
   int handles_open = 0;
   napi_async_context async_context = nullptr;
   napi_async_cleanup_hook_handle cleanup = nullptr;
+  bool closing = false;  // its handles are closing: teardown runs once
 };
 
 void engine_rearm(EngineBinding* b);
@@ -274,6 +278,10 @@ void engine_rearm(EngineBinding* b) {
 
 void engine_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
   auto* b = static_cast<EngineBinding*>(arg);
+  // Released early (release_unused), then the environment ended before the
+  // handles finished closing: the close callback removes the hook.
+  if (b->closing) return;
+  b->closing = true;
   b->cleanup = handle;
   b->addon->engine = nullptr;
   napi_async_destroy(b->env, b->async_context);
@@ -325,7 +333,7 @@ EngineBinding* engine_for(Napi::Env env, nbc::Waiter::StartError& failure) {
   napi_value name;
   napi_create_string_utf8(env, "nbconnect.engine", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &b->async_context);
-  napi_add_async_cleanup_hook(env, engine_teardown, b, nullptr);
+  napi_add_async_cleanup_hook(env, engine_teardown, b, &b->cleanup);
   addon->engine = b;
   return b;
 }
@@ -470,9 +478,35 @@ Napi::Value interface_name_of(const Napi::CallbackInfo& info) {
 
 using namespace nbc::binding;
 
+// Each load of the .node file is an instance of its own, with its own env
+// and Addon: Node caches the module, but a tool that empties require.cache
+// whole (decache, clear-module, a hot reloader) loads it again. When every
+// JS copy of an instance is gone, so is its exports object, and nothing can
+// reach its engine, waiters or handed fds any more (an attempt in flight
+// holds its client's onBatch strongly, and that holds its copy of lib/,
+// which holds the exports; a Connection holds them too): they are torn
+// down then, in the environment's own order, instead of at its end.
+void release_unused(napi_env env, void* data, void*) {
+  auto* addon = static_cast<Addon*>(data);
+  for (WaiterBinding* binding : addon->waiters) {
+    if (binding == nullptr) continue;
+    napi_remove_env_cleanup_hook(env, teardown_waiter, binding);
+    teardown_waiter(binding);
+  }
+  if (EngineBinding* b = addon->engine) engine_teardown(b->cleanup, b);
+  napi_remove_env_cleanup_hook(env, close_handed_fds, addon);
+  close_handed_fds(addon);
+  addon->release_owner();
+}
+
+void release_instance_data(Napi::Env, Addon* addon) { addon->release_owner(); }
+
 Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   auto* addon = new Addon();
-  env.SetInstanceData<Addon>(addon);
+  // Two owners: the environment (instance data) and the exports object
+  // (release_unused); whichever lets go last deletes it.
+  env.SetInstanceData<Addon, release_instance_data>(addon);
+  napi_add_finalizer(env, exports, addon, release_unused, nullptr, nullptr);
   // Teardown step 2; registered first, so it runs after every waiter's.
   napi_add_env_cleanup_hook(env, close_handed_fds, addon);
   exports.Set("init", Napi::Function::New(env, init_batches, "init"));

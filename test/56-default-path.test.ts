@@ -37,6 +37,12 @@ describe('the default path under faults', function () {
     assert.equal(report.fdsAfter, report.fdsBefore);
   });
 
+  it('the whole module loaded 20 times over (the .node too, as decache does): each dropped load lets go of its engine, waiters and threads', () => {
+    const { before, after } = runFixture('full-reload.js', { loads: 20 }, ['--expose-gc']);
+    // Each load makes an epoll fd, two eventfds and two threads.
+    assert.deepEqual(after, before);
+  });
+
   // epoll is the default and the regression; poll and select run in the slow layer (58).
   itForeignFd('epoll');
 
