@@ -33,7 +33,7 @@ const USAGE = `usage:
                      (URLs, default 200-399); --hold ms a connection must stay open; then runs the command, if any
   nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
   nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
-  nbconnect bench <target> [-n count] [-c concurrency] [--json] [--svg file] [--i-own-this-host]
+  nbconnect bench <target> [-n count] [-c concurrency] [--reps n] [--timeout ms] [--json] [--svg file] [--i-own-this-host]
 
   nbconnect --version
 

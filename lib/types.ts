@@ -58,7 +58,10 @@ export interface ConnectOptions {
    * How the verdict is read after a wake (UNP 16.3): 'so_error' (default,
    * getsockopt SO_ERROR), 'getpeername' (ENOTCONN: failed, then SO_ERROR says
    * why), 'read' (read of 0 bytes) or 'reconnect' (a second connect: EISCONN
-   * means connected). Only SO_ERROR is exact on Linux; see the README.
+   * means connected). On Linux a read of 0 bytes returns 0 without looking at
+   * the socket, so 'read' gives a failed connect the wrong code; the other
+   * three are right in every scenario of the conformance matrix
+   * (docs/exactness.md).
    */
   confirm?: Confirm;
   /**

@@ -119,9 +119,10 @@ const WAITS = Object.keys(WAIT_NUMBER) as Wait[];
 
 /**
  * The wait an async connect uses unless told otherwise: epoll, the engine
- * in the event loop's own thread, which the benchmark shows is the fastest
- * of the three on every figure it measures (README, "The engine"); poll
- * where the host has no libuv loop for the engine (Bun, Deno: lib/runtime.ts).
+ * in the event loop's own thread, the only wait whose cost per connect does
+ * not grow with the number pending (docs/engine.md, docs/benchmarks.md);
+ * poll where the host has no libuv loop for the engine (Bun, Deno:
+ * lib/runtime.ts).
  */
 export const DEFAULT_WAIT: Wait = RUNTIME.libuvLoop ? 'epoll' : 'poll';
 

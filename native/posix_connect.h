@@ -206,7 +206,7 @@ struct Attempt {
 
 int64_t monotonic_ns();
 
-// Steps 1-4 of the algorithm: socket, fcntl x3, options, bind, connect.
+// Steps 1-4 of the algorithm: socket, fcntl x2, options, bind, connect.
 // Returns true when the handshake is in progress and the caller must wait;
 // false when the attempt has its verdict (immediate success or failure).
 bool start_connect(Attempt& a);

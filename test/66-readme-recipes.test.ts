@@ -14,12 +14,12 @@ import { refusedPort, tcpListener } from './helpers/listeners';
 
 const ROOT = path.join(__dirname, '..');
 
-/** The README's recipe blocks: the fenced blocks between the Recipes heading and the next one. */
+/** The fenced blocks of the README's wait recipe (its ### section); the README's programs are run by test 63. */
 function recipes(): { lang: string; body: string }[] {
   const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = text.indexOf('## Recipes');
-  assert.ok(start > 0, 'the README has a Recipes section');
-  const section = text.slice(start, text.indexOf('\n## ', start + 1));
+  const start = text.indexOf('### Wait for a service / health check');
+  assert.ok(start > 0, 'the README has the wait recipe');
+  const section = text.slice(start, text.indexOf('\n### ', start + 1));
   return [...section.matchAll(/^```(\w+)\n([\s\S]*?)^```\n/gm)].map((m) => ({ lang: m[1], body: m[2] }));
 }
 
@@ -58,10 +58,10 @@ describe('the README recipes', function () {
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('has the four: a CI wait, a HEALTHCHECK, fetch and http.get', () => {
+  it('has the two: a CI wait and a HEALTHCHECK', () => {
     assert.deepEqual(
       recipes().map((r) => r.lang),
-      ['sh', 'dockerfile', 'javascript', 'javascript'],
+      ['sh', 'dockerfile'],
     );
   });
 
@@ -97,16 +97,5 @@ describe('the README recipes', function () {
       scratch,
     );
     assert.deepEqual([down.status, down.stdout, down.stderr], [3, '', '']);
-  });
-
-  it('fetch through an undici Agent and http.get, each with createConnection, print the status', async () => {
-    const [fetchRecipe, getRecipe] = recipes().slice(2);
-    fs.writeFileSync(path.join(scratch, 'fetch.mjs'), ports(fetchRecipe.body, 0));
-    fs.writeFileSync(path.join(scratch, 'get.cjs'), ports(getRecipe.body, 0));
-    for (const file of ['fetch.mjs', 'get.cjs']) {
-      const r = await run(process.execPath, [file], scratch);
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout, '200\n', file);
-    }
   });
 });
