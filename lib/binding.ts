@@ -2,8 +2,8 @@
 // by lib/validate.ts; the native side re-checks only what it cannot trust.
 import * as path from 'node:path';
 
-import { notExact } from './errors';
-import { MODE, MODE_VARIABLE } from './mode';
+import { addonNotLoaded, exactOffLinux, notExact } from './errors';
+import { MODE } from './mode';
 
 /** What lib/ hands the native side: numbers are -1 when absent. */
 /**
@@ -95,12 +95,7 @@ interface Addon {
   /** spec: lib/wire.ts's pack(); returns one encoded result. */
   connectSync(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): Float64Array;
   /** The attempt's id (native-minted, for cancel), or why the engine or waiter could not start (errno positive); then nothing was started. */
-  connectStart(
-    spec: Float64Array,
-    address: string,
-    localAddress: string | undefined,
-    extra: Buffer | undefined,
-  ): number | { errno: number; syscall: string };
+  connectStart(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): number | { errno: number; syscall: string };
   cancel(wait: number, id: number): void;
   /** close(2) of an fd handed to JS; 0 or the positive errno. */
   close(fd: number): number;
@@ -131,22 +126,13 @@ function load(): Addon {
   // A native addon loads only through require(); there is no import form for a .node file.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (override) return require(path.resolve(override)) as Addon;
-  if (process.platform !== 'linux')
-    throw new Error(
-      `nbconnect: ${MODE_VARIABLE}=exact asks for the exact engine, which runs on Linux only (this is ${process.platform}). Unset it for the portable mode.`,
-    );
+  if (process.platform !== 'linux') throw exactOffLinux(process.platform);
   try {
     // node-gyp-build ships no types; it returns what require() of the binary returns.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('node-gyp-build') as (dir: string) => Addon)(PACKAGE_ROOT);
   } catch (cause) {
-    throw new Error(
-      `nbconnect: cannot load the native addon for ${process.platform}-${process.arch} (Node-API ${process.versions.napi}). ` +
-        `Tried ${path.join(PACKAGE_ROOT, 'build', 'Release')} and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
-        'Build it from source with `npm rebuild nbconnect` (or `npm run compile` in a clone); that needs python3, make and a C++17 compiler. ' +
-        `Or set ${MODE_VARIABLE}=portable for the portable mode (Node's net and dns only: no syscall trace, no socket options before the SYN).`,
-      { cause },
-    );
+    throw addonNotLoaded([path.join(PACKAGE_ROOT, 'build', 'Release'), path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)], cause);
   }
 }
 

@@ -9,7 +9,7 @@ import type { ConnectAnyError } from './connect-any';
 import { benchTable, runBench, targetIsLocal, writeSvg, type BenchSettings } from './cli-bench';
 import { connectSync, probe } from './connect';
 import { lookupAll } from './lookup';
-import type { ConnectError } from './errors';
+import { type ConnectError, UsageError } from './errors';
 import { sleep } from './timers';
 import { formatTrace, placeOf } from './format';
 import { probeMany } from './probe-many';
@@ -47,8 +47,6 @@ const processIo: Io = {
   err: (text) => process.stderr.write(text),
   tty: process.stderr.isTTY === true,
 };
-
-class UsageError extends Error {}
 
 const fail = (reason: string): never => {
   throw new UsageError(reason);

@@ -1,12 +1,11 @@
 import { connect } from './connect';
 import { lookupAll } from './lookup';
 import type { Connection } from './connection';
-import { abortError, ConnectError } from './errors';
+import { abortError, ConnectError, everyAttemptFailed, invalidArgType, invalidArgValue } from './errors';
 import type { ConnectOptions, Target, Where } from './types';
 import { literalEndpoint, parseTarget, prepare, whereOf, type ParsedTarget } from './validate';
-import { placeOf } from './format';
 import { setLongTimeout } from './timers';
-import { invalidArgType, invalidArgValue, validateFiniteNumber, validateObject } from './validators';
+import { validateFiniteNumber, validateObject } from './validators';
 
 /** `connect`'s options; `timeout` is one deadline for the whole race. */
 export interface ConnectAnyOptions extends ConnectOptions {
@@ -225,19 +224,4 @@ export function race(candidates: Candidate[], { caller, delay, timeout, signal, 
     startNext();
     if (running.size === 0) finish(); // the deadline had passed during the lookup
   });
-}
-
-/**
- * @internal What a race rejects with when no attempt connected: Node's
- * AggregateError, code of the first error, one error per started attempt.
- */
-export function everyAttemptFailed(caller: string, attempts: RaceAttempt[]): ConnectAnyError {
-  const errors = attempts.filter((a) => a.result === 'failed').map((a) => a.error!);
-  const untried = attempts.filter((a) => a.result === 'not started').length;
-  const list = errors.map((e) => `${placeOf(e.target)} ${e.code}`);
-  const message = `${caller}: every attempt failed: ${list.join(', ')}${untried ? ` (${untried} not tried before the deadline)` : ''}`;
-  const aggregate = new AggregateError(errors, message) as ConnectAnyError;
-  aggregate.code = errors[0]?.code ?? 'ETIMEDOUT';
-  aggregate.attempts = attempts;
-  return aggregate;
 }

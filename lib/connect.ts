@@ -2,17 +2,16 @@ import * as dns from 'node:dns';
 
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
-import { errnoName } from './errnos';
-import { abortError, ConnectError, describe, errorFromResult, notExact } from './errors';
-import { addressCandidates, everyAttemptFailed, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './connect-any';
+import { abortError, ConnectError, errorFromResult, everyAttemptFailed, notExact, startFailed } from './errors';
+import { addressCandidates, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './connect-any';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
-import type { ConnectOptions, Endpoint, Outcome, Target } from './types';
+import type { ConnectOptions, Endpoint, Outcome, Target, Wait } from './types';
 import { lookupAll, lookupAllSync } from './lookup';
 import { endpointOf, literalEndpoint, prepare, whereOf, type ParsedTarget, type Prepared } from './validate';
 import { MODE } from './mode';
 import { startPortable } from './portable';
 import { traceAsync, traceSync, tracing } from './tracing';
-import { decodeBatch, decodeTcpInfo, pack, type Result } from './wire';
+import { decodeBatch, decodeTcpInfo, pack, WAIT_NUMBER, type Result } from './wire';
 
 // ---- async attempts on the waiter threads ----------------------------------------
 
@@ -96,19 +95,8 @@ function startOnWaiter(prepared: Prepared, endpoint: Endpoint, timeout: number, 
   // entry and its listener can be registered once the waiter took it.
   const id = addon.connectStart(pack(socket, endpoint, timeout, batches.client), addressOf(endpoint), socket.localAddress, extraOf(socket, endpoint));
   if (typeof id !== 'number') {
-    const { errno, syscall } = id;
-    return entry.settle({
-      error: new ConnectError({
-        code: errnoName(errno),
-        posixErrno: errno,
-        syscall,
-        target: endpoint,
-        phase: 'immediate',
-        elapsed: 0,
-        steps: [],
-        message: `${syscall} ${errnoName(errno)} ${describe(endpoint)}: the waiter thread could not start`,
-      }),
-    });
+    const wait = (Object.keys(WAIT_NUMBER) as Wait[]).find((name) => WAIT_NUMBER[name] === socket.wait)!;
+    return entry.settle({ error: startFailed(endpoint, id.errno, id.syscall, wait) });
   }
   if (signal) {
     // A message to the waiter, which owns the fd: it closes the socket and

@@ -2,7 +2,8 @@ import { setMaxListeners } from 'node:events';
 
 import { probe } from './connect';
 import type { ConnectOptions, Outcome, Target } from './types';
-import { invalidArgType, validateAbortSignal, validateInteger, validateObject } from './validators';
+import { consumerLeft, invalidArgType } from './errors';
+import { validateAbortSignal, validateInteger, validateObject } from './validators';
 
 /** `probe`'s options, plus how many attempts run at once. */
 export interface ProbeManyOptions extends ConnectOptions {
@@ -79,7 +80,7 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
   } finally {
     // Early exit or the end: cancel what is left, and let every attempt
     // settle, so no socket outlives the loop.
-    if (inFlight > 0) stop.abort(new Error('probeMany: the consumer left the loop'));
+    if (inFlight > 0) stop.abort(consumerLeft('probeMany'));
     while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
     signal?.removeEventListener('abort', onAbort);
     if (!exhausted) await (source.return?.() as Promise<unknown> | undefined);

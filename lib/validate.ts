@@ -8,11 +8,8 @@ import { portableKeepAlive, portableNoDelay, rejectKernelOnly, type PortableKeep
 import type { Confirm, ConnectOptions, Endpoint, Wait, Where } from './types';
 import { prepareListed, TCP_ONLY_LISTED } from './sockopts';
 import { CONFIRM_NUMBER, WAIT_NUMBER } from './wire';
+import { invalidArgType, invalidArgValue, invalidIpAddress, missingArgs } from './errors';
 import {
-  invalidArgType,
-  invalidArgValue,
-  invalidIpAddress,
-  missingArgs,
   validateAbortSignal,
   validateBoolean,
   validateInteger,

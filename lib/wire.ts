@@ -1,6 +1,7 @@
 // The numeric wire between lib/ and the binding, mirrored from native/wire.h.
 // Results cross as float64 slots; the objects a caller reads are built here,
 // in JS, and steps only when they are read.
+import { layoutMismatch } from './errors';
 import { addon, type NativeLayout, type SocketSpec } from './binding';
 import { errnoName } from './errnos';
 import { MODE } from './mode';
@@ -30,10 +31,7 @@ function slotsOf<const N extends string>(
   const found = new Set(entries.map(([name]) => name));
   const missing = names.filter((n) => !found.has(n));
   const extra = [...found].filter((n) => !known.has(n));
-  if (missing.length || extra.length)
-    throw new Error(
-      `nbconnect: the native addon's ${table} layout does not match lib/ (missing: ${missing.join(', ') || 'none'}; unknown: ${extra.join(', ') || 'none'}). Rebuild it: npm run compile.`,
-    );
+  if (missing.length || extra.length) throw layoutMismatch(table, missing, extra);
   return Object.freeze(Object.fromEntries(entries)) as Record<N, number>;
 }
 

@@ -151,6 +151,9 @@ describe('faults at the edges', function () {
         const report = runFixture('waiter-start.js', { mode: 'emfile', port, wait }, { shell: 'ulimit -n 64 && ' });
         const failure = { name: 'ConnectError', code: 'EMFILE', errno: -24, syscall, phase: 'immediate', steps: 0 };
         assert.deepEqual(report.literal, failure);
+        // The message names what failed: the engine for epoll, a thread for poll.
+        const engine = wait === 'epoll' ? 'the epoll engine' : 'the poll waiter thread';
+        assert.equal(report.message, `${syscall} EMFILE 127.0.0.1:${port}: ${engine} could not start`);
         assert.equal(report.listenersLeft, 0);
         assert.deepEqual(report.probe, { ok: false, code: 'EMFILE', errno: -24 });
         assert.deepEqual(report.name, failure);
@@ -171,6 +174,7 @@ describe('faults at the edges', function () {
       try {
         const report = runFixture('waiter-start.js', { mode: 'threads', port, cgroup, wait: 'poll' });
         assert.deepEqual(report.literal, { name: 'ConnectError', code: 'EAGAIN', errno: -11, syscall: 'pthread_create', phase: 'immediate', steps: 0 });
+        assert.equal(report.message, `pthread_create EAGAIN 127.0.0.1:${port}: the poll waiter thread could not start`);
         assert.equal(report.listenersLeft, 0);
         assert.deepEqual(report.probe, { ok: false, code: 'EAGAIN', errno: -11 });
         assert.equal(report.after, 'connected');

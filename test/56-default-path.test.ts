@@ -67,7 +67,10 @@ describe('the default path under faults', function () {
         // (POLLNVAL, select's EBADF) and end the attempt before the abort.
         const expected = end === 'deadline' ? ['EBADF'] : wait === 'epoll' ? ['ABORT_ERR'] : ['ABORT_ERR', 'EBADF'];
         assert.ok(expected.includes(r.a.code), JSON.stringify(r.a));
-        assert.ok(!r.a.calls.some((c: string) => c.startsWith('close') || c.startsWith('epoll_ctl EPOLL_CTL_DEL')), `a number that is not ours is never closed or unwatched: ${JSON.stringify(r.a)}`);
+        assert.ok(
+          !r.a.calls.some((c: string) => c.startsWith('close') || c.startsWith('epoll_ctl EPOLL_CTL_DEL')),
+          `a number that is not ours is never closed or unwatched: ${JSON.stringify(r.a)}`,
+        );
         assert.equal(r.bTookNumber, true, 'the scenario needs the number reused');
         assert.equal(r.bOpenAfter, true, "the other socket must still be open after A's verdict");
         if (victim === 'pending') {

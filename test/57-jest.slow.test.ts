@@ -69,8 +69,11 @@ describe('Jest with resetModules', function () {
       fs.writeFileSync(path.join(dir, 'copies.test.js'), SPEC(path.join(ROOT, 'dist', 'lib')));
       fs.writeFileSync(path.join(dir, 'jest.config.js'), "module.exports = { testEnvironment: 'node', testTimeout: 20000 };\n");
       const { code, signal, stdout, stderr } = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
-        const child = execFile(process.execPath, [JEST, '--ci', '--json', '--runInBand', '--rootDir', dir], { cwd: dir, timeout: 150000, maxBuffer: 1 << 24 }, (_err, stdout, stderr) =>
-          resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr }),
+        const child = execFile(
+          process.execPath,
+          [JEST, '--ci', '--json', '--runInBand', '--rootDir', dir],
+          { cwd: dir, timeout: 150000, maxBuffer: 1 << 24 },
+          (_err, stdout, stderr) => resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr }),
         );
       });
       assert.equal(signal, null, `jest was killed by ${signal}: ${stderr.slice(-3000)}`);
