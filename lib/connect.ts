@@ -3,7 +3,7 @@ import * as dns from 'node:dns';
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
 import { abortError, ConnectError, errorFromResult, everyAttemptFailed, notExact, startFailed } from './errors';
-import { addressCandidates, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './connect-any';
+import { addressCandidates, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './race';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
 import type { ConnectOptions, Endpoint, Outcome, Target, Wait } from './types';
 import { lookupAll, lookupAllSync } from './lookup';
@@ -217,7 +217,7 @@ function attemptAt<T>(prepared: Prepared, address: { address: string; family: nu
 
 /** How a call's options race a name's addresses (autoSelectFamily). */
 function raceSettings(caller: string, prepared: Prepared, options: ConnectOptions, calledAt: number): RaceSettings {
-  return { caller, delay: prepared.attemptDelay, timeout: prepared.timeout, signal: prepared.signal, connectOptions: options, calledAt };
+  return { caller, delay: prepared.attemptDelay, timeout: prepared.timeout, signal: prepared.signal, connectOptions: options, calledAt, connect };
 }
 
 /**

@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 
 import { errnoName } from './errnos';
 import { placeOf } from './format';
-import type { ConnectAnyError, RaceAttempt } from './connect-any';
+import type { ConnectAnyError, RaceAttempt } from './race';
 import type { Endpoint, Phase, Step, Wait, Where } from './types';
 import type { Result } from './wire';
 
