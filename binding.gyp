@@ -3,7 +3,9 @@
     {
       "target_name": "nbconnect",
       "sources": [
+        "native/syscalls.cpp",
         "native/posix_connect.cpp",
+        "native/blocking.cpp",
         "native/waiter.cpp",
         "native/engine.cpp",
         "native/module.cpp",

@@ -18,8 +18,9 @@ export interface ProbeManyOptions extends ConnectOptions {
  *
  * Leaving the loop early (break, return, throw) aborts what is in flight
  * and waits until every socket is closed before the loop statement ends.
- * Each attempt is a `probe`: the waiter thread's socket, fcntl, setsockopt,
- * bind, connect, poll/select, getsockopt(SO_ERROR) and close.
+ * Each attempt is a `probe`: socket, fcntl, setsockopt, bind, connect, the
+ * wait (epoll in the event loop's engine by default; poll or select on a
+ * waiter thread when asked), getsockopt(SO_ERROR) and close.
  */
 export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Target>, options: ProbeManyOptions = {}): AsyncGenerator<Outcome, void, undefined> {
   if (targets === null || typeof targets !== 'object' || !(Symbol.iterator in targets || Symbol.asyncIterator in targets))

@@ -284,7 +284,7 @@ size_t encoded_size(const Attempt& a) {
   return nbc::wire::kHeaderSlots + a.steps.size() * nbc::wire::kStepSlots + tcp_info_slots(a);
 }
 
-// TCP_INFO in kTcpInfoNames' order; NaN for a field past what the kernel
+// TCP_INFO in kTcpInfoFields' order; NaN for a field past what the kernel
 // filled (`len`). Returns the slots written.
 size_t encode_tcp_info(const nbc::KernelTcpInfo& info, socklen_t len, double* out) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(&info);

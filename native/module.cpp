@@ -82,7 +82,8 @@ void hand_to_clients(napi_env env, Addon* addon, std::vector<std::unique_ptr<Att
   auto by_client = [](const std::unique_ptr<Attempt>& x, const std::unique_ptr<Attempt>& y) {
     return x->client < y->client;
   };
-  if (!std::is_sorted(batch.begin(), batch.end(), by_client)) std::stable_sort(batch.begin(), batch.end(), by_client);
+  if (!std::is_sorted(batch.begin(), batch.end(), by_client))
+    std::stable_sort(batch.begin(), batch.end(), by_client);
   std::vector<std::unique_ptr<Attempt>> some;
   for (size_t from = 0; from < batch.size();) {
     const uint32_t client = batch[from]->client;
@@ -366,13 +367,15 @@ Napi::Value connect_start(const Napi::CallbackInfo& info) {
   auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2], info[3]);
   if (!a) return env.Undefined();
   if (a->client >= addon->clients.size()) {
-    Napi::RangeError::New(env, "nbconnect: connectStart from a client init() never made").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, "nbconnect: connectStart from a client init() never made")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   nbc::Waiter::StartError failure;
   EngineBinding* engine = nullptr;
   WaiterBinding* waiter = nullptr;
-  if (a->wait == Wait::kEpoll ? !(engine = engine_for(env, failure)) : !(waiter = waiter_for(env, a->wait, failure)))
+  if (a->wait == Wait::kEpoll ? !(engine = engine_for(env, failure))
+                              : !(waiter = waiter_for(env, a->wait, failure)))
     return start_failure(env, failure);
   const uint64_t id = a->id = addon->next_attempt_id++;
   Client& client = addon->clients[a->client];

@@ -4,10 +4,11 @@
 // nanoseconds, and only when they are read.
 //
 // This file is the one source of truth for the layout and for the names of
-// every enum that crosses: the binding exports the tables below (layout.cpp)
-// and lib/wire.ts takes its slot numbers and names from them at load,
-// checking that every name it reads is there. Adding a slot or a call here
-// needs no second edit in lib/ unless lib/ uses it.
+// every enum that crosses: the binding exports the tables below
+// (convert.cpp's layout_exports) and lib/wire.ts takes its slot numbers and
+// names from them at load. It checks both ways: a name lib/ spells that the
+// binary lacks, or one the binary has that lib/ does not spell, refuses the
+// load. So a slot or a call added here is also spelled in lib/wire.ts.
 #pragma once
 
 #include <cstddef>

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=build-sanitize
 mkdir -p "$OUT"
-SOURCES="test/native/waiter_stress.cpp native/waiter.cpp native/posix_connect.cpp"
+SOURCES="test/native/waiter_stress.cpp native/waiter.cpp native/posix_connect.cpp native/syscalls.cpp native/blocking.cpp"
 # GCC's -fsanitize=undefined leaves float-cast-overflow out: a double too
 # large for the integer it is converted to (a huge timeout) must be caught.
 UBSAN="undefined,float-cast-overflow"
