@@ -10,6 +10,7 @@
         "native/engine.cpp",
         "native/module.cpp",
         "native/convert.cpp",
+        "native/socket_options.cpp",
         "native/raw.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

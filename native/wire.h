@@ -211,8 +211,8 @@ constexpr const char* kTcpInfoScaleNames[] = {"sndWscale", "rcvWscale"};
 constexpr int kTcpInfoSlots = int(sizeof kTcpInfoFields / sizeof *kTcpInfoFields) + 2;
 
 // The option names lib/ accepts in `setsockopt: [{ level, name }]` and in
-// raw.setsockopt, with this system's numbers for them: the kernel headers
-// are the one source, and lib/ never spells a number.
+// raw.setsockopt, with this system's numbers for them (socket_options.cpp):
+// the kernel headers are the one source, and lib/ never spells a number.
 struct NamedConstant {
   const char* name;
   int level;  // for an option: its level; for a level: -1
