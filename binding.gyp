@@ -3,11 +3,14 @@
     {
       "target_name": "nbconnect",
       "sources": [
+        "native/syscalls.cpp",
         "native/posix_connect.cpp",
+        "native/blocking.cpp",
         "native/waiter.cpp",
         "native/engine.cpp",
         "native/module.cpp",
         "native/convert.cpp",
+        "native/socket_options.cpp",
         "native/raw.cpp",
         "native/glibc_floor.cpp"
       ],

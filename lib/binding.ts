@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assertDenoPermissions, RUNTIME } from './runtime';
 
-import { notExact } from './errors';
-import { MODE, MODE_VARIABLE } from './mode';
+import { addonNotLoaded, exactOffLinux, notExact } from './errors';
+import { MODE } from './mode';
 
 /** What lib/ hands the native side: numbers are -1 when absent. */
 /**
@@ -129,10 +129,7 @@ function load(): Addon {
   // A native addon loads only through require(); there is no import form for a .node file.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (override) return require(path.resolve(override)) as Addon;
-  if (process.platform !== 'linux')
-    throw new Error(
-      `nbconnect: ${MODE_VARIABLE}=exact asks for the exact engine, which runs on Linux only (this is ${process.platform}). Unset it for the portable mode.`,
-    );
+  if (process.platform !== 'linux') throw exactOffLinux(process.platform);
   if (RUNTIME.name === 'deno') return loadDirectly();
   try {
     // node-gyp-build ships no types; it returns what require() of the binary returns.
@@ -174,14 +171,8 @@ function loadDirectly(): Addon {
   return require(found) as Addon;
 }
 
-function cannotLoad(cause: unknown): Error {
-  return new Error(
-    `nbconnect: cannot load the native addon for ${process.platform}-${process.arch} (Node-API ${process.versions.napi}). ` +
-      `Tried ${path.join(PACKAGE_ROOT, 'build', 'Release')} and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
-      'Build it from source with `npm rebuild nbconnect` (or `npm run compile` in a clone); that needs python3, make and a C++17 compiler. ' +
-      `Or set ${MODE_VARIABLE}=portable for the portable mode (Node's net and dns only: no syscall trace, no socket options before the SYN).`,
-    { cause },
-  );
-}
+/** The two places the binary can be, for the error that names both. */
+const cannotLoad = (cause: unknown) =>
+  addonNotLoaded([path.join(PACKAGE_ROOT, 'build', 'Release'), path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)], cause);
 
 export const addon: Addon = MODE === 'exact' ? load() : noAddon();

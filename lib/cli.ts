@@ -11,7 +11,7 @@ import { parseStatuses, runWait, WAIT_DEFAULTS } from './cli-wait';
 import { EXIT, EXIT_HELP, exitCodeOf } from './exit-codes';
 import { connectSync, probe } from './connect';
 import { lookupAll } from './lookup';
-import type { ConnectError } from './errors';
+import { type ConnectError, UsageError } from './errors';
 import { sleep } from './timers';
 import { formatTrace, placeOf } from './format';
 import { probeMany } from './probe-many';
@@ -59,8 +59,6 @@ const processIo: Io = {
   err: (text) => process.stderr.write(text),
   tty: process.stderr.isTTY === true,
 };
-
-class UsageError extends Error {}
 
 const fail = (reason: string): never => {
   throw new UsageError(reason);

@@ -1,12 +1,13 @@
 import { connect } from './connect';
 import { lookupAll } from './lookup';
-import type { Connection } from './connection';
-import { abortError, ConnectError } from './errors';
-import type { ConnectOptions, Target, Where } from './types';
+import { invalidArgType, invalidArgValue } from './errors';
+import { addressCandidates, race, type ConnectAnyResult } from './race';
+import type { ConnectOptions, Target } from './types';
 import { literalEndpoint, parseTarget, prepare, whereOf, type ParsedTarget } from './validate';
-import { placeOf } from './format';
-import { setLongTimeout } from './timers';
-import { invalidArgType, invalidArgValue, validateFiniteNumber, validateObject } from './validators';
+import { validateFiniteNumber, validateObject } from './validators';
+
+// The race's own types, exported from here as they always were.
+export type { ConnectAnyError, ConnectAnyResult, RaceAttempt } from './race';
 
 /** `connect`'s options; `timeout` is one deadline for the whole race. */
 export interface ConnectAnyOptions extends ConnectOptions {
@@ -16,53 +17,6 @@ export interface ConnectAnyOptions extends ConnectOptions {
    * starts the next attempt at once.
    */
   delay?: number;
-}
-
-/** What happened to one address of a `connectAny` race. */
-export interface RaceAttempt {
-  target: Where;
-  /** ms from the call to this attempt's socket(); undefined if it never started. */
-  startedAt: number | undefined;
-  /**
-   * 'won'; 'failed' (its error is in `error`); 'cancelled' (closed because
-   * another won, or the caller aborted); 'not started' (the race ended first).
-   */
-  result: 'won' | 'failed' | 'cancelled' | 'not started';
-  /** 'failed': why. 'cancelled': the AbortError, whose steps end with the close. */
-  error?: ConnectError;
-}
-
-/** What `connectAny` resolves with. */
-export interface ConnectAnyResult {
-  /** The winner's socket, now the caller's to use and close. */
-  connection: Connection;
-  /** The index in `attempts` of the winner. */
-  winner: number;
-  /** Every address, in the order it was (or would have been) tried. */
-  attempts: RaceAttempt[];
-}
-
-/** What `connectAny` rejects with when no attempt connects. */
-export interface ConnectAnyError extends AggregateError {
-  /** The first attempt's code, as Node sets it on its own AggregateError. */
-  code: string;
-  errors: ConnectError[];
-  attempts: RaceAttempt[];
-}
-
-type Candidate = { target: Target; where: Where };
-
-/** RFC 8305 section 4: alternate the families, starting with the first one the resolver gave. */
-export function interleave<T extends { family: number }>(addresses: readonly T[]): T[] {
-  if (addresses.length === 0) return [];
-  const first = addresses.filter((a) => a.family === addresses[0].family);
-  const other = addresses.filter((a) => a.family !== addresses[0].family);
-  const out: T[] = [];
-  for (let i = 0; i < Math.max(first.length, other.length); i++) {
-    if (i < first.length) out.push(first[i]);
-    if (i < other.length) out.push(other[i]);
-  }
-  return out;
 }
 
 function checkTargets(targets: unknown): { list: ParsedTarget[]; name?: Extract<ParsedTarget, { kind: 'name' }> } {
@@ -113,131 +67,11 @@ export async function connectAny(targets: Iterable<Target> | Target, options: Co
 
   if (name) {
     const addresses = await lookupAll(name.host, name.port, family, timeout, signal, calledAt);
-    return race(addressCandidates(name, addresses), { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt });
+    return race(addressCandidates(name, addresses), { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt, connect });
   }
   const candidates = parsed.map((p) => ({
     target: p.kind === 'unix' ? { path: p.path } : { host: p.host, port: p.port },
     where: literalEndpoint(p) ?? whereOf(p),
   }));
-  return race(candidates, { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt });
-}
-
-/**
- * @internal A looked-up name's addresses as race candidates, families
- * interleaved, the first family first: connectAny for a name, and connect()
- * when a name has more than one address (autoSelectFamily, as Node's).
- */
-export function addressCandidates(name: { host: string; port: number }, addresses: readonly { address: string; family: number }[]): Candidate[] {
-  return interleave(addresses).map(({ address, family: f }) => ({
-    target: { host: address, port: name.port },
-    where: { host: name.host, address, port: name.port, family: f as 4 | 6 },
-  }));
-}
-
-/** How a race runs; see connectAny. */
-export interface RaceSettings {
-  /** Who raced, for the message when every attempt failed: 'connectAny', 'connect', 'probe'. */
-  caller: string;
-  /** ms an attempt runs alone before the next starts beside it. */
-  delay: number;
-  /** One deadline for the whole race, in ms from `calledAt`. */
-  timeout: number | undefined;
-  signal: AbortSignal | undefined;
-  /** Each attempt's own options (its timeout and signal are the race's). */
-  connectOptions: ConnectOptions;
-  /** performance.now() at the call. */
-  calledAt: number;
-}
-
-/** @internal Races the candidates; see connectAny. */
-export function race(candidates: Candidate[], { caller, delay, timeout, signal, connectOptions, calledAt }: RaceSettings): Promise<ConnectAnyResult> {
-  const attempts: RaceAttempt[] = candidates.map((c) => ({ target: c.where, startedAt: undefined, result: 'not started' }));
-  const controllers: AbortController[] = [];
-  const running = new Set<Promise<void>>();
-  let next = 0;
-  let winner = -1;
-  let connection: Connection | undefined;
-  let cancelTimer: (() => void) | undefined;
-
-  return new Promise<ConnectAnyResult>((resolve, reject) => {
-    const since = () => performance.now() - calledAt;
-
-    // Every outcome ends here once nothing is running: the winner, or the
-    // aggregate of failures. Losers are closed by then, so the caller never
-    // shares the process with a socket it cannot see.
-    const finish = () => {
-      cancelTimer?.();
-      signal?.removeEventListener('abort', onAbort);
-      if (connection) {
-        connection.race = { attempts, startedAt: attempts[winner].startedAt! };
-        return resolve({ connection, winner, attempts });
-      }
-      if (signal?.aborted) return reject(abortError(candidates[0].where, since(), [], signal.reason));
-      reject(everyAttemptFailed(caller, attempts));
-    };
-
-    const stopAll = () => {
-      cancelTimer?.();
-      for (const c of controllers) c.abort();
-    };
-
-    const onAbort = () => stopAll();
-    signal?.addEventListener('abort', onAbort, { once: true });
-
-    const startNext = () => {
-      cancelTimer?.();
-      if (winner >= 0 || signal?.aborted || next >= candidates.length) return;
-      const remaining = timeout === undefined ? undefined : timeout - since();
-      if (remaining !== undefined && remaining <= 0) return;
-      const index = next++;
-      const controller = new AbortController();
-      controllers.push(controller);
-      attempts[index].startedAt = since();
-      const done = connect(candidates[index].target, { ...connectOptions, timeout: remaining, signal: controller.signal }).then(
-        (won) => {
-          if (winner >= 0) {
-            // Two verdicts in one batch: the later one lost the race.
-            won.close();
-            attempts[index].result = 'cancelled';
-            attempts[index].error = abortError(won.target, won.elapsed, won.steps);
-            return;
-          }
-          winner = index;
-          connection = won;
-          attempts[index].result = 'won';
-          stopAll();
-        },
-        (error: ConnectError) => {
-          attempts[index].result = error.code === 'ABORT_ERR' ? 'cancelled' : 'failed';
-          attempts[index].error = error;
-          startNext();
-        },
-      );
-      running.add(done);
-      void done.then(() => {
-        running.delete(done);
-        if (running.size === 0) finish();
-      });
-      if (next < candidates.length) cancelTimer = setLongTimeout(startNext, delay);
-    };
-
-    if (signal?.aborted) return finish();
-    startNext();
-    if (running.size === 0) finish(); // the deadline had passed during the lookup
-  });
-}
-
-/**
- * @internal What a race rejects with when no attempt connected: Node's
- * AggregateError, code of the first error, one error per started attempt.
- */
-export function everyAttemptFailed(caller: string, attempts: RaceAttempt[]): ConnectAnyError {
-  const errors = attempts.filter((a) => a.result === 'failed').map((a) => a.error!);
-  const untried = attempts.filter((a) => a.result === 'not started').length;
-  const list = errors.map((e) => `${placeOf(e.target)} ${e.code}`);
-  const message = `${caller}: every attempt failed: ${list.join(', ')}${untried ? ` (${untried} not tried before the deadline)` : ''}`;
-  const aggregate = new AggregateError(errors, message) as ConnectAnyError;
-  aggregate.code = errors[0]?.code ?? 'ETIMEDOUT';
-  aggregate.attempts = attempts;
-  return aggregate;
+  return race(candidates, { caller: 'connectAny', delay, timeout, signal, connectOptions, calledAt, connect });
 }

@@ -2,19 +2,18 @@ import * as dns from 'node:dns';
 
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
-import { errnoName } from './errnos';
-import { abortError, ConnectError, describe, errorFromResult, notExact } from './errors';
-import { addressCandidates, everyAttemptFailed, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './connect-any';
+import { abortError, ConnectError, errorFromResult, everyAttemptFailed, notExact, startFailed } from './errors';
+import { addressCandidates, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './race';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
-import type { ConnectOptions, Endpoint, Outcome, Target } from './types';
+import type { ConnectOptions, Endpoint, Outcome, Target, Wait } from './types';
 import { lookupAll, lookupAllSync } from './lookup';
 import { endpointOf, literalEndpoint, prepare, whereOf, type ParsedTarget, type Prepared } from './validate';
 import { MODE } from './mode';
 import { startPortable } from './portable';
 import { traceAsync, traceSync, tracing } from './tracing';
-import { decodeBatch, decodeTcpInfo, pack, type Result } from './wire';
+import { decodeBatch, decodeTcpInfo, pack, WAIT_NUMBER, type Result } from './wire';
 
-// ---- async attempts on the waiter threads ----------------------------------------
+// ---- async attempts: the epoll engine in the event loop, or a waiter thread ------
 
 export type Verdict = { connection?: Connection; error?: ConnectError };
 
@@ -51,7 +50,8 @@ export class Pending {
 
 const pending = new Map<number, Pending>();
 
-// The waiter hands over finished attempts in batches: one call, one buffer.
+// The engine and the waiters hand over finished attempts in batches: one
+// call, one buffer.
 // Another copy of this module (a test runner's module reset evaluates lib/
 // again over the one addon Node caches) is another client of the addon, with
 // its own onBatch, and gets only its own attempts' results; the native side
@@ -96,19 +96,8 @@ function startOnWaiter(prepared: Prepared, endpoint: Endpoint, timeout: number, 
   // entry and its listener can be registered once the waiter took it.
   const id = addon.connectStart(pack(socket, endpoint, timeout, batches.client), addressOf(endpoint), socket.localAddress, extraOf(socket, endpoint));
   if (typeof id !== 'number') {
-    const { errno, syscall } = id;
-    return entry.settle({
-      error: new ConnectError({
-        code: errnoName(errno),
-        posixErrno: errno,
-        syscall,
-        target: endpoint,
-        phase: 'immediate',
-        elapsed: 0,
-        steps: [],
-        message: `${syscall} ${errnoName(errno)} ${describe(endpoint)}: the waiter thread could not start`,
-      }),
-    });
+    const wait = (Object.keys(WAIT_NUMBER) as Wait[]).find((name) => WAIT_NUMBER[name] === socket.wait)!;
+    return entry.settle({ error: startFailed(endpoint, id.errno, id.syscall, wait) });
   }
   if (signal) {
     // A message to the waiter, which owns the fd: it closes the socket and
@@ -190,9 +179,12 @@ function attempt<T>(prepared: Prepared, onVerdict?: (v: Verdict) => T): Promise<
 /**
  * Connects without blocking the event loop. socket (with SOCK_CLOEXEC),
  * fcntl(F_GETFL/F_SETFL O_NONBLOCK), the requested setsockopt calls, bind and
- * connect all run on this environment's waiter thread, which then waits with
- * poll(2) or select(2) and reads getsockopt(SO_ERROR) after every wake; on
- * TCP success getsockname and getpeername rule out a self-connect.
+ * connect run in this environment's epoll engine, on the event loop's own
+ * thread (libuv watches the engine's epoll instance), which waits with
+ * epoll(7); with `wait: 'poll'` or `'select'` they run on a waiter thread
+ * that waits with poll(2) or select(2). Either reads getsockopt(SO_ERROR)
+ * after every wake; on TCP success getsockname and getpeername rule out a
+ * self-connect.
  *
  * Rejects with a ConnectError (or TypeError/RangeError for bad arguments).
  */
@@ -229,7 +221,7 @@ function attemptAt<T>(prepared: Prepared, address: { address: string; family: nu
 
 /** How a call's options race a name's addresses (autoSelectFamily). */
 function raceSettings(caller: string, prepared: Prepared, options: ConnectOptions, calledAt: number): RaceSettings {
-  return { caller, delay: prepared.attemptDelay, timeout: prepared.timeout, signal: prepared.signal, connectOptions: options, calledAt };
+  return { caller, delay: prepared.attemptDelay, timeout: prepared.timeout, signal: prepared.signal, connectOptions: options, calledAt, connect };
 }
 
 /**
@@ -311,8 +303,9 @@ function connectSyncTo(prepared: Prepared, endpoint: Endpoint, startedAt: number
 /**
  * Connects, closes, and reports what happened. It never rejects for a
  * network outcome (refused, timeout, self-connect, lookup failure, abort);
- * it rejects only for bad arguments. The socket is closed by the waiter
- * thread right after the verdict, and the close is the last step.
+ * it rejects only for bad arguments. The socket is closed by the native side
+ * (the epoll engine, or the waiter thread of `wait: 'poll'` or `'select'`)
+ * right after the verdict, and the close is the last step.
  *
  * A name with several addresses races them as `connect` does; the Outcome
  * is the winner's (or, when all fail, the first error's code), and

@@ -2,7 +2,7 @@ import * as net from 'node:net';
 
 import { addon } from './binding';
 import { errnoName } from './errnos';
-import { ConnectError } from './errors';
+import { ConnectError, socketClosed, systemError } from './errors';
 import { attemptOutcomes, type RaceRecord } from './outcome';
 import type { Endpoint, Outcome, Step, TcpInfo } from './types';
 import { decodeTcpInfo, type NativePhase } from './wire';
@@ -21,12 +21,6 @@ export function closeStep(fd: number, start: number): Step {
   const step: Step = { call: 'close', ret: posixErrno === 0 ? 0 : -1, at: Number(process.hrtime.bigint()) / 1e6 - start };
   if (posixErrno !== 0) Object.assign(step, { errno: posixErrno, code: errnoName(posixErrno) });
   return step;
-}
-
-/** An error as Node's own syscalls make them: 'getsockopt EOPNOTSUPP', code, errno, syscall. */
-function systemError(syscall: string, posixErrno: number): NodeJS.ErrnoException {
-  const code = errnoName(posixErrno);
-  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: -posixErrno, syscall });
 }
 
 /**
@@ -141,7 +135,7 @@ export class Connection {
    * socket, errno 95, which Node names ENOTSUP).
    */
   tcpInfo(): TcpInfo {
-    if (this.fd < 0) throw Object.assign(new Error('Socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
+    if (this.fd < 0) throw socketClosed('tcpInfo()');
     const { errno, info } = addon.raw.getTcpInfo(this.fd);
     if (info === undefined) throw systemError('getsockopt', errno!);
     return decodeTcpInfo(info);
@@ -164,7 +158,7 @@ export class Connection {
    * it nonblocking again and watches it with epoll).
    */
   toSocket(): net.Socket {
-    if (this.fd < 0) throw new Error('nbconnect: the connection is already closed or handed over');
+    if (this.fd < 0) throw socketClosed('toSocket()');
     const fd = this.release();
     try {
       const socket = new net.Socket({ fd, readable: true, writable: true });

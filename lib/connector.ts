@@ -3,12 +3,12 @@ import { EventEmitter } from 'node:events';
 import { connect } from './connect';
 import { outcomeOfConnection, outcomeOfError } from './outcome';
 import type { Connection } from './connection';
-import { abortError, type ConnectError } from './errors';
+import { abortError, type ConnectError, consumerLeft, internalAssertion, invalidArgType, invalidState, outOfRange } from './errors';
 import { errnoName } from './errnos';
 import type { ConnectOptions, Outcome, Target } from './types';
 import { prepare, whereOf } from './validate';
 import { sleep } from './timers';
-import { invalidArgType, outOfRange, validateFiniteNumber, validateFunction, validateInteger, validateObject } from './validators';
+import { validateFiniteNumber, validateFunction, validateInteger, validateObject } from './validators';
 
 /** What a connect result means for the next move. */
 export type Disposition = 'connecting' | 'retry' | 'fatal';
@@ -133,7 +133,7 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
    * pending attempt is aborted with its socket closed.
    */
   async *attempts(): AsyncGenerator<AttemptReport, void, undefined> {
-    if (this.running) throw new Error('nbconnect: this Connector is already running');
+    if (this.running) throw invalidState('this Connector is already running');
     this.running = true;
     const startedAt = performance.now();
     const stop = new AbortController();
@@ -176,7 +176,7 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
         await sleep(nextDelay!, stop.signal);
       }
     } finally {
-      stop.abort(new Error('Connector: the consumer left the loop'));
+      stop.abort(consumerLeft('Connector'));
       await current;
       this.signal?.removeEventListener('abort', onAbort);
       this.running = false;
@@ -186,6 +186,6 @@ export class Connector extends EventEmitter<{ attempt: [AttemptReport] }> {
   /** Runs `attempts()` to the end: resolves with the Connection, or rejects as it throws. */
   async connect(): Promise<Connection> {
     for await (const report of this.attempts()) if (report.connection) return report.connection;
-    throw new Error('nbconnect: Connector ended without a verdict'); // unreachable: attempts() throws instead
+    throw internalAssertion('Connector ended without a verdict'); // unreachable: attempts() throws instead
   }
 }

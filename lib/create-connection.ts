@@ -2,11 +2,11 @@ import type * as net from 'node:net';
 import * as tls from 'node:tls';
 
 import { connect } from './connect';
-import { ConnectError } from './errors';
+import { ConnectError, invalidArgType, tlsTimedOut } from './errors';
 import type { ConnectOptions, Target } from './types';
 import { prepare } from './validate';
 import { setLongTimeout } from './timers';
-import { invalidArgType, validateFunction, validateObject, validateString } from './validators';
+import { validateFunction, validateObject, validateString } from './validators';
 
 /** `connect`'s options (the signal aside), applied to every connection, plus TLS. */
 export interface CreateConnectionOptions extends Omit<ConnectOptions, 'signal'> {
@@ -152,11 +152,7 @@ function secure(
   if (timeout !== undefined) {
     const left = Math.max(0, timeout - (performance.now() - startedAt));
     cancelTimer = setLongTimeout(() => {
-      const err = Object.assign(new Error(`TLS handshake ETIMEDOUT ${host}:${options.port ?? 443}: no secureConnect within the ${timeout} ms deadline`), {
-        code: 'ETIMEDOUT',
-        syscall: 'tls.connect',
-      });
-      fail(err);
+      fail(tlsTimedOut(host, options.port ?? 443, timeout));
     }, left);
   }
 }

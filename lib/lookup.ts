@@ -5,27 +5,8 @@
 import * as dns from 'node:dns';
 
 import { addon } from './binding';
-import { abortError, ConnectError } from './errors';
+import { abortError, lookupFailed, lookupFailedSync, lookupTimedOut } from './errors';
 import { setLongTimeout } from './timers';
-
-function lookupError(err: NodeJS.ErrnoException, host: string, port: number, elapsed: number): ConnectError {
-  const e = new ConnectError(
-    {
-      code: err.code ?? 'ENOTFOUND',
-      posixErrno: undefined,
-      syscall: err.syscall ?? 'getaddrinfo',
-      target: { host, port },
-      phase: 'lookup',
-      elapsed,
-      steps: [],
-      message: err.message,
-    },
-    { cause: err },
-  );
-  // Keep dns's own errno (e.g. -3008 for ENOTFOUND), as net.Socket does.
-  e.errno = typeof err.errno === 'number' ? err.errno : undefined;
-  return e;
-}
 
 /**
  * Every address of a name, from dns.lookup (getaddrinfo) in its order, under
@@ -57,9 +38,7 @@ export function lookupAll(
       cancelTimer = setLongTimeout(
         () => {
           done();
-          reject(
-            new ConnectError({ code: 'ETIMEDOUT', posixErrno: 110, syscall: 'getaddrinfo', target: where, phase: 'timeout', elapsed: elapsed(), steps: [] }),
-          );
+          reject(lookupTimedOut(where, elapsed()));
         },
         Math.max(0, timeout - elapsed()),
       );
@@ -71,7 +50,7 @@ export function lookupAll(
       },
       (err: NodeJS.ErrnoException) => {
         done();
-        reject(lookupError(err, host, port, elapsed()));
+        reject(lookupFailed(err, host, port, elapsed()));
       },
     );
   });
@@ -85,14 +64,5 @@ export function lookupAllSync(host: string, port: number, family: 0 | 4 | 6): { 
   // What dns.lookup reports for the same failure: EAI_NONAME and EAI_NODATA
   // both read as ENOTFOUND.
   const code = Array.isArray(answer) || answer.eai === -2 || answer.eai === -5 ? 'ENOTFOUND' : answer.message;
-  throw new ConnectError({
-    code,
-    posixErrno: undefined,
-    syscall: 'getaddrinfo',
-    target: { host, port },
-    phase: 'lookup',
-    elapsed: performance.now() - startedAt,
-    steps: [],
-    message: `getaddrinfo ${code} ${host}`,
-  });
+  throw lookupFailedSync(code, host, port, performance.now() - startedAt);
 }

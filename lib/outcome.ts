@@ -1,6 +1,6 @@
 // Outcomes: what probe() resolves with, built from a Connection or a
 // ConnectError, and for a race from each of its attempts.
-import type { ConnectAnyError, RaceAttempt } from './connect-any';
+import type { ConnectAnyError, RaceAttempt } from './race';
 import type { Connection } from './connection';
 import type { ConnectError } from './errors';
 import { MODE } from './mode';

@@ -12,12 +12,12 @@ import * as net from 'node:net';
 import { constants } from 'node:os';
 
 import { Connection, type AttemptRecord } from './connection';
-import { abortError, ConnectError, notExact } from './errors';
+import { abortError, ConnectError, invalidArgType, invalidArgValue, notExact, selfConnected, socketClosed } from './errors';
 import type { Pending } from './connect';
 import { setLongTimeout } from './timers';
 import type { ConnectOptions, Endpoint, Step } from './types';
 import type { Prepared } from './validate';
-import { invalidArgType, invalidArgValue, validateBoolean, validateInteger } from './validators';
+import { validateBoolean, validateInteger } from './validators';
 
 // ---- what only the exact engine does --------------------------------------------
 
@@ -141,7 +141,7 @@ export class PortableConnection extends Connection {
   /** The net.Socket itself, which owns the connection from then on. */
   override toSocket(): net.Socket {
     const socket = this.#socket;
-    if (socket === undefined) throw new Error('nbconnect: the connection is already closed or handed over');
+    if (socket === undefined) throw socketClosed('toSocket()');
     this.#socket = undefined;
     socket.removeListener('error', this.#keepError);
     return socket;
@@ -210,15 +210,7 @@ export function startPortable(prepared: Prepared, endpoint: Endpoint, timeout: n
     const remote = { address: socket.remoteAddress, port: socket.remotePort };
     if (!('path' in endpoint) && local.port !== undefined && local.address === remote.address && local.port === remote.port) {
       destroy();
-      return settle({
-        error: failure(
-          'ESELFCONNECT',
-          undefined,
-          'connect',
-          'async',
-          `connect ESELFCONNECT ${endpoint.address}:${endpoint.port} (the socket connected to itself)`,
-        ),
-      });
+      return settle({ error: selfConnected(endpoint, 'connect', 'async', at(), steps) });
     }
     const record = {
       fd: -1,

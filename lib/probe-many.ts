@@ -2,7 +2,8 @@ import { setMaxListeners } from 'node:events';
 
 import { probe } from './connect';
 import type { ConnectOptions, Outcome, Target } from './types';
-import { invalidArgType, validateAbortSignal, validateInteger, validateObject } from './validators';
+import { consumerLeft, invalidArgType } from './errors';
+import { validateAbortSignal, validateInteger, validateObject } from './validators';
 
 /** `probe`'s options, plus how many attempts run at once. */
 export interface ProbeManyOptions extends ConnectOptions {
@@ -17,8 +18,9 @@ export interface ProbeManyOptions extends ConnectOptions {
  *
  * Leaving the loop early (break, return, throw) aborts what is in flight
  * and waits until every socket is closed before the loop statement ends.
- * Each attempt is a `probe`: the waiter thread's socket, fcntl, setsockopt,
- * bind, connect, poll/select, getsockopt(SO_ERROR) and close.
+ * Each attempt is a `probe`: socket, fcntl, setsockopt, bind, connect, the
+ * wait (epoll in the event loop's engine by default; poll or select on a
+ * waiter thread when asked), getsockopt(SO_ERROR) and close.
  */
 export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Target>, options: ProbeManyOptions = {}): AsyncGenerator<Outcome, void, undefined> {
   if (targets === null || typeof targets !== 'object' || !(Symbol.iterator in targets || Symbol.asyncIterator in targets))
@@ -79,7 +81,7 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
   } finally {
     // Early exit or the end: cancel what is left, and let every attempt
     // settle, so no socket outlives the loop.
-    if (inFlight > 0) stop.abort(new Error('probeMany: the consumer left the loop'));
+    if (inFlight > 0) stop.abort(consumerLeft('probeMany'));
     while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
     signal?.removeEventListener('abort', onAbort);
     if (!exhausted) await (source.return?.() as Promise<unknown> | undefined);

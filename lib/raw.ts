@@ -15,12 +15,12 @@
  */
 import { addon, type NativeAddr, type NativeRawResult } from './binding';
 import { errnoName } from './errnos';
-import { notExact } from './errors';
+import { notExact, invalidArgValue, outOfRange } from './errors';
 import { MODE } from './mode';
 import { parseTarget } from './validate';
 import { HOST_LITTLE_ENDIAN, resolveOption, resolveSetting } from './sockopts';
 import type { SocketLevelName, SocketOptionName, TcpInfo } from './types';
-import { invalidArgValue, outOfRange, validateArray, validateBoolean, validateInteger, validateObject, validateOneOf } from './validators';
+import { validateArray, validateBoolean, validateInteger, validateObject, validateOneOf } from './validators';
 import { decodeTcpInfo } from './wire';
 
 // The portable mode has no addon: every call here throws

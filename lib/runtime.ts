@@ -15,6 +15,8 @@
 
 import * as path from 'node:path';
 
+import { denoPermissionsMissing } from './errors';
+
 /** The runtime's name and version, as `process.versions` or `Deno.version` give it. */
 export interface HostRuntime {
   name: 'node' | 'bun' | 'deno';
@@ -79,9 +81,5 @@ const PACKAGE_ROOT = path.join(__dirname, '..', '..');
  */
 export function assertDenoPermissions(): void {
   const missing = missingDenoPermissions(PACKAGE_ROOT);
-  if (missing.length > 0)
-    throw new Error(
-      `nbconnect: Deno needs ${missing.join(' ')} to load the native addon. ` +
-        `Run with: deno run --allow-read=${PACKAGE_ROOT} --allow-env=${ENVIRONMENT.join(',')} --allow-ffi (and --allow-net only if you connect to names, for dns.lookup).`,
-    );
+  if (missing.length > 0) throw denoPermissionsMissing(missing, PACKAGE_ROOT, ENVIRONMENT);
 }

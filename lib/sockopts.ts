@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import { addon } from './binding';
 import { MODE } from './mode';
 import type { ConnectOptions } from './types';
-import { invalidArgType, invalidArgValue, validateArray, validateBoolean, validateInteger, validateObject, validateOneOf, validateString } from './validators';
+import { invalidArgType, invalidArgValue, optionNotInTable } from './errors';
+import { validateArray, validateBoolean, validateInteger, validateObject, validateOneOf, validateString } from './validators';
 import { SOCKET_LEVELS, SOCKET_OPTIONS } from './wire';
 
 /** One setsockopt(2): level and name as this system's numbers. */
@@ -51,7 +52,7 @@ const INT_MAX = 2 ** 31 - 1;
 
 function known(name: string): { level: number; name: number } {
   const option = SOCKET_OPTIONS.get(name);
-  if (option === undefined) throw new Error(`nbconnect: ${name} is missing from the native option table`);
+  if (option === undefined) throw optionNotInTable(name);
   return option;
 }
 

@@ -1,3 +1,5 @@
+import type { SocketLevelName, SocketOptionName, SyscallName } from './vocabulary';
+
 /**
  * Where to connect. A host may be an IPv4 or IPv6 literal, or a name that
  * `dns.lookup` resolves (getaddrinfo, honouring /etc/hosts). Strings take the
@@ -107,67 +109,9 @@ export interface ConnectOptions {
   setsockopt?: SocketOptionSetting[];
 }
 
-/** A socket level `setsockopt` entries may name (IPPROTO_TCP and SOL_TCP are one level). */
-export type SocketLevelName = 'SOL_SOCKET' | 'IPPROTO_IP' | 'SOL_IP' | 'IPPROTO_IPV6' | 'SOL_IPV6' | 'IPPROTO_TCP' | 'SOL_TCP' | 'SOL_MPTCP';
-
-/**
- * A socket option nbconnect knows by name, with this system's number for
- * it (the native side exports the kernel headers' values). Any other is
- * set by number, with its level.
- */
-export type SocketOptionName =
-  | 'SO_BINDTODEVICE'
-  | 'SO_BROADCAST'
-  | 'SO_BUSY_POLL'
-  | 'SO_DEBUG'
-  | 'SO_DOMAIN'
-  | 'SO_DONTROUTE'
-  | 'SO_INCOMING_CPU'
-  | 'SO_KEEPALIVE'
-  | 'SO_LINGER'
-  | 'SO_MARK'
-  | 'SO_OOBINLINE'
-  | 'SO_PRIORITY'
-  | 'SO_PROTOCOL'
-  | 'SO_RCVBUF'
-  | 'SO_RCVBUFFORCE'
-  | 'SO_RCVLOWAT'
-  | 'SO_RCVTIMEO'
-  | 'SO_REUSEADDR'
-  | 'SO_REUSEPORT'
-  | 'SO_SNDBUF'
-  | 'SO_SNDBUFFORCE'
-  | 'SO_SNDTIMEO'
-  | 'SO_TYPE'
-  | 'SO_ZEROCOPY'
-  | 'IP_BIND_ADDRESS_NO_PORT'
-  | 'IP_FREEBIND'
-  | 'IP_MTU_DISCOVER'
-  | 'IP_RECVERR'
-  | 'IP_TOS'
-  | 'IP_TRANSPARENT'
-  | 'IP_TTL'
-  | 'IPV6_MTU_DISCOVER'
-  | 'IPV6_RECVERR'
-  | 'IPV6_TCLASS'
-  | 'IPV6_UNICAST_HOPS'
-  | 'IPV6_V6ONLY'
-  | 'TCP_CONGESTION'
-  | 'TCP_CORK'
-  | 'TCP_DEFER_ACCEPT'
-  | 'TCP_FASTOPEN_CONNECT'
-  | 'TCP_KEEPCNT'
-  | 'TCP_KEEPIDLE'
-  | 'TCP_KEEPINTVL'
-  | 'TCP_LINGER2'
-  | 'TCP_MAXSEG'
-  | 'TCP_NODELAY'
-  | 'TCP_NOTSENT_LOWAT'
-  | 'TCP_QUICKACK'
-  | 'TCP_SYNCNT'
-  | 'TCP_THIN_LINEAR_TIMEOUTS'
-  | 'TCP_USER_TIMEOUT'
-  | 'TCP_WINDOW_CLAMP';
+// The names of socket levels and options are generated from the addon's
+// tables (lib/vocabulary.ts), defined once, in native/.
+export type { SocketLevelName, SocketOptionName } from './vocabulary';
 
 /** One entry of `ConnectOptions.setsockopt`. */
 export interface SocketOptionSetting {
@@ -260,21 +204,7 @@ export type Phase = 'lookup' | 'immediate' | 'async' | 'timeout' | 'aborted';
 /** One syscall of the trace. */
 export interface Step {
   call:
-    | 'socket'
-    | 'fcntl'
-    | 'setsockopt'
-    | 'bind'
-    | 'connect'
-    | 'poll'
-    | 'select'
-    | 'epoll_create1'
-    | 'epoll_ctl'
-    | 'epoll_wait'
-    | 'getsockopt'
-    | 'getsockname'
-    | 'getpeername'
-    | 'read'
-    | 'close'
+    | SyscallName
     /** The portable mode: an event of net.Socket ('connect', 'error') or our destroy() of it, in `arg`. */
     | 'net';
   /** 'SOCK_STREAM|SOCK_CLOEXEC', 'F_GETFL', 'F_SETFL', 'SO_ERROR', 'TCP_SYNCNT', 'EPOLL_CTL_ADD', ...; for 'net': 'connect', 'error', 'destroy'. */

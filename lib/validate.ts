@@ -9,12 +9,8 @@ import type { Confirm, ConnectOptions, Endpoint, Wait, Where } from './types';
 import { prepareListed, TCP_ONLY_LISTED } from './sockopts';
 import { RUNTIME } from './runtime';
 import { CONFIRM_NUMBER, WAIT_NUMBER } from './wire';
+import { featureUnavailable, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs } from './errors';
 import {
-  featureUnavailable,
-  invalidArgType,
-  invalidArgValue,
-  invalidIpAddress,
-  missingArgs,
   validateAbortSignal,
   validateBoolean,
   validateInteger,

@@ -9,16 +9,13 @@ import * as tls from 'node:tls';
 import type { ConnectAnyError } from './connect-any';
 import { connect, probe } from './connect';
 import type { Connection } from './connection';
-import { ConnectError, plainAbortError, WaitTimeoutError, type WaitTargetReport } from './errors';
+import { ConnectError, invalidArgType, invalidArgValue, missingArgs, plainAbortError, WaitTimeoutError, type WaitTargetReport } from './errors';
 import { placeOf } from './format';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
 import { setLongTimeout, sleep } from './timers';
 import type { ConnectOptions, Outcome, Target } from './types';
 import { parseTarget, prepare, type ParsedTarget } from './validate';
 import {
-  invalidArgType,
-  invalidArgValue,
-  missingArgs,
   validateAbortSignal,
   validateBoolean,
   validateFiniteNumber,

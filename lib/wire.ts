@@ -1,10 +1,12 @@
 // The numeric wire between lib/ and the binding, mirrored from native/wire.h.
 // Results cross as float64 slots; the objects a caller reads are built here,
 // in JS, and steps only when they are read.
+import { layoutMismatch } from './errors';
 import { addon, type NativeLayout, type SocketSpec } from './binding';
 import { errnoName } from './errnos';
 import { MODE } from './mode';
-import type { Confirm, Endpoint, SocketLevelName, SocketOptionName, Step, TcpInfo, Wait } from './types';
+import type { Confirm, Endpoint, Step, TcpInfo, Wait } from './types';
+import { ARG_NAMES, SOCKET_LEVEL_NAMES, SOCKET_OPTION_NAMES, SYSCALL_NAMES, TCP_INFO_FIELDS } from './vocabulary';
 
 // The portable mode has no addon and no wire: lib/'s own names and order
 // stand in for the native tables (nothing is packed or decoded), and the
@@ -30,10 +32,7 @@ function slotsOf<const N extends string>(
   const found = new Set(entries.map(([name]) => name));
   const missing = names.filter((n) => !found.has(n));
   const extra = [...found].filter((n) => !known.has(n));
-  if (missing.length || extra.length)
-    throw new Error(
-      `nbconnect: the native addon's ${table} layout does not match lib/ (missing: ${missing.join(', ') || 'none'}; unknown: ${extra.join(', ') || 'none'}). Rebuild it: npm run compile.`,
-    );
+  if (missing.length || extra.length) throw layoutMismatch(table, missing, extra);
   return Object.freeze(Object.fromEntries(entries)) as Record<N, number>;
 }
 
@@ -93,41 +92,8 @@ const HEADER_SLOTS = Res.headerSlots;
 // Only pack() and Result read it, and the portable mode calls neither.
 const P = layout?.packing ?? { argUnit: 1, detailUnit: 1, readableBit: 0, writableBit: 0, revents: 0, sets: 0, value: 0, optionBytes: 0 };
 
-const CALLS = namesOf('call', layout?.calls, [
-  'socket',
-  'fcntl',
-  'setsockopt',
-  'bind',
-  'connect',
-  'poll',
-  'select',
-  'epoll_create1',
-  'epoll_ctl',
-  'epoll_wait',
-  'getsockopt',
-  'getsockname',
-  'getpeername',
-  'read',
-  'close',
-] as const satisfies readonly Step['call'][]);
-const ARGS = namesOf('arg', layout?.args, [
-  'F_GETFL',
-  'F_SETFL',
-  'F_SETFD',
-  'SO_ERROR',
-  'TCP_NODELAY',
-  'TCP_SYNCNT',
-  'TCP_USER_TIMEOUT',
-  'IP_BIND_ADDRESS_NO_PORT',
-  'SO_LINGER',
-  'SOCK_STREAM|SOCK_CLOEXEC',
-  'EPOLL_CTL_ADD',
-  'EPOLL_CTL_DEL',
-  'option',
-  'SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_MPTCP',
-  'TCP_INFO',
-  'SO_COOKIE',
-] as const satisfies readonly NonNullable<Step['arg']>[]);
+const CALLS = namesOf('call', layout?.calls, SYSCALL_NAMES);
+const ARGS = namesOf('arg', layout?.args, ARG_NAMES);
 const OPTION_ARG = ARGS.indexOf('option');
 const PHASES = namesOf('phase', layout?.phases, ['immediate', 'async', 'timeout', 'aborted'] as const);
 /** The native wait kinds' numbers, by name, for pack(). */
@@ -142,75 +108,6 @@ const POLL_EVENTS = layout?.pollEvents ?? [];
 const EPOLL_EVENTS = layout?.epollEvents ?? [];
 const EPOLL_WAIT = CALLS.indexOf('epoll_wait');
 
-const LEVEL_NAMES = [
-  'SOL_SOCKET',
-  'IPPROTO_IP',
-  'SOL_IP',
-  'IPPROTO_IPV6',
-  'SOL_IPV6',
-  'IPPROTO_TCP',
-  'SOL_TCP',
-  'SOL_MPTCP',
-] as const satisfies readonly SocketLevelName[];
-const OPTION_NAMES = [
-  'SO_BINDTODEVICE',
-  'SO_BROADCAST',
-  'SO_BUSY_POLL',
-  'SO_DEBUG',
-  'SO_DOMAIN',
-  'SO_DONTROUTE',
-  'SO_INCOMING_CPU',
-  'SO_KEEPALIVE',
-  'SO_LINGER',
-  'SO_MARK',
-  'SO_OOBINLINE',
-  'SO_PRIORITY',
-  'SO_PROTOCOL',
-  'SO_RCVBUF',
-  'SO_RCVBUFFORCE',
-  'SO_RCVLOWAT',
-  'SO_RCVTIMEO',
-  'SO_REUSEADDR',
-  'SO_REUSEPORT',
-  'SO_SNDBUF',
-  'SO_SNDBUFFORCE',
-  'SO_SNDTIMEO',
-  'SO_TYPE',
-  'SO_ZEROCOPY',
-  'IP_BIND_ADDRESS_NO_PORT',
-  'IP_FREEBIND',
-  'IP_MTU_DISCOVER',
-  'IP_RECVERR',
-  'IP_TOS',
-  'IP_TRANSPARENT',
-  'IP_TTL',
-  'IPV6_MTU_DISCOVER',
-  'IPV6_RECVERR',
-  'IPV6_TCLASS',
-  'IPV6_UNICAST_HOPS',
-  'IPV6_V6ONLY',
-  'TCP_CONGESTION',
-  'TCP_CORK',
-  'TCP_DEFER_ACCEPT',
-  'TCP_FASTOPEN_CONNECT',
-  'TCP_KEEPCNT',
-  'TCP_KEEPIDLE',
-  'TCP_KEEPINTVL',
-  'TCP_LINGER2',
-  'TCP_MAXSEG',
-  'TCP_NODELAY',
-  'TCP_NOTSENT_LOWAT',
-  'TCP_QUICKACK',
-  'TCP_SYNCNT',
-  'TCP_THIN_LINEAR_TIMEOUTS',
-  'TCP_USER_TIMEOUT',
-  'TCP_WINDOW_CLAMP',
-] as const satisfies readonly SocketOptionName[];
-// Both ways: every name of the public types is in the lists checked at load.
-const allLevelsListed: [Exclude<SocketLevelName, (typeof LEVEL_NAMES)[number]>] extends [never] ? true : false = true;
-const allOptionsListed: [Exclude<SocketOptionName, (typeof OPTION_NAMES)[number]>] extends [never] ? true : false = true;
-void allLevelsListed;
-void allOptionsListed;
 const NATIVE_LEVELS = layout?.socketLevels ?? [];
 const NATIVE_OPTIONS = layout?.socketOptions ?? [];
 // The portable mode has no native tables to check against.
@@ -218,13 +115,14 @@ if (layout !== undefined) {
   slotsOf(
     'socket level',
     NATIVE_LEVELS.map(([name]) => name),
-    LEVEL_NAMES,
+    SOCKET_LEVEL_NAMES,
   );
   slotsOf(
     'socket option',
     NATIVE_OPTIONS.map(([name]) => name),
-    OPTION_NAMES,
+    SOCKET_OPTION_NAMES,
   );
+  slotsOf('TCP_INFO', layout.tcpInfo, TCP_INFO_FIELDS);
 }
 
 /** Socket levels by name ('SOL_SOCKET', 'IPPROTO_TCP', ...), with this system's numbers. */
@@ -240,7 +138,17 @@ for (const [name, , number] of NATIVE_LEVELS) if (!levelNames.has(number)) level
 const optionNames = new Map<number, string>(NATIVE_OPTIONS.map(([name, level, number]) => [level * 65536 + number, name]));
 
 /** The kernel's TCP_INFO, as `Connection.tcpInfo()` and a probe's Outcome give it. */
-const TCP_INFO_NAMES = (layout?.tcpInfo ?? []) as readonly (keyof TcpInfo)[];
+// Checked at load against the addon's table, like every name above; the
+// portable mode decodes none. TcpInfo (lib/types.ts, with a doc per field)
+// has exactly these keys, checked both ways at compile time.
+const TCP_INFO_NAMES: readonly (keyof TcpInfo)[] = layout === undefined ? [] : TCP_INFO_FIELDS;
+const tcpInfoKeysMatch: [Exclude<keyof TcpInfo, (typeof TCP_INFO_FIELDS)[number]>, Exclude<(typeof TCP_INFO_FIELDS)[number], keyof TcpInfo>] extends [
+  never,
+  never,
+]
+  ? true
+  : false = true;
+void tcpInfoKeysMatch;
 const TCP_STATES = layout?.tcpStates ?? [];
 
 /** TCP_INFO's slots as an object; a field the kernel did not fill is left out. */

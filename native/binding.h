@@ -7,6 +7,8 @@
 //   convert.cpp  JS -> sockaddr and Attempt; Attempt -> the wire; the
 //                wire's layout and name tables for lib/wire.ts
 //   raw.cpp      the step-by-step API, one syscall per call
+//   socket_options.cpp  the socket levels and options lib/ may name, with
+//                this system's numbers (declared in wire.h)
 //
 // Names: C++ functions, entry points included, are snake_case; the JS names
 // they are exported under are set in module.cpp and raw.cpp.

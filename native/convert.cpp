@@ -20,92 +20,6 @@ namespace nbc::binding {
 
 const char* arg_name(Arg a) { return nbc::wire::kArgNames[int(a)]; }
 
-}  // namespace nbc::binding
-
-// ---- socket option names: this system's numbers -------------------------------
-
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
-#ifndef TCP_FASTOPEN_CONNECT
-#define TCP_FASTOPEN_CONNECT 30
-#endif
-#ifndef SOL_MPTCP
-#define SOL_MPTCP 284
-#endif
-
-namespace nbc::wire {
-
-const NamedConstant kSocketLevels[] = {
-    {"SOL_SOCKET", -1, SOL_SOCKET},     {"IPPROTO_IP", -1, IPPROTO_IP}, {"SOL_IP", -1, IPPROTO_IP},
-    {"IPPROTO_IPV6", -1, IPPROTO_IPV6}, {"SOL_IPV6", -1, IPPROTO_IPV6}, {"IPPROTO_TCP", -1, IPPROTO_TCP},
-    {"SOL_TCP", -1, IPPROTO_TCP},       {"SOL_MPTCP", -1, SOL_MPTCP},
-};
-const size_t kSocketLevelCount = sizeof kSocketLevels / sizeof *kSocketLevels;
-
-#define NBC_OPTION(level, name) \
-  { #name, level, name }
-const NamedConstant kSocketOptions[] = {
-    NBC_OPTION(SOL_SOCKET, SO_BINDTODEVICE),
-    NBC_OPTION(SOL_SOCKET, SO_BROADCAST),
-    NBC_OPTION(SOL_SOCKET, SO_BUSY_POLL),
-    NBC_OPTION(SOL_SOCKET, SO_DEBUG),
-    NBC_OPTION(SOL_SOCKET, SO_DOMAIN),  // read-only, as SO_PROTOCOL and SO_TYPE: for getsockopt
-    NBC_OPTION(SOL_SOCKET, SO_DONTROUTE),
-    NBC_OPTION(SOL_SOCKET, SO_INCOMING_CPU),
-    NBC_OPTION(SOL_SOCKET, SO_KEEPALIVE),
-    NBC_OPTION(SOL_SOCKET, SO_LINGER),
-    NBC_OPTION(SOL_SOCKET, SO_MARK),
-    NBC_OPTION(SOL_SOCKET, SO_OOBINLINE),
-    NBC_OPTION(SOL_SOCKET, SO_PRIORITY),
-    NBC_OPTION(SOL_SOCKET, SO_PROTOCOL),
-    NBC_OPTION(SOL_SOCKET, SO_RCVBUF),
-    NBC_OPTION(SOL_SOCKET, SO_RCVBUFFORCE),
-    NBC_OPTION(SOL_SOCKET, SO_RCVLOWAT),
-    NBC_OPTION(SOL_SOCKET, SO_RCVTIMEO),
-    NBC_OPTION(SOL_SOCKET, SO_REUSEADDR),
-    NBC_OPTION(SOL_SOCKET, SO_REUSEPORT),
-    NBC_OPTION(SOL_SOCKET, SO_SNDBUF),
-    NBC_OPTION(SOL_SOCKET, SO_SNDBUFFORCE),
-    NBC_OPTION(SOL_SOCKET, SO_SNDTIMEO),
-    NBC_OPTION(SOL_SOCKET, SO_TYPE),
-    NBC_OPTION(SOL_SOCKET, SO_ZEROCOPY),
-    NBC_OPTION(IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT),
-    NBC_OPTION(IPPROTO_IP, IP_FREEBIND),
-    NBC_OPTION(IPPROTO_IP, IP_MTU_DISCOVER),
-    NBC_OPTION(IPPROTO_IP, IP_RECVERR),
-    NBC_OPTION(IPPROTO_IP, IP_TOS),
-    NBC_OPTION(IPPROTO_IP, IP_TRANSPARENT),
-    NBC_OPTION(IPPROTO_IP, IP_TTL),
-    NBC_OPTION(IPPROTO_IPV6, IPV6_MTU_DISCOVER),
-    NBC_OPTION(IPPROTO_IPV6, IPV6_RECVERR),
-    NBC_OPTION(IPPROTO_IPV6, IPV6_TCLASS),
-    NBC_OPTION(IPPROTO_IPV6, IPV6_UNICAST_HOPS),
-    NBC_OPTION(IPPROTO_IPV6, IPV6_V6ONLY),
-    NBC_OPTION(IPPROTO_TCP, TCP_CONGESTION),
-    NBC_OPTION(IPPROTO_TCP, TCP_CORK),
-    NBC_OPTION(IPPROTO_TCP, TCP_DEFER_ACCEPT),
-    NBC_OPTION(IPPROTO_TCP, TCP_FASTOPEN_CONNECT),
-    NBC_OPTION(IPPROTO_TCP, TCP_KEEPCNT),
-    NBC_OPTION(IPPROTO_TCP, TCP_KEEPIDLE),
-    NBC_OPTION(IPPROTO_TCP, TCP_KEEPINTVL),
-    NBC_OPTION(IPPROTO_TCP, TCP_LINGER2),
-    NBC_OPTION(IPPROTO_TCP, TCP_MAXSEG),
-    NBC_OPTION(IPPROTO_TCP, TCP_NODELAY),
-    NBC_OPTION(IPPROTO_TCP, TCP_NOTSENT_LOWAT),
-    NBC_OPTION(IPPROTO_TCP, TCP_QUICKACK),
-    NBC_OPTION(IPPROTO_TCP, TCP_SYNCNT),
-    NBC_OPTION(IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS),
-    NBC_OPTION(IPPROTO_TCP, TCP_USER_TIMEOUT),
-    NBC_OPTION(IPPROTO_TCP, TCP_WINDOW_CLAMP),
-};
-#undef NBC_OPTION
-const size_t kSocketOptionCount = sizeof kSocketOptions / sizeof *kSocketOptions;
-
-}  // namespace nbc::wire
-
-namespace nbc::binding {
-
 // poll(2)'s revents bits and epoll's events bits, with their names.
 struct EventBit {
   int bit;
@@ -284,7 +198,7 @@ size_t encoded_size(const Attempt& a) {
   return nbc::wire::kHeaderSlots + a.steps.size() * nbc::wire::kStepSlots + tcp_info_slots(a);
 }
 
-// TCP_INFO in kTcpInfoNames' order; NaN for a field past what the kernel
+// TCP_INFO in kTcpInfoFields' order; NaN for a field past what the kernel
 // filled (`len`). Returns the slots written.
 size_t encode_tcp_info(const nbc::KernelTcpInfo& info, socklen_t len, double* out) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(&info);

@@ -16,7 +16,7 @@ int Engine::open() {
 // the queue can hold the pointer live_ owns.
 void Engine::queue(std::unique_ptr<Attempt> attempt) {
   Attempt* a = attempt.get();
-  a->stage = Attempt::Stage::kQueued;
+  a->engine.stage = EngineSlot::Stage::kQueued;
   live_.emplace(a->id, std::move(attempt));
   queued_.push_back(a);
 }
@@ -24,7 +24,7 @@ void Engine::queue(std::unique_ptr<Attempt> attempt) {
 void Engine::start_queued(size_t limit) {
   for (size_t n = 0; n < limit && has_queued(); n++) {
     Attempt& a = *queued_[next_queued_++];
-    if (a.cancel_requested) {
+    if (a.engine.cancel_requested) {
       finish_aborted(a);
       finish(a);
     } else if (expired_before_start(a, monotonic_ns())) {
@@ -34,8 +34,8 @@ void Engine::start_queued(size_t limit) {
     } else if (!start_connect(a)) {
       finish(a);
     } else if (a.wait_delay_ns > 0) {
-      a.stage = Attempt::Stage::kParked;
-      a.timer_ns = monotonic_ns() + a.wait_delay_ns;
+      a.engine.stage = EngineSlot::Stage::kParked;
+      a.timer.due_ns = monotonic_ns() + a.wait_delay_ns;
       timers_.push(&a);
     } else {
       watch(a);
@@ -48,10 +48,10 @@ void Engine::start_queued(size_t limit) {
 }
 
 void Engine::watch(Attempt& a) {
-  a.stage = Attempt::Stage::kWatched;
+  a.engine.stage = EngineSlot::Stage::kWatched;
   if (!watch_epoll(a, epoll_fd_)) return finish(a);
   if (a.deadline_ns >= 0) {
-    a.timer_ns = a.deadline_ns;
+    a.timer.due_ns = a.deadline_ns;
     timers_.push(&a);
   }
 }
@@ -66,7 +66,7 @@ int Engine::wait_once() {
     // found the number was no longer its own. Such a stale registration
     // fires at most once (EPOLLONESHOT) with an id that is no longer live.
     auto it = live_.find(events_[i].data.u64);
-    if (it == live_.end() || it->second->stage != Attempt::Stage::kWatched) continue;
+    if (it == live_.end() || it->second->engine.stage != EngineSlot::Stage::kWatched) continue;
     Attempt& a = *it->second;
     timers_.remove(&a);
     record_epoll_wake(a, n, events_[i].events);
@@ -86,7 +86,7 @@ bool Engine::expire(int64_t now, size_t limit) {
   bool looked = false;
   size_t expired = 0;
   while (Attempt* a = timers_.top()) {
-    if (a->timer_ns > now) break;
+    if (a->timer.due_ns > now) break;
     if (expired == limit) return true;
     if (!looked) {
       // The last look may finish the very attempts due here.
@@ -95,7 +95,7 @@ bool Engine::expire(int64_t now, size_t limit) {
       continue;
     }
     timers_.pop();
-    if (a->stage == Attempt::Stage::kParked) {
+    if (a->engine.stage == EngineSlot::Stage::kParked) {
       // Its number may have been closed behind our back while it waited,
       // and be another socket's now: an EPOLL_CTL_ADD on it would say
       // EEXIST (another attempt's registration) and the failure's close
@@ -117,24 +117,24 @@ bool Engine::expire(int64_t now, size_t limit) {
 
 int64_t Engine::next_timer_ns() const {
   const Attempt* a = timers_.top();
-  return a ? a->timer_ns : -1;
+  return a ? a->timer.due_ns : -1;
 }
 
 void Engine::cancel(uint64_t id) {
   auto it = live_.find(id);
   if (it == live_.end()) return;  // already finished: its verdict stands
   Attempt& a = *it->second;
-  switch (a.stage) {
-    case Attempt::Stage::kQueued:
+  switch (a.engine.stage) {
+    case EngineSlot::Stage::kQueued:
       // Its turn comes in start_queued, which finishes it without a syscall.
-      a.cancel_requested = true;
+      a.engine.cancel_requested = true;
       return;
-    case Attempt::Stage::kParked:
+    case EngineSlot::Stage::kParked:
       timers_.remove(&a);
       // finish_aborted closes the number: only if it is still ours.
       if (confirm_own_socket(a)) finish_aborted(a);
       return finish(a);
-    case Attempt::Stage::kWatched:
+    case EngineSlot::Stage::kWatched:
       timers_.remove(&a);
       if (unwatch_epoll(a, epoll_fd_)) finish_aborted(a);
       return finish(a);

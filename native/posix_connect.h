@@ -1,18 +1,17 @@
 // The nonblocking connect, as plain POSIX. No Node-API in here or in
-// posix_connect.cpp: the binding converts values, the waiter multiplexes, and
-// this pair of files is the algorithm the way UNP's connect_nonb spells it.
+// posix_connect.cpp: the binding converts values, the engine and the waiters multiplex, and
+// this pair of files is the algorithm the way UNP's connect_nonb spells it,
+// each call made through its wrapper in syscalls.h and recorded as a Step.
 #pragma once
 
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/epoll.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
+
+#include "syscalls.h"
 
 namespace nbc {
 
@@ -97,32 +96,6 @@ struct Step {
   int64_t at_ns;    // since the attempt began
 };
 
-// struct tcp_info as linux/tcp.h has it today. glibc's copy stops at
-// tcpi_total_retrans; the kernel fills what it knows and says how much
-// through getsockopt's length, so a field past that length is absent, not 0.
-struct KernelTcpInfo {
-  uint8_t state, ca_state, retransmits, probes, backoff, options;
-  uint8_t snd_wscale : 4, rcv_wscale : 4;
-  uint8_t delivery_rate_app_limited : 1, fastopen_client_fail : 2;
-  uint32_t rto, ato, snd_mss, rcv_mss;
-  uint32_t unacked, sacked, lost, retrans, fackets;
-  uint32_t last_data_sent, last_ack_sent, last_data_recv, last_ack_recv;
-  uint32_t pmtu, rcv_ssthresh, rtt, rttvar, snd_ssthresh, snd_cwnd, advmss, reordering;
-  uint32_t rcv_rtt, rcv_space;
-  uint32_t total_retrans;
-  uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
-  uint32_t segs_out, segs_in;
-  uint32_t notsent_bytes, min_rtt;
-  uint32_t data_segs_in, data_segs_out;
-  uint64_t delivery_rate;
-  uint64_t busy_time, rwnd_limited, sndbuf_limited;
-  uint32_t delivered, delivered_ce;
-  uint64_t bytes_sent, bytes_retrans;
-  uint32_t dsack_dups, reord_seen;
-  uint32_t rcv_ooopack;
-  uint32_t snd_wnd;
-};
-
 // In an extra option's length: its value is bytes, not an int.
 constexpr uint32_t kOptionBytes = 0x80000000u;
 
@@ -150,6 +123,22 @@ struct SocketOptions {
   int linger0 = -1;
 };
 
+// A timer heap's bookkeeping for one attempt (timer_heap.h). The engine and
+// the waiter each keep attempts in a heap: an attempt is in at most one at a
+// time (the waiter's parked ones, then its deadlines).
+struct TimerSlot {
+  int64_t due_ns = 0;           // CLOCK_MONOTONIC; what the heap orders by
+  uint64_t seq = 0;             // the heap's count of pushes at its push: equal due_ns fire in that order
+  uint32_t index = UINT32_MAX;  // its place in the heap; UINT32_MAX: in none
+};
+
+// The epoll engine's own (engine.h); the waiters keep theirs in maps.
+struct EngineSlot {
+  enum class Stage : uint8_t { kQueued, kParked, kWatched };
+  Stage stage = Stage::kQueued;
+  bool cancel_requested = false;  // a cancel reached it before its start
+};
+
 struct Attempt {
   // What was asked.
   uint64_t id = 0;            // minted by the binding, unique in its environment, never reused
@@ -163,7 +152,6 @@ struct Attempt {
   Wait wait = Wait::kPoll;
   Confirm confirm = Confirm::kSoError;
   int64_t wait_delay_ns = 0;          // between connect() and the first wait
-  int64_t watch_from_ns = 0;          // waiter: when that delay ends
   int64_t start_ns = 0;               // CLOCK_MONOTONIC
   int64_t deadline_ns = -1;           // -1: none, the kernel decides
   bool close_when_connected = false;  // probe: the verdict is all we want
@@ -196,17 +184,13 @@ struct Attempt {
   std::unique_ptr<KernelTcpInfo> tcp_info;
   socklen_t tcp_info_len = 0;
 
-  // Timer-heap bookkeeping (timer_heap.h), for the engine and the waiter.
-  int64_t timer_ns = 0;              // what the timer heap orders by
-  uint32_t heap_index = UINT32_MAX;  // UINT32_MAX: not in a heap
-  // The epoll engine's own (engine.h); unused by the other waits.
-  enum class Stage : uint8_t { kQueued, kParked, kWatched } stage = Stage::kQueued;
-  bool cancel_requested = false;  // a cancel reached it before its start
+  // Each scheduler's bookkeeping, in a struct of its own.
+  TimerSlot timer;
+  EngineSlot engine;
 };
 
-int64_t monotonic_ns();
-
-// Steps 1-4 of the algorithm: socket, fcntl x2, options, bind, connect.
+// Steps 1-4 of the algorithm: socket (SOCK_CLOEXEC in the call itself),
+// fcntl x2 (F_GETFL, F_SETFL O_NONBLOCK), options, bind, connect.
 // Returns true when the handshake is in progress and the caller must wait;
 // false when the attempt has its verdict (immediate success or failure).
 bool start_connect(Attempt& a);
@@ -243,14 +227,17 @@ void fail_wait(Attempt& a, int err);
 // already name another thread's file).
 void finish_fd_lost(Attempt& a);
 
-// The deadline `timeout_ms` after `start_ns`, saturated: a timeout past
-// what CLOCK_MONOTONIC's int64 nanoseconds can hold (about 292 years) is a
-// deadline never reached. Negative or NaN: -1, no deadline.
-int64_t deadline_after(int64_t start_ns, double timeout_ms);
-
-// The whole algorithm on the calling thread, waiting with a single-fd poll or
-// select under the attempt's deadline.
+// The whole algorithm on the calling thread, waiting with a single-fd poll,
+// select or epoll under the attempt's deadline (blocking.cpp).
 void connect_blocking(Attempt& a);
+
+// The algorithm's own bookkeeping, shared with blocking.cpp. record appends
+// the Step of a call from its wrapper's result (ret -1 and the errno on
+// failure); fail closes the socket (unless EBADF says the number is no longer
+// ours) and finishes with `err`; wait_call is the Call of an attempt's wait.
+Step& record(Attempt& a, Call call, Arg arg, int res);
+void fail(Attempt& a, int err, Call syscall, Phase phase);
+Call wait_call(Wait wait);
 
 // Records a wake from a multiplexed wait on this attempt's trace.
 void record_poll_wake(Attempt& a, int ret, short revents);
@@ -269,61 +256,7 @@ bool watch_epoll(Attempt& a, int epoll_fd);
 bool unwatch_epoll(Attempt& a, int epoll_fd);
 void record_select_wake(Attempt& a, int ret, bool readable, bool writable);
 
-// One thin wrapper per syscall, for the algorithm, the waiter and the
-// step-by-step API alike. Each makes exactly one call and returns its result,
-// or -errno read right after it (libuv's convention).
-int sys_socket(int family, int protocol = 0);  // SOCK_STREAM | SOCK_CLOEXEC
-int sys_setsockopt_bytes(int fd, int level, int name, const void* value, socklen_t len);
-// *len is the room at value on the way in, what the kernel wrote on the way out.
-int sys_getsockopt_bytes(int fd, int level, int name, void* value, socklen_t* len);
-// TCP_INFO; *len is how much of *info the kernel filled.
-int sys_getsockopt_tcp_info(int fd, KernelTcpInfo* info, socklen_t* len);
-int sys_fcntl(int fd, int cmd, int arg);
-int sys_setsockopt_int(int fd, int level, int name, int value);
-int sys_setsockopt_linger(int fd, int on, int seconds);
-int sys_bind(int fd, const void* addr, socklen_t len);
-int sys_connect(int fd, const void* addr, socklen_t len);
-int sys_getsockopt_so_error(int fd, int* value);
-// *len is the room at addr on the way in, the name's length on the way out.
-int sys_getsockname(int fd, void* addr, socklen_t* len);
-int sys_getpeername(int fd, void* addr, socklen_t* len);
-int sys_read(int fd, void* buf, size_t n);
-int sys_close(int fd);
-int poll_fds(pollfd* fds, nfds_t count, int timeout_ms);
-int sys_epoll_create();  // epoll_create1(EPOLL_CLOEXEC)
-int sys_epoll_ctl(int epoll_fd, int op, int fd, uint32_t events, uint64_t data);
-// getsockopt(SO_COOKIE): the socket's 64-bit identity, unique until reboot.
-int sys_getsockopt_cookie(int fd, uint64_t* cookie);
-int sys_epoll_wait(int epoll_fd, struct epoll_event* events, int max, int timeout_ms);
-
-// How many socket calls (socket through close, not the waits) the wrappers
-// above have made in this process.
-uint64_t socket_calls();
-// timeout_ns < 0 blocks; the timeval is rounded up to the next microsecond.
-int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
-// The same, for a caller that wants the wait and not a signal's EINTR: they
-// wait again for what is left of the same deadline, so the clock never
-// restarts. The step-by-step API uses these.
-int poll_fds_until(pollfd* fds, nfds_t count, int timeout_ms);
-int select_fds_until(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
-int wake_fd_open();  // eventfd
-// fcntl(F_GETFD): 0 if fd is open, -EBADF if not. Not counted as a socket call.
-int fd_is_open(int fd);
-// getrlimit(RLIMIT_NOFILE): the soft limit, which bounds poll's nfds.
-uint64_t nofile_limit();
-// if_indextoname(3): an IPv6 zone's interface name, or its number when the
-// index names no interface now (it may have gone since the connect).
-std::string interface_name(unsigned index);
-// nanosleep for `ns`, resumed after EINTR.
-void sleep_ns(int64_t ns);
-int wake_fd_signal(int fd);
-int wake_fd_drain(int fd);
-
 // The level and name of an option the algorithm or the step-by-step API sets.
 bool option_of(Arg arg, int* level, int* name);
-
-// Milliseconds for poll(2), rounded up so a wait never ends before the
-// deadline; -1 for none.
-int poll_timeout_ms(int64_t deadline_ns, int64_t now_ns);
 
 }  // namespace nbc

@@ -72,7 +72,7 @@ Napi::Value raw_getsockopt(const Napi::CallbackInfo& info) {
 }
 
 // getsockopt(fd, IPPROTO_TCP, TCP_INFO): { ret, errno?, info? }, info in
-// wire.h's kTcpInfoNames order.
+// wire.h's kTcpInfoFields order.
 Napi::Value raw_get_tcp_info(const Napi::CallbackInfo& info) {
   nbc::KernelTcpInfo tcp{};
   socklen_t len;

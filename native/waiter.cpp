@@ -147,8 +147,7 @@ void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh, std::vector
       complete(std::move(a));
     } else if (start_connect(*a)) {
       if (a->wait_delay_ns > 0) {
-        a->watch_from_ns = monotonic_ns() + a->wait_delay_ns;
-        a->timer_ns = a->watch_from_ns;
+        a->timer.due_ns = monotonic_ns() + a->wait_delay_ns;
         unpark_at_.push(a.get());
         uint64_t id = a->id;
         parked_.emplace(id, std::move(a));
@@ -179,7 +178,7 @@ void Waiter::start_new(std::vector<std::unique_ptr<Attempt>>& fresh, std::vector
 // A parked attempt joins the watched set once its wait delay has passed.
 void Waiter::unpark(int64_t now) {
   while (Attempt* due = unpark_at_.top()) {
-    if (due->timer_ns > now) break;
+    if (due->timer.due_ns > now) break;
     unpark_at_.pop();
     auto parked = parked_.find(due->id);
     std::unique_ptr<Attempt> a = std::move(parked->second);
@@ -190,7 +189,7 @@ void Waiter::unpark(int64_t now) {
 
 void Waiter::add_pending(std::unique_ptr<Attempt> attempt) {
   if (attempt->deadline_ns >= 0) {
-    attempt->timer_ns = attempt->deadline_ns;
+    attempt->timer.due_ns = attempt->deadline_ns;
     deadlines_.push(attempt.get());
   }
   if (kind_ == Wait::kSelect) {
@@ -252,7 +251,8 @@ void Waiter::publish() {
 int64_t Waiter::nearest_timer() const {
   int64_t nearest = -1;
   for (const TimerHeap* heap : {&deadlines_, &unpark_at_})
-    if (Attempt* top = heap->top(); top && (nearest < 0 || top->timer_ns < nearest)) nearest = top->timer_ns;
+    if (Attempt* top = heap->top(); top && (nearest < 0 || top->timer.due_ns < nearest))
+      nearest = top->timer.due_ns;
   return nearest;
 }
 

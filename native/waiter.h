@@ -132,7 +132,7 @@ class Waiter {
   // attempts' ends of delay: the nearest instant is a heap top and a due
   // one leaves in O(log n), so no pass scans every attempt for its time.
   // An attempt is in at most one of them, which is what lets the two share
-  // Attempt::heap_index.
+  // Attempt::timer.
   TimerHeap deadlines_;
   TimerHeap unpark_at_;
   int64_t failing_backoff_ns_ = 0;  // 0 while the wait syscall works

@@ -4,10 +4,11 @@
 // nanoseconds, and only when they are read.
 //
 // This file is the one source of truth for the layout and for the names of
-// every enum that crosses: the binding exports the tables below (layout.cpp)
-// and lib/wire.ts takes its slot numbers and names from them at load,
-// checking that every name it reads is there. Adding a slot or a call here
-// needs no second edit in lib/ unless lib/ uses it.
+// every enum that crosses: the binding exports the tables below
+// (convert.cpp's layout_exports) and lib/wire.ts takes its slot numbers and
+// names from them at load. It checks both ways: a name lib/ spells that the
+// binary lacks, or one the binary has that lib/ does not spell, refuses the
+// load. So a slot or a call added here is also spelled in lib/wire.ts.
 #pragma once
 
 #include <cstddef>
@@ -210,8 +211,8 @@ constexpr const char* kTcpInfoScaleNames[] = {"sndWscale", "rcvWscale"};
 constexpr int kTcpInfoSlots = int(sizeof kTcpInfoFields / sizeof *kTcpInfoFields) + 2;
 
 // The option names lib/ accepts in `setsockopt: [{ level, name }]` and in
-// raw.setsockopt, with this system's numbers for them: the kernel headers
-// are the one source, and lib/ never spells a number.
+// raw.setsockopt, with this system's numbers for them (socket_options.cpp):
+// the kernel headers are the one source, and lib/ never spells a number.
 struct NamedConstant {
   const char* name;
   int level;  // for an option: its level; for a level: -1

@@ -1,8 +1,19 @@
 import assert from 'node:assert/strict';
-import { unixListener, blackHole, tempSocketPath, callsOf } from './helpers/listeners';
+import { unixListener, blackHole, tempSocketPath, callsOf, type Peer } from './helpers/listeners';
 import { connected, everyMode, failed } from './helpers/modes';
 
 describe('AF_UNIX', () => {
+  // One full backlog and one stale socket file for every mode: a refused
+  // attempt leaves the peer as it found it, and a peer is a process to start.
+  let hole: Peer;
+  let stale: Peer;
+  before(async () => {
+    [hole, stale] = await Promise.all([blackHole('unix'), blackHole('unix-stale')]);
+  });
+  after(async () => {
+    await Promise.all([hole.close(), stale.close()]);
+  });
+
   for (const { label, attempt } of everyMode()) {
     describe(label, () => {
       // Linux completes a stream connect to a listening path inside connect().
@@ -24,31 +35,21 @@ describe('AF_UNIX', () => {
       // Not EINPROGRESS: there is no handshake to wait for, so a full backlog
       // fails at once, in the 'immediate' phase.
       it('reports EAGAIN at once when the backlog is full', async () => {
-        const hole = await blackHole('unix');
-        try {
-          const error = failed(await attempt(`unix:${hole.path}`, { timeout: 5000 }));
-          assert.equal(error.code, 'EAGAIN');
-          assert.equal(error.errno, -11);
-          assert.equal(error.posixErrno, 11);
-          assert.equal(error.phase, 'immediate');
-          assert.equal(error.syscall, 'connect');
-          assert.equal(error.message, `connect EAGAIN ${hole.path}`);
-          assert.deepEqual(callsOf(error.steps).slice(-2), ['connect', 'close']);
-          assert.equal(error.steps.at(-2)!.code, 'EAGAIN');
-        } finally {
-          await hole.close();
-        }
+        const error = failed(await attempt(`unix:${hole.path}`, { timeout: 5000 }));
+        assert.equal(error.code, 'EAGAIN');
+        assert.equal(error.errno, -11);
+        assert.equal(error.posixErrno, 11);
+        assert.equal(error.phase, 'immediate');
+        assert.equal(error.syscall, 'connect');
+        assert.equal(error.message, `connect EAGAIN ${hole.path}`);
+        assert.deepEqual(callsOf(error.steps).slice(-2), ['connect', 'close']);
+        assert.equal(error.steps.at(-2)!.code, 'EAGAIN');
       });
 
       it('reports ECONNREFUSED for a socket file nobody listens on', async () => {
-        const stale = await blackHole('unix-stale');
-        try {
-          const error = failed(await attempt({ path: stale.path }));
-          assert.equal(error.code, 'ECONNREFUSED');
-          assert.equal(error.phase, 'immediate');
-        } finally {
-          await stale.close();
-        }
+        const error = failed(await attempt({ path: stale.path }));
+        assert.equal(error.code, 'ECONNREFUSED');
+        assert.equal(error.phase, 'immediate');
       });
 
       it('reports ENOENT for a path that does not exist', async () => {

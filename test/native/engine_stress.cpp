@@ -312,7 +312,7 @@ void Round::note_started() {
   while (!not_started_.empty()) {
     uint64_t id = not_started_.front();
     auto it = in_engine_.find(id);
-    if (it != in_engine_.end() && it->second->stage == nbc::Attempt::Stage::kQueued) break;
+    if (it != in_engine_.end() && it->second->engine.stage == nbc::EngineSlot::Stage::kQueued) break;
     not_started_.pop_front();
     if (it != in_engine_.end()) started_.push_back(id);
   }
