@@ -15,15 +15,7 @@ import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './out
 import { setLongTimeout, sleep } from './timers';
 import type { ConnectOptions, Outcome, Target } from './types';
 import { parseTarget, prepare, type ParsedTarget } from './validate';
-import {
-  validateAbortSignal,
-  validateBoolean,
-  validateFiniteNumber,
-  validateFunction,
-  validateInteger,
-  validateObject,
-  validateString,
-} from './validators';
+import { validateAbortSignal, validateBoolean, validateFiniteNumber, validateFunction, validateInteger, validateObject, validateString } from './validators';
 
 /**
  * What `waitFor` waits on: any `Target` (`'host:port'`, `'[v6]:port'`,
