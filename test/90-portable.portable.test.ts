@@ -12,7 +12,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as undici from 'undici';
 
-import { connect, connectAny, connectSync, Connector, createConnection, probe, probeMany, raw, type ConnectOptions, type Outcome } from '../dist/lib';
+import {
+  connect,
+  connectAny,
+  connectSync,
+  Connector,
+  createConnection,
+  probe,
+  probeMany,
+  raw,
+  waitFor,
+  WaitTimeoutError,
+  type ConnectOptions,
+  type Outcome,
+} from '../dist/lib';
 import { rejected, rejectedAll } from './helpers/calls';
 import { mountNamespaceBlocker, skipWithout } from './helpers/namespaces';
 import { nbconnect } from './helpers/command';
@@ -263,15 +276,15 @@ describe('the portable mode (NBCONNECT_MODE=portable)', () => {
     }
   });
 
-  it('the command: 0 connected, 1 refused or timed out, 2 for a flag only the exact engine has', async () => {
+  it('the command: 0 connected, 3 refused, 4 timed out, 2 for a flag only the exact engine has', async () => {
     const ok = await nbconnect(`127.0.0.1:${live.port}`, '--json');
     assert.equal(ok.status, 0, ok.stderr);
     assert.deepEqual(JSON.parse(ok.stdout) as Outcome, { ...(JSON.parse(ok.stdout) as Outcome), ok: true, exact: false, code: 'OK' });
     const no = await nbconnect(`127.0.0.1:${refused}`, '--json');
-    assert.equal(no.status, 1);
+    assert.equal(no.status, 3);
     assert.equal((JSON.parse(no.stdout) as Outcome).code, 'ECONNREFUSED');
     const late = await nbconnect(`127.0.0.1:${hole.port}`, '--timeout', String(DEADLINE), '--json');
-    assert.equal(late.status, 1);
+    assert.equal(late.status, 4);
     assert.equal((JSON.parse(late.stdout) as Outcome).phase, 'timeout');
     for (const args of [['--wait', 'poll'], ['--sync'], ['--syn-count', '1'], ['--confirm', 'read'], ['--mark', '1']].map((flags) => [
       `127.0.0.1:${live.port}`,
@@ -286,6 +299,31 @@ describe('the portable mode (NBCONNECT_MODE=portable)', () => {
     assert.equal(bench.status, 2, bench.stdout);
     assert.match(bench.stderr, /^nbconnect: nbconnect bench needs the exact engine/);
     assert.equal(bench.stdout, '');
+  });
+
+  it('waitFor keeps its API: up at once for a listener, and at its deadline the last error of each target', async () => {
+    const up = await waitFor([`127.0.0.1:${live.port}`, `unix:${unix.path}`], { timeout: 2000 });
+    assert.deepEqual(
+      up.targets.map((t) => [t.outcome.ok, t.outcome.exact]),
+      [
+        [true, false],
+        [true, false],
+      ],
+    );
+    const started = performance.now();
+    const error = await waitFor([`127.0.0.1:${refused}`, `127.0.0.1:${hole.port}`], { timeout: 400, attemptTimeout: 100 }).then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof WaitTimeoutError);
+    assert.deepEqual(
+      error.targets.map((t) => t.code),
+      ['ECONNREFUSED', 'ETIMEDOUT'],
+    );
+    const took = performance.now() - started;
+    assert.ok(took >= 400 && took < 400 + 1500, `${took} ms`);
+    const waited = await nbconnect('wait', `127.0.0.1:${live.port}`, '--timeout', '2000', '--quiet');
+    assert.equal(waited.status, 0, waited.stderr);
   });
 
   describe('what needs the kernel: ERR_NBCONNECT_NOT_EXACT, named, before any I/O', () => {
