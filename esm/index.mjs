@@ -14,6 +14,8 @@ export {
   probe,
   probeMany,
   raw,
+  SOCKET_LEVEL_NAMES,
+  SOCKET_OPTION_NAMES,
   WAIT_DEFAULTS,
   waitFor,
   WaitTimeoutError,

@@ -18,6 +18,7 @@ import { probeMany } from './probe-many';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
 import type { Confirm, ConnectOptions, Outcome, SocketOptionSetting, Target } from './types';
 import { parseTarget } from './validate';
+import { MODE } from './mode';
 
 /** The plain command's deadline when --timeout is not given: never the kernel's ~127 s of SYN retries. */
 export const DEFAULT_TIMEOUT = 5000;
@@ -340,7 +341,9 @@ async function scan(argv: string[], io: Io): Promise<number> {
   const options: ConnectOptions = {
     timeout: integer('--timeout', values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? 1000,
     wait: waitOf(values.wait as string | undefined),
-    linger0: true, // an RST per open port: a scan leaves no TIME_WAIT behind
+    // An RST per open port: a scan leaves no TIME_WAIT behind (the exact
+    // engine's SO_LINGER before the SYN; the portable mode cannot set it).
+    ...(MODE === 'exact' && { linger0: true }),
     ...socketOptionsOf(argv, values),
   };
 
@@ -352,7 +355,7 @@ async function scan(argv: string[], io: Io): Promise<number> {
       [{ address }] = await lookupAll(parsed.host, 0, 0, options.timeout, undefined, started);
     } catch (err) {
       io.err(`nbconnect: ${(err as Error).message}\n`);
-      return 1;
+      return EXIT.notResolved;
     }
   }
   function* targets(): Generator<Target> {

@@ -4,6 +4,7 @@
 // one error wherever it is met, and a message is worded once. This module
 // sits beneath every other one: it imports no module of lib/ that could
 // import it back.
+import { constants } from 'node:os';
 import { inspect } from 'node:util';
 
 import { errnoName } from './errnos';
@@ -487,4 +488,18 @@ export function denoPermissionsMissing(missing: readonly string[], packageRoot: 
     `nbconnect: Deno needs ${missing.join(' ')} to load the native addon. ` +
       `Run with: deno run --allow-read=${packageRoot} --allow-env=${variables.join(',')} --allow-ffi (and --allow-net only if you connect to names, for dns.lookup).`,
   );
+}
+
+/** The portable mode's attempt whose deadline had passed at its turn: ETIMEDOUT, no connect made (the exact engine says it through its wire's `why`). */
+export function notStarted(target: Endpoint): ConnectError {
+  return new ConnectError({
+    code: 'ETIMEDOUT',
+    posixErrno: constants.errno.ETIMEDOUT,
+    syscall: 'connect',
+    target,
+    phase: 'timeout',
+    elapsed: 0,
+    steps: [],
+    message: `connect ETIMEDOUT ${describe(target)}: the deadline passed before its turn to start: no connect was made`,
+  });
 }

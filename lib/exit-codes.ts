@@ -21,6 +21,16 @@ export const EXIT = {
   notResolved: 6,
 } as const;
 
+/**
+ * Whether the failing step was the connect: connect(2) in the exact
+ * engine; in the portable mode net's error, which sets its options only
+ * after the connect (a bind refused there reads as the connect too).
+ */
+function failedAtConnect(outcome: Pick<Outcome, 'steps'>): boolean {
+  const failedStep = [...outcome.steps].reverse().find((s) => s.errno !== undefined);
+  return failedStep?.call === 'connect' || failedStep?.call === 'net';
+}
+
 /** The exit status an Outcome's failure stands for; 0 for a success. */
 export function exitCodeOf(outcome: Pick<Outcome, 'ok' | 'code' | 'phase' | 'steps'>): number {
   if (outcome.ok) return EXIT.ok;
@@ -33,16 +43,17 @@ export function exitCodeOf(outcome: Pick<Outcome, 'ok' | 'code' | 'phase' | 'ste
     case 'ENETUNREACH':
       return EXIT.unreachable;
     case 'EACCES':
-    case 'EPERM': {
+    case 'EPERM':
       // A 'prohibit' route (or a firewall's reject) fails connect() itself;
       // the same codes from setsockopt or bind are a local refusal: class 1.
-      const failedStep = [...outcome.steps].reverse().find((s) => s.errno !== undefined);
-      return failedStep?.call === 'connect' ? EXIT.unreachable : EXIT.failed;
-    }
+      return failedAtConnect(outcome) ? EXIT.unreachable : EXIT.failed;
+    case 'ENOENT':
+      // connect() on a unix path nobody has made yet: nothing listens there.
+      return failedAtConnect(outcome) ? EXIT.refused : EXIT.failed;
   }
   return outcome.phase === 'lookup' ? EXIT.notResolved : EXIT.failed;
 }
 
 /** The exit-status lines of --help. */
 export const EXIT_HELP = `exit status: 0 connected (every target up; scan, bench: finished), 1 another failure, 2 usage error,
-             3 refused, 4 timed out, 5 unreachable (EHOSTUNREACH, ENETUNREACH, a route's EACCES/EPERM), 6 name not resolved`;
+             3 refused (a unix path: no listener), 4 timed out, 5 unreachable (EHOSTUNREACH, ENETUNREACH, a route's EACCES/EPERM), 6 name not resolved`;

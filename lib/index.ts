@@ -16,6 +16,7 @@ export type {
   Where,
 } from './types';
 export { formatStep, formatTrace } from './format';
+export { SOCKET_LEVEL_NAMES, SOCKET_OPTION_NAMES } from './vocabulary';
 export * as raw from './raw';
 export type { Confirm } from './types';
 export { probeMany, type ProbeManyOptions } from './probe-many';

@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import { constants } from 'node:os';
 
 import { Connection, type AttemptRecord } from './connection';
-import { abortError, ConnectError, invalidArgType, invalidArgValue, notExact, selfConnected, socketClosed } from './errors';
+import { abortError, ConnectError, invalidArgType, invalidArgValue, notExact, notStarted, selfConnected, socketClosed } from './errors';
 import type { Pending } from './connect';
 import { setLongTimeout } from './timers';
 import type { ConnectOptions, Endpoint, Step } from './types';
@@ -170,6 +170,12 @@ export function startPortable(prepared: Prepared, endpoint: Endpoint, timeout: n
   const steps: Step[] = [];
   const at = () => now() - start;
   entry.endpoint = endpoint;
+  // A deadline already passed (timeout: 0, or a lookup that used it up)
+  // makes no connect, as in the exact engine: a 0 ms timer would lose the
+  // race to a loopback connect.
+  if (timeout === 0) {
+    return entry.settle({ error: notStarted(endpoint) });
+  }
 
   const socket =
     'path' in endpoint

@@ -203,6 +203,12 @@ function planOf(targets: unknown, options: unknown): Plan {
   validateString(method, 'options.method');
   if (!TOKEN.test(method)) throw invalidArgValue('options.method', method, 'must be an HTTP method token');
   validateObject(headers, 'options.headers');
+  // Node's own checks, now, before any connect: http.request would make
+  // them only once a socket is open.
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    http.validateHeaderName(name);
+    for (const one of Array.isArray(value) ? value : [value]) http.validateHeaderValue(name, one as string);
+  }
   validateBoolean(rejectUnauthorized, 'options.rejectUnauthorized');
   // Every target with the connect options, now: a TCP-only option on a unix
   // target is refused before the first attempt, as connect refuses it.
@@ -307,17 +313,20 @@ async function watch(w: Watched, index: number, state: WaitTargetReport, plan: P
     const clipped = left <= plan.attemptTimeout;
     let outcome = await attempt(w, plan, Math.min(plan.attemptTimeout, left), stop);
     if (plan.signal?.aborted) return;
-    if (outcome.code === 'ABORT_ERR' || (clipped && !plan.reverse && outcome.code === 'ETIMEDOUT')) {
-      // The overall deadline cut this attempt short. An earlier verdict
-      // (ECONNREFUSED, HTTP 404) says more than a cut one, so it stays the
-      // last; with none, this one timed out.
+    // The overall deadline cut this attempt short: that is no verdict, up or
+    // down (with reverse too: a live server whose request or hold the
+    // deadline cut is not down). An earlier verdict (ECONNREFUSED, HTTP 404)
+    // says more than a cut one, so it stays the last; with none, this one
+    // timed out.
+    const cut = outcome.code === 'ABORT_ERR' || (clipped && outcome.code === 'ETIMEDOUT');
+    if (cut) {
       if (state.outcome !== undefined) return;
       outcome = { ...outcome, code: 'ETIMEDOUT', errno: -110, phase: 'timeout' };
     }
     state.attempts = n;
     state.code = outcome.code;
     state.outcome = outcome;
-    if (outcome.ok !== plan.reverse) {
+    if (!cut && outcome.ok !== plan.reverse) {
       state.ready = true;
       state.readyAt = performance.now() - startedAt;
     }
@@ -366,7 +375,8 @@ async function connectAndHold(w: Extract<Watched, { kind: 'socket' }>, hold: num
     socket.on('data', () => {});
     socket.once('end', () => finish({ ok: false, code: 'EOF', errno: undefined }));
     socket.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, code: err.code ?? 'EIO', errno: err.errno }));
-    const onStop = () => finish({ ok: false, code: 'ETIMEDOUT', errno: -110, phase: 'timeout' });
+    // The overall deadline (or the caller) stopped the hold: a cut, not a verdict.
+    const onStop = () => finish({ ok: false, code: 'ABORT_ERR', errno: undefined, phase: 'aborted' });
     signal.addEventListener('abort', onStop, { once: true });
     const cancelTimer = setLongTimeout(() => finish({ held: hold }), hold);
   });
@@ -408,14 +418,22 @@ async function request(w: Extract<Watched, { kind: 'url' }>, plan: Plan, options
       socket.destroy();
       resolve({ ...connected, ...fields, elapsed: performance.now() - startedAt });
     };
-    const req = http.request({
-      host: w.host,
-      port: w.port,
-      path: `${w.url.pathname}${w.url.search}`,
-      method: plan.method,
-      headers: { host: w.url.host, ...plan.headers },
-      createConnection: () => stream,
-    });
+    let req: http.ClientRequest;
+    try {
+      req = http.request({
+        host: w.host,
+        port: w.port,
+        path: `${w.url.pathname}${w.url.search}`,
+        method: plan.method,
+        headers: { host: w.url.host, ...plan.headers },
+        createConnection: () => stream,
+      });
+    } catch (err) {
+      // Whatever http.request refuses at once must not keep the socket.
+      stream.destroy();
+      socket.destroy();
+      throw err;
+    }
     req.once('response', (res) => {
       const status = res.statusCode ?? 0;
       if (acceptable(status, plan.status)) finish({ ok: true, code: 'OK', errno: 0, status });

@@ -174,6 +174,42 @@ describe('waitFor', function () {
     }
   });
 
+  it('reverse: a live server whose hold the overall deadline cuts is not down (a cut attempt is no verdict)', async () => {
+    const live = await tcpListener();
+    try {
+      const started = performance.now();
+      const err = await timedOut(waitFor(`127.0.0.1:${live.port}`, { reverse: true, hold: 2000, timeout: 400, attemptTimeout: 100 }));
+      assert.equal(err.reverse, true);
+      assert.equal(err.targets[0].ready, false);
+      assert.ok(performance.now() - started < 400 + 1500);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('a header the request would refuse is refused before any connect, and no socket is left', async () => {
+    let connections = 0;
+    const server = http.createServer((_req, res) => res.end());
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+    try {
+      for (const [headers, code] of [
+        [{ 'x-a': 'b\nc' }, 'ERR_INVALID_CHAR'],
+        [{ 'bad name': 'x' }, 'ERR_INVALID_HTTP_TOKEN'],
+      ] as const) {
+        const err = (await waitFor(url, { headers, timeout: 2000 }).then(
+          () => assert.fail('resolved'),
+          (e: unknown) => e,
+        )) as Error & { code: string };
+        assert.equal(err.code, code, err.message);
+      }
+      assert.equal(connections, 0, 'a connect was made before the headers were checked');
+    } finally {
+      server.close();
+    }
+  });
+
   it('several targets at once: resolves when the last is up; the error names only those not up', async () => {
     const a = await tcpListener();
     const b = await unixListener();

@@ -111,12 +111,12 @@ describe('other runtimes and Node lines, with default options', function () {
         assert.ok(deadline.elapsed! >= 299 && deadline.elapsed! < 5000, `ETIMEDOUT after ${deadline.elapsed} ms`);
       });
 
-      it('runs the command: connected exits 0, refused exits 1 with its trace', async () => {
+      it('runs the command: connected exits 0, refused exits 3 with its trace', async () => {
         const ok = await run(argvOf(spec, bin, BIN, [`127.0.0.1:${listener.port}`]));
         assert.equal(ok.status, 0, ok.stdout + ok.stderr);
         assert.match(ok.stdout, /=> OK/);
         const no = await run(argvOf(spec, bin, BIN, [`127.0.0.1:${refused}`]));
-        assert.equal(no.status, 1, no.stderr);
+        assert.equal(no.status, 3, no.stderr);
         assert.match(no.stdout + no.stderr, /ECONNREFUSED/);
       });
 

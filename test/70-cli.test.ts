@@ -1,14 +1,24 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import type { Outcome, Step } from '../dist/lib';
 import { main, type Io } from '../dist/lib/cli';
 import { tcpListener, refusedPort, blackHole, unixListener, type TcpListener } from './helpers/listeners';
-import { nbconnect, nbconnectInNamespace } from './helpers/command';
+import { BIN, nbconnect, nbconnectInNamespace } from './helpers/command';
 import { namespaceBlocker, skipWithout } from './helpers/namespaces';
 
 describe('the nbconnect command', () => {
   let live: TcpListener;
   before(async () => (live = await tcpListener('127.0.0.1')));
   after(() => live.close());
+
+  it('a unix path nobody made exits 3, as refused; a bad NBCONNECT_MODE is one line and exit 2, not a stack trace', () => {
+    const missing = spawnSync(process.execPath, [BIN, `unix:/nonexistent-${process.pid}/x.sock`, '--quiet'], { encoding: 'utf8' });
+    assert.deepEqual([missing.status, missing.stdout, missing.stderr], [3, '', '']);
+    const bad = spawnSync(process.execPath, [BIN, '127.0.0.1:1'], { encoding: 'utf8', env: { ...process.env, NBCONNECT_MODE: 'bogus' } });
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /^nbconnect: The environment variable NBCONNECT_MODE must be 'exact' or 'portable'.*Received 'bogus'\n$/);
+  });
 
   it('connects once and prints the trace strace-style, exit 0', async () => {
     const { status, stdout } = await nbconnect(`127.0.0.1:${live.port}`, '--timeout', '2000');

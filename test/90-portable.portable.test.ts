@@ -301,6 +301,35 @@ describe('the portable mode (NBCONNECT_MODE=portable)', () => {
     assert.equal(bench.stdout, '');
   });
 
+  it('timeout: 0 makes no connect, as in the exact engine: ETIMEDOUT at once, the listener sees nothing', async () => {
+    let accepted = 0;
+    const server = net.createServer((s) => {
+      accepted++;
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port };
+      const error = await rejected(connect(target, { timeout: 0 }));
+      assert.deepEqual([error.code, error.phase, error.steps], ['ETIMEDOUT', 'timeout', []]);
+      assert.match(error.message, /no connect was made/);
+      const outcome = await probe(target, { timeout: 0 });
+      assert.deepEqual([outcome.code, outcome.exact], ['ETIMEDOUT', false]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(accepted, 0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('the command scans (no option the portable mode lacks), and a unix path nobody made exits 3', async () => {
+    const scan = await nbconnect('scan', '127.0.0.1', String(live.port));
+    assert.equal(scan.status, 0, scan.stderr);
+    assert.match(scan.stdout, new RegExp(`open ports: ${live.port}`));
+    const missing = await nbconnect(`unix:${path.join(os.tmpdir(), `nbconnect-none-${process.pid}.sock`)}`, '--quiet');
+    assert.equal(missing.status, 3, missing.stderr);
+  });
+
   it('waitFor keeps its API: up at once for a listener, and at its deadline the last error of each target', async () => {
     const up = await waitFor([`127.0.0.1:${live.port}`, `unix:${unix.path}`], { timeout: 2000 });
     assert.deepEqual(

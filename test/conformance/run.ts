@@ -221,10 +221,15 @@ async function runScenario(oracle: string, scenario: Scenario): Promise<Row[]> {
       };
       const forOracle = await resolve();
       const forUs = await resolve();
-      const [o, ours] = await Promise.all([
-        runOracle(oracle, forOracle.target, forOracle.options),
-        runOurs(mode, forUs.target, forUs.options, scenario.concurrent === true),
-      ]);
+      const oracleRun = runOracle(oracle, forOracle.target, forOracle.options);
+      // Concurrent cells start every oracle process and connectSync worker in
+      // one turn of the loop, which on a loaded machine can outlast a 150 ms
+      // deadline; the epoll engine makes its starts in a later turn, and a
+      // start whose deadline passed while it queued is never made (it ends
+      // ETIMEDOUT with no syscall). So an async cell connects once they are
+      // all on their way, as an application would not hold its loop.
+      if (mode === 'async' && scenario.concurrent) await new Promise((resolve) => setImmediate(resolve));
+      const [o, ours] = await Promise.all([oracleRun, runOurs(mode, forUs.target, forUs.options, scenario.concurrent === true)]);
       const { match, diffs, trace } = compare(o, ours, mode);
       rows.push({ scenario: scenario.name, wait, mode, confirm, match, code: ours.code, oracleCode: o.code, diffs, trace });
     };
@@ -299,6 +304,7 @@ async function pendingLoad(): Promise<{ describe: string; stop(): Promise<void> 
   const hole = await blackHole('tcp4');
   const stop = new AbortController();
   const reserved = Array.from({ length: 300 }, () => fs.openSync('/dev/null', 'r'));
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
   const settled: Promise<unknown>[] = [];
   for (const wait of ['select', 'epoll', 'poll'] as const)
     for (let i = 0; i < LOAD[wait]; i++)
@@ -308,8 +314,13 @@ async function pendingLoad(): Promise<{ describe: string; stop(): Promise<void> 
           () => {},
         ),
       );
-  // Every start made (the epoll engine makes them in slices) before the numbers go back.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Every start made (the epoll engine makes them in slices, 256 a turn)
+  // before the numbers go back, and before a cell's own attempt queues
+  // behind them: a start whose deadline passed while it queued is never
+  // made (it ends ETIMEDOUT with no syscall), which the 150 ms cell would
+  // be on a loaded machine. Bounded: 30 s.
+  const total = Object.values(LOAD).reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 600 && fs.readdirSync('/proc/self/fd').length < fdsBefore + total; i++) await new Promise((resolve) => setTimeout(resolve, 50));
   for (const fd of reserved) fs.closeSync(fd);
   return {
     describe: Object.entries(LOAD)
