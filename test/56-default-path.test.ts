@@ -12,7 +12,8 @@ import { connect, probe, type Outcome, type Wait } from '../dist/lib';
 import { rejected } from './helpers/calls';
 import { nbconnect } from './helpers/command';
 import { tcpListener, unixListener, type TcpListener, type UnixListener } from './helpers/listeners';
-import { itForeignFd, runFixture } from './helpers/foreign-fd';
+import { itForeignFd } from './helpers/foreign-fd';
+import { runFixture } from './helpers/fixtures';
 
 describe('the default path under faults', function () {
   this.timeout(60000);
@@ -26,7 +27,7 @@ describe('the default path under faults', function () {
       ['select', 'epoll'],
       ['epoll', 'select'],
     ];
-    const report = runFixture('two-copies.js', { rounds, perCopy: 40 }, ['--expose-gc']);
+    const report = runFixture('two-copies.js', { rounds, perCopy: 40 }, { nodeFlags: ['--expose-gc'] });
     for (const r of report.rounds as { waits: Wait[]; settled: number; wrongSocket: number; errors: string[]; unsettled: number }[]) {
       const label = r.waits.join(' + ');
       assert.equal(r.unsettled, 0, `${label}: ${r.unsettled} connects never settled`);
@@ -38,7 +39,7 @@ describe('the default path under faults', function () {
   });
 
   it('the whole module loaded 20 times over (the .node too, as decache does): each dropped load lets go of its engine, waiters and threads', () => {
-    const { before, after } = runFixture('full-reload.js', { loads: 20 }, ['--expose-gc']);
+    const { before, after } = runFixture('full-reload.js', { loads: 20 }, { nodeFlags: ['--expose-gc'] });
     // Each load makes an epoll fd, two eventfds and two threads.
     assert.deepEqual(after, before);
   });

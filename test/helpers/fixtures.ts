@@ -13,8 +13,8 @@ const FIXTURES = path.join(__dirname, '..', 'fixtures');
  * printed, after asserting that it exited 0 and was not killed.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each fixture prints its own report shape
-export function runFixture(name: string, config: Record<string, unknown>, { shell = '', timeout = 120000 } = {}): any {
-  const command = `${shell}exec "${process.execPath}" "${path.join(FIXTURES, name)}" '${JSON.stringify(config)}'`;
+export function runFixture(name: string, config: Record<string, unknown>, { shell = '', timeout = 120000, nodeFlags = [] as string[] } = {}): any {
+  const command = `${shell}exec "${process.execPath}" ${nodeFlags.join(' ')} "${path.join(FIXTURES, name)}" '${JSON.stringify(config)}'`;
   const r = spawnSync('sh', ['-c', command], { encoding: 'utf8', timeout });
   assert.equal(r.signal, null, `${name} was killed by ${r.signal}: ${r.stderr.slice(-2000)}`);
   assert.equal(r.status, 0, `${name} exited with ${r.status}: ${r.stderr.slice(-2000)}`);

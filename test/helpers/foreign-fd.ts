@@ -2,21 +2,9 @@
 // (fixtures/foreign-fd.ts), one test each, for one wait: shared by the fast
 // layer (epoll, the default) and the slow one (poll, select).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 
 import type { Wait } from '../../dist/lib';
-
-const FIXTURES = path.join(__dirname, '..', 'fixtures');
-
-/** A fixture's JSON report; a crash or a non-zero exit fails the test with its stderr. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each fixture prints its own report shape
-export function runFixture(name: string, config: Record<string, unknown>, nodeFlags: string[] = []): any {
-  const r = spawnSync(process.execPath, [...nodeFlags, path.join(FIXTURES, name), JSON.stringify(config)], { encoding: 'utf8', timeout: 60000 });
-  assert.equal(r.signal, null, `${name} was killed by ${r.signal}: ${r.stderr.slice(-3000)}`);
-  assert.equal(r.status, 0, `${name} exited with ${r.status}: ${r.stderr.slice(-3000)}`);
-  return JSON.parse(r.stdout);
-}
+import { runFixture } from './fixtures';
 
 export function itForeignFd(wait: Wait): void {
   for (const [mode, victim, end] of [
