@@ -1,6 +1,6 @@
 // nbconnect wait: waitFor on the command line, with a live line per target
 // on a terminal, and optionally a command to run once every target is up.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 
 import { WaitTimeoutError } from './errors';
@@ -104,10 +104,15 @@ export async function runWait(settings: WaitSettings, io: WaitIo): Promise<numbe
  */
 function runCommand([file, ...args]: string[]): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: 'inherit' });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    // The listeners come first: the command may run, and be signalled by
+    // someone who saw its output, before spawn() has returned here; a
+    // signal with no listener would end this process instead. A listener
+    // runs on a later turn of the loop, once `child` is set.
+    let child: ChildProcess | undefined;
+    const forward = (signal: NodeJS.Signals) => child?.kill(signal);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
+    child = spawn(file, args, { stdio: 'inherit' });
     const done = (status: number) => {
       process.removeListener('SIGINT', forward);
       process.removeListener('SIGTERM', forward);

@@ -101,6 +101,8 @@ describe('the prebuilds: linux-x64 and linux-arm64, glibc 2.28, arm64 under qemu
     fs.mkdirSync(path.join(consumer, 'dist-test', 'helpers'), { recursive: true });
     for (const spec of ARM64_SPECS) fs.copyFileSync(path.join(__dirname, `${spec}.test.js`), path.join(consumer, 'dist-test', `${spec}.test.js`));
     fs.cpSync(path.join(__dirname, 'helpers'), path.join(consumer, 'dist-test', 'helpers'), { recursive: true });
+    // The worker spec starts its connects from a fixture.
+    fs.cpSync(path.join(__dirname, 'fixtures'), path.join(consumer, 'dist-test', 'fixtures'), { recursive: true });
     fs.mkdirSync(path.join(consumer, 'test', 'helpers'), { recursive: true });
     fs.copyFileSync(path.join(ROOT, 'test', 'helpers', 'peers.py'), path.join(consumer, 'test', 'helpers', 'peers.py'));
     fs.mkdirSync(path.join(consumer, 'examples'));
