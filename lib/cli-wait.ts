@@ -108,11 +108,11 @@ function runCommand([file, ...args]: string[]): Promise<number> {
     // someone who saw its output, before spawn() has returned here; a
     // signal with no listener would end this process instead. A listener
     // runs on a later turn of the loop, once `child` is set.
-    let child: ChildProcess | undefined;
-    const forward = (signal: NodeJS.Signals) => child?.kill(signal);
+    const running: { child?: ChildProcess } = {};
+    const forward = (signal: NodeJS.Signals) => running.child?.kill(signal);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
-    child = spawn(file, args, { stdio: 'inherit' });
+    const child = (running.child = spawn(file, args, { stdio: 'inherit' }));
     const done = (status: number) => {
       process.removeListener('SIGINT', forward);
       process.removeListener('SIGTERM', forward);
