@@ -99,6 +99,19 @@ const checks: Array<[string, () => Promise<{ ok: boolean; detail: string }> | { 
   [
     '200 concurrent connects settle once, fds back to baseline',
     async () => {
+      // The same burst once before the count: a runtime may make fds of its
+      // own the first time. Deno 2.9 opens a pair of sockets (consecutive
+      // inodes, not TCP: no connect of ours makes them) during its first
+      // burst of 200 and keeps them, the same two however many bursts
+      // follow; counted from before that burst they read as a leak.
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          nb.connect(i % 2 === 0 ? listener : hole, i % 2 === 0 ? {} : { timeout: 300 }).then(
+            (connection) => connection.close(),
+            () => undefined,
+          ),
+        ),
+      );
       const baseline = fdCount();
       let settled = 0;
       const all = Array.from({ length: 200 }, (_, i) =>
