@@ -125,11 +125,12 @@ const PACKAGE_ROOT = path.join(__dirname, '..', '..');
 function load(): Addon {
   assertDenoPermissions();
   // The sanitizer run (npm run test:sanitize) points this at its own build.
+  // The exact engine runs on Linux only, whatever binary is named.
+  if (process.platform !== 'linux') throw exactOffLinux(process.platform);
   const override = process.env.NBCONNECT_ADDON;
   // A native addon loads only through require(); there is no import form for a .node file.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (override) return require(path.resolve(override)) as Addon;
-  if (process.platform !== 'linux') throw exactOffLinux(process.platform);
   if (RUNTIME.name === 'deno') return loadDirectly();
   try {
     // node-gyp-build ships no types; it returns what require() of the binary returns.

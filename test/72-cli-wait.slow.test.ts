@@ -104,9 +104,17 @@ describe('nbconnect wait', function () {
   it('a service that comes up: exit 0 and a line per target; not a terminal: a line when the reason changes', async () => {
     const port = await refusedPort();
     const server = net.createServer((s) => s.destroy());
-    setTimeout(() => server.listen(port, '127.0.0.1'), 600);
     try {
-      const r = await nbconnect('wait', `127.0.0.1:${port}`, '--interval', '50', '--timeout', '10000');
+      // The service comes up once the command has said it is refused, however
+      // slow the machine (a sanitizer build) makes the command's start.
+      const child = spawn(process.execPath, [BIN, 'wait', `127.0.0.1:${port}`, '--interval', '50', '--timeout', '10000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += String(d);
+        if (!server.listening && stderr.includes('ECONNREFUSED')) server.listen(port, '127.0.0.1');
+      });
+      const status = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const r = { status, stderr };
       assert.equal(r.status, 0, r.stderr);
       const lines = r.stderr.trim().split('\n');
       assert.match(lines[0], new RegExp(`^127\\.0\\.0\\.1:${port}: ECONNREFUSED \\(attempt 1, 0\\.0 s\\)$`));
