@@ -107,7 +107,9 @@ describe('nbconnect wait', function () {
     try {
       // The service comes up once the command has said it is refused, however
       // slow the machine (a sanitizer build) makes the command's start.
-      const child = spawn(process.execPath, [BIN, 'wait', `127.0.0.1:${port}`, '--interval', '50', '--timeout', '10000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'wait', `127.0.0.1:${port}`, '--interval', '50', '--timeout', '10000'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => {
         stderr += String(d);
