@@ -4,9 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { connect } from '../dist/lib';
-import { blackHole, refusedPort, fdCount, type Peer, settleFds } from './helpers/listeners';
-import { WAITS } from './helpers/modes';
+import { fdCount, type Peer, settleFds, warmedBlackHole } from './helpers/listeners';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'pending-connects.js');
 
@@ -14,9 +12,7 @@ describe('teardown under load: workers', function () {
   this.timeout(120000);
   let hole: Peer;
   before(async () => {
-    hole = await blackHole('tcp4');
-    // Warm this thread's waiters, whose eventfds are made on first use.
-    await Promise.all(WAITS.map(async (wait) => connect(`127.0.0.1:${await refusedPort()}`, { wait }).catch(() => {})));
+    hole = await warmedBlackHole();
   });
   after(async () => hole.close());
 

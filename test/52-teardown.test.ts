@@ -3,7 +3,7 @@
 // 1,000 pending is 51-exit-pending.)
 import assert from 'node:assert/strict';
 import { connect } from '../dist/lib';
-import { blackHole, refusedPort, tcpListener, fdCount, type Peer, settleFds } from './helpers/listeners';
+import { refusedPort, tcpListener, fdCount, type Peer, settleFds, warmedBlackHole } from './helpers/listeners';
 import { WAITS } from './helpers/modes';
 import { random } from './helpers/random';
 
@@ -11,9 +11,7 @@ describe('teardown under load', function () {
   this.timeout(120000);
   let hole: Peer;
   before(async () => {
-    hole = await blackHole('tcp4');
-    // Warm this thread's waiters, whose eventfds are made on first use.
-    await Promise.all(WAITS.map(async (wait) => connect(`127.0.0.1:${await refusedPort()}`, { wait }).catch(() => {})));
+    hole = await warmedBlackHole();
   });
   after(async () => hole.close());
 

@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
-import type { Step } from '../../dist/lib';
+import { connect, type Step } from '../../dist/lib';
+import { WAITS } from './modes';
 
 // peers.py stays in the source tree; this file also runs from dist-test/helpers.
 const PEERS = path.join(__dirname, '..', '..', 'test', 'helpers', 'peers.py');
@@ -146,4 +147,15 @@ export const testCertificate = (require('../../examples/peers') as { testCertifi
 export async function settleFds(target: number, tries = 150): Promise<number> {
   for (let i = 0; i < tries && fdCount() !== target; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   return fdCount();
+}
+
+/**
+ * A black hole, with this thread's engine and waiters made first (their
+ * fds come on first use and stay), so that fd counts taken after it see
+ * only the connects a test makes.
+ */
+export async function warmedBlackHole(): Promise<Peer> {
+  const hole = await blackHole('tcp4');
+  await Promise.all(WAITS.map(async (wait) => connect(`127.0.0.1:${await refusedPort()}`, { wait }).catch(() => {})));
+  return hole;
 }

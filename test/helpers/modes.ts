@@ -2,6 +2,7 @@
 import { connect, connectSync, ConnectError, type Connection, type ConnectOptions, type Step, type Target, type Wait } from '../../dist/lib';
 
 export const WAITS: readonly Wait[] = ['epoll', 'poll', 'select'];
+
 export const MODES = ['async', 'sync'] as const;
 export type Mode = (typeof MODES)[number];
 
