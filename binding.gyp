@@ -9,6 +9,7 @@
         "native/waiter.cpp",
         "native/engine.cpp",
         "native/module.cpp",
+        "native/engine_binding.cpp",
         "native/convert.cpp",
         "native/socket_options.cpp",
         "native/raw.cpp",

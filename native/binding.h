@@ -2,8 +2,10 @@
 // conversions between JS values and Attempts (convert.cpp), and the pieces
 // module.cpp assembles into the exports (raw.cpp, the layout).
 //
-//   module.cpp   the module and each environment: waiters, the epoll
-//                engine in libuv's loop, teardown, the connect entry points
+//   module.cpp   the module and each environment: waiters, teardown,
+//                the connect entry points
+//   engine_binding.cpp  the epoll engine in libuv's loop: its handles,
+//                slice sizes, delivery and teardown
 //   convert.cpp  JS -> sockaddr and Attempt; Attempt -> the wire; the
 //                wire's layout and name tables for lib/wire.ts
 //   raw.cpp      the step-by-step API, one syscall per call
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "posix_connect.h"
+#include "waiter.h"
 
 namespace nbc::binding {
 
@@ -88,6 +91,17 @@ Napi::Object layout_exports(Napi::Env env);
 
 // ---- raw.cpp ----
 Napi::Object raw_exports(Napi::Env env);
+
+// ---- engine_binding.cpp ----
+// The engine of this environment, made on first use; null with `failure`
+// set when its epoll fd or its poll handle cannot be made.
+EngineBinding* engine_for(Napi::Env env, nbc::Waiter::StartError& failure);
+// Queues an attempt (started in a later turn's slice) or cancels one by id.
+void engine_start(EngineBinding* b, std::unique_ptr<Attempt> attempt);
+void engine_cancel(EngineBinding* b, uint64_t id);
+// Teardown ahead of the environment's end (release_unused): the same
+// steps as the engine's cleanup hook.
+void engine_release(EngineBinding* b);
 
 // ---- module.cpp ----
 // Hands finished attempts to the copies of the JS layer that asked for
