@@ -58,8 +58,8 @@ interface RawAddon {
   poll(fds: number[], events: number[], timeout: number): NativeRawResult & { revents: string[][] };
   select(fds: number[], read: boolean[], write: boolean[], timeout: number): NativeRawResult & { readable: boolean[]; writable: boolean[] };
   getSoError(fd: number): NativeRawResult & { value?: number };
-  getsockname(fd: number): NativeRawResult & { family?: 4 | 6 | 0; address?: string; port?: number; path?: string };
-  getpeername(fd: number): NativeRawResult & { family?: 4 | 6 | 0; address?: string; port?: number; path?: string };
+  getsockname(fd: number): NativeName;
+  getpeername(fd: number): NativeName;
   read(fd: number, n: number): NativeRawResult & { data: Buffer };
   close(fd: number): NativeRawResult;
   readonly constants: Record<string, number>;
@@ -86,10 +86,8 @@ export interface NativeLayout {
   socketOptions: readonly (readonly [string, number, number])[];
 }
 
-export interface NativeAddress {
-  address: string;
-  family: 4 | 6;
-}
+/** getsockname/getpeername: a path, or an endpoint for lib/wire.ts's decodeEndpoint. */
+export type NativeName = NativeRawResult & { family?: 4 | 6 | 0; path?: string; endpoint?: Float64Array };
 
 interface Addon {
   /** A copy of lib/ introduces itself; returns its client number. The caller keeps onBatch alive. */
@@ -103,7 +101,8 @@ interface Addon {
   close(fd: number): number;
   /** The fd went to another owner (a net.Socket): not closed at teardown. */
   release(fd: number): void;
-  lookupSync(host: string, family: number): NativeAddress[] | { eai: number; message: string };
+  /** Each address as an endpoint for lib/wire.ts's decodeEndpoint, or getaddrinfo's failure. */
+  lookupSync(host: string, family: number): Float64Array[] | { eai: number; message: string };
   /** if_indextoname(3), or the number as text when no interface has it. */
   interfaceName(index: number): string;
   readonly raw: RawAddon;

@@ -7,6 +7,7 @@ import * as dns from 'node:dns';
 import { addon } from './binding';
 import { abortError, lookupFailed, lookupFailedSync, lookupTimedOut } from './errors';
 import { setLongTimeout } from './timers';
+import { decodeEndpoint } from './wire';
 
 /**
  * Every address of a name, from dns.lookup (getaddrinfo) in its order, under
@@ -60,7 +61,7 @@ export function lookupAll(
 export function lookupAllSync(host: string, port: number, family: 0 | 4 | 6): { address: string; family: 4 | 6 }[] {
   const startedAt = performance.now();
   const answer = addon.lookupSync(host, family);
-  if (Array.isArray(answer) && answer.length > 0) return answer;
+  if (Array.isArray(answer) && answer.length > 0) return answer.map((slots) => decodeEndpoint(slots));
   // What dns.lookup reports for the same failure: EAI_NONAME and EAI_NODATA
   // both read as ENOTFOUND.
   const code = Array.isArray(answer) || answer.eai === -2 || answer.eai === -5 ? 'ENOTFOUND' : answer.message;

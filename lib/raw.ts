@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { addon, type NativeAddr, type NativeRawResult } from './binding';
+import { addon, type NativeAddr, type NativeName, type NativeRawResult } from './binding';
 import { errnoName } from './errnos';
 import { notExact, invalidArgValue, outOfRange } from './errors';
 import { MODE } from './mode';
@@ -21,7 +21,7 @@ import { parseTarget } from './validate';
 import { HOST_LITTLE_ENDIAN, resolveOption, resolveSetting } from './sockopts';
 import type { SocketLevelName, SocketOptionName, TcpInfo } from './types';
 import { validateArray, validateBoolean, validateInteger, validateObject, validateOneOf } from './validators';
-import { decodeTcpInfo } from './wire';
+import { decodeEndpoint, decodeTcpInfo } from './wire';
 
 // The portable mode has no addon: every call here throws
 // ERR_NBCONNECT_NOT_EXACT first, before it reads its arguments.
@@ -262,10 +262,10 @@ export function getSoError(fd: number): RawResult & { value?: number; valueCode?
 /** What getsockname/getpeername return: the address in `family`/`address`/`port`, or `path`. */
 export type Name = RawResult & { family?: 4 | 6 | 'unix'; address?: string; port?: number; path?: string };
 
-function nameOf(result: ReturnType<typeof native.getsockname>): Name {
-  const out = named(result) as Name & { family?: unknown };
-  if (result.family === 0) out.family = 'unix';
-  return out;
+function nameOf(result: NativeName): Name {
+  const { endpoint, family, ...rest } = named(result);
+  if (endpoint) return { ...rest, ...decodeEndpoint(endpoint) };
+  return family === 0 ? { ...rest, family: 'unix' } : rest;
 }
 
 /** getsockname(2). */

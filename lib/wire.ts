@@ -234,6 +234,14 @@ function endpointAddress(buf: Float64Array, familyAt: number, wordsAt: number, s
   return linkLocal && scope !== 0 ? `${text}%${addon.interfaceName(scope)}` : text;
 }
 
+/**
+ * An address the binding sent outside a result (getsockname, getpeername,
+ * getaddrinfo) in a result's endpoint layout: family, port, four words, scope.
+ */
+export function decodeEndpoint(slots: Float64Array): { family: 4 | 6; address: string; port: number } {
+  return { family: slots[0] as 4 | 6, address: endpointAddress(slots, 0, 2, 6) ?? '', port: slots[1] };
+}
+
 // Most event values repeat ([], ['POLLOUT'], the refused triple): one
 // frozen array per value instead of one per step.
 const eventsCache = [new Map<number, readonly string[]>(), new Map<number, readonly string[]>()];

@@ -80,7 +80,8 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, 
                                       const Napi::Value& local, const Napi::Value& extra);
 // The step-by-step API's { family, address, port, path } -> sockaddr.
 bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& len);
-void set_endpoint(Napi::Object& o, const char* address_key, const char* port_key, const sockaddr_storage& ss);
+// An IPv4 or IPv6 address as a Float64Array of wire.h's kEndpointSlots.
+Napi::Value endpoint_slots(Napi::Env env, const sockaddr_storage& ss);
 // The batch as one Float64Array; false: nothing reached JS.
 bool encode_all(napi_env env, const std::vector<std::unique_ptr<Attempt>>& list, napi_value* out);
 // A batch that cannot reach JS closes its own sockets.

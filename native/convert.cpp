@@ -167,31 +167,6 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, 
 
 // ---- C++ -> JS --------------------------------------------------------------
 
-void set_endpoint(Napi::Object& o, const char* address_key, const char* port_key,
-                  const sockaddr_storage& ss) {
-  char text[INET6_ADDRSTRLEN] = "";
-  int port = 0;
-  if (ss.ss_family == AF_INET) {
-    auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
-    inet_ntop(AF_INET, &sin.sin_addr, text, sizeof text);
-    port = ntohs(sin.sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
-    inet_ntop(AF_INET6, &sin6.sin6_addr, text, sizeof text);
-    port = ntohs(sin6.sin6_port);
-    // As net.Socket reports it: a link-local address with its zone.
-    if (IN6_IS_ADDR_LINKLOCAL(&sin6.sin6_addr) && sin6.sin6_scope_id != 0) {
-      o.Set(address_key, std::string(text) + "%" + nbc::interface_name(sin6.sin6_scope_id));
-      o.Set(port_key, port);
-      return;
-    }
-  } else {
-    return;
-  }
-  o.Set(address_key, text);
-  o.Set(port_key, port);
-}
-
 size_t tcp_info_slots(const Attempt& a) { return a.tcp_info ? nbc::wire::kTcpInfoSlots : 0; }
 
 size_t encoded_size(const Attempt& a) {
@@ -249,6 +224,20 @@ void encode_endpoint(double* out, const nbc::IpAddr& addr, socklen_t len) {
   for (size_t word = 0; word < n / 4; word++)
     out[2 + word] = double((uint32_t(bytes[4 * word]) << 24) | (uint32_t(bytes[4 * word + 1]) << 16) |
                            (uint32_t(bytes[4 * word + 2]) << 8) | bytes[4 * word + 3]);
+}
+
+// An address outside a result (getsockname and getpeername of the
+// step-by-step API, getaddrinfo's answers) in the same seven slots:
+// lib/wire.ts formats every address JS sees, so there is one formatter.
+Napi::Value endpoint_slots(Napi::Env env, const sockaddr_storage& ss) {
+  nbc::IpAddr addr{};
+  socklen_t len = 0;
+  if (ss.ss_family == AF_INET) len = sizeof addr.in4;
+  if (ss.ss_family == AF_INET6) len = sizeof addr.in6;
+  std::memcpy(&addr, &ss, len);
+  auto slots = Napi::Float64Array::New(env, nbc::wire::kEndpointSlots);
+  encode_endpoint(slots.Data(), addr, len);
+  return slots;
 }
 
 // Writes one result at `out`; returns the slots written.

@@ -264,7 +264,8 @@ Napi::Value release_fd(const Napi::CallbackInfo& info) {
 }
 
 // lookupSync(host, family): getaddrinfo on this thread, for connectSync.
-// Returns [{ address, family }] or { eai, message }.
+// Returns an endpoint's slots per address (lib/wire.ts's decodeEndpoint)
+// or { eai, message }.
 Napi::Value lookup_sync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string host = info[0].As<Napi::String>().Utf8Value();
@@ -287,10 +288,7 @@ Napi::Value lookup_sync(const Napi::CallbackInfo& info) {
     if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
     sockaddr_storage ss{};
     std::memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-    Napi::Object entry = Napi::Object::New(env);
-    set_endpoint(entry, "address", "port", ss);
-    entry.Set("family", ai->ai_family == AF_INET ? 4 : 6);
-    out.Set(n++, entry);
+    out.Set(n++, endpoint_slots(env, ss));
   }
   freeaddrinfo(list);
   return out;

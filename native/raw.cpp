@@ -176,7 +176,7 @@ Napi::Value raw_name(const Napi::CallbackInfo& info, bool peer) {
     o.Set("path", path);
   } else {
     o.Set("family", addr.ss_family == AF_INET6 ? 6 : 4);
-    set_endpoint(o, "address", "port", addr);
+    o.Set("endpoint", endpoint_slots(info.Env(), addr));
   }
   return o;
 }

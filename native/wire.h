@@ -66,6 +66,10 @@ enum ResultSlot {
   kResTcpInfoSlots,  // 0, or kTcpInfoSlots of a probe's TCP_INFO after the steps
   kHeaderSlots,
 };
+// An endpoint's slots, from kResLocalFamily to kResLocalScope: family, port,
+// four words, scope (convert.cpp's encode_endpoint).
+constexpr int kEndpointSlots = kResLocalScope - kResLocalFamily + 1;
+static_assert(kResRemoteScope - kResRemoteFamily + 1 == kEndpointSlots);
 // Named by their first slot; the words take four.
 constexpr struct {
   const char* name;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { connect, type ConnectError, type ConnectOptions } from '../dist/lib';
+import type { ConnectOptions } from '../dist/lib';
 import { refusedPort, tcpListener, unixListener } from './helpers/listeners';
-import { connected, everyMode, WAITS } from './helpers/modes';
+import { connected, everyMode } from './helpers/modes';
 
 const TCP_OPTIONS: [keyof ConnectOptions, number | boolean, string][] = [
   ['noDelay', true, 'TCP_NODELAY'],
