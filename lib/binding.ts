@@ -76,6 +76,7 @@ export interface NativeLayout {
   confirms: readonly string[];
   phases: readonly string[];
   whys: readonly (string | null)[];
+  sequels: readonly string[];
   pollEvents: readonly (readonly [number, string])[];
   epollEvents: readonly (readonly [number, string])[];
   tcpInfo: readonly string[];

@@ -2,7 +2,7 @@ import * as dns from 'node:dns';
 
 import { addon } from './binding';
 import { closeStep, Connection } from './connection';
-import { abortError, ConnectError, errorFromResult, everyAttemptFailed, notExact, startFailed } from './errors';
+import { abortError, appendSteps, ConnectError, errorFromResult, everyAttemptFailed, notExact, startFailed } from './errors';
 import { addressCandidates, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './race';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
 import type { ConnectOptions, Endpoint, Outcome, Target, Wait } from './types';
@@ -11,7 +11,7 @@ import { endpointOf, literalEndpoint, prepare, whereOf, type ParsedTarget, type 
 import { MODE } from './mode';
 import { startPortable } from './portable';
 import { traceAsync, traceSync, tracing } from './tracing';
-import { decodeBatch, decodeTcpInfo, pack, WAIT_NUMBER, type Result } from './wire';
+import { decodeBatch, decodeTcpInfo, pack, SEQUEL, WAIT_NUMBER, type Result } from './wire';
 
 // ---- async attempts: the epoll engine in the event loop, or a waiter thread ------
 
@@ -49,6 +49,9 @@ export class Pending {
 }
 
 const pending = new Map<number, Pending>();
+// Errors of the epoll engine's deadlines and cancels, settled before their
+// sockets' close, until the steps of that close come (the same turn).
+const closing = new Map<number, ConnectError>();
 
 // The engine and the waiters hand over finished attempts in batches: one
 // call, one buffer.
@@ -66,6 +69,12 @@ function onBatch(batch: Float64Array): void {
   Error.stackTraceLimit = 0;
   try {
     for (const result of decodeBatch(batch)) {
+      if (result.sequel === SEQUEL.steps) {
+        // The close of a socket whose deadline or cancel settled first.
+        closing.get(result.id)?.[appendSteps](result);
+        closing.delete(result.id);
+        continue;
+      }
       const entry = pending.get(result.id);
       if (entry === undefined) {
         // Cannot happen: every id is registered before its result can come.
@@ -75,7 +84,9 @@ function onBatch(batch: Float64Array): void {
       }
       pending.delete(result.id);
       if (entry.onAbort) entry.signal!.removeEventListener('abort', entry.onAbort);
-      entry.settle(verdict(result, entry));
+      const settled = verdict(result, entry);
+      if (result.sequel === SEQUEL.close_follows && settled.error) closing.set(result.id, settled.error);
+      entry.settle(settled);
     }
   } finally {
     Error.stackTraceLimit = limit;

@@ -196,6 +196,13 @@ export function optionNotInTable(name: string): Error {
 
 // ---- connect errors --------------------------------------------------------------
 
+/**
+ * Adds steps taken after the verdict to an error's trace: the epoll
+ * engine's close of a socket whose deadline or cancel settled first. Not
+ * public: a symbol, so that no user code calls it by name.
+ */
+export const appendSteps = Symbol('nbconnect.appendSteps');
+
 /** Where an error's steps come from: the list, or something that builds it on first read. */
 export type StepSource =
   | Step[]
@@ -284,10 +291,18 @@ export class ConnectError extends Error {
   set steps(steps: Step[]) {
     this.#steps = steps;
   }
+
+  /** Steps taken after the verdict join the trace: in place once it was read, else when it is. */
+  [appendSteps](more: StepSource): void {
+    const source = this.#steps;
+    const built = () => (Array.isArray(more) ? more : more.steps());
+    if (Array.isArray(source)) source.push(...built());
+    else this.#steps = { steps: () => source.steps().concat(built()) };
+  }
 }
 
 /** Builds the error for a native result that is not a success. */
-export function errorFromResult(result: Result, target: Endpoint, steps: StepSource = result.keep()): ConnectError {
+export function errorFromResult(result: Result, target: Endpoint, steps: StepSource = result): ConnectError {
   if (result.phase === 'aborted') return abortError(target, result.elapsed, steps);
   if (result.posixErrno === -1) return selfConnected(target, result.syscall, result.phase, result.elapsed, steps);
   const code = errnoName(result.posixErrno);

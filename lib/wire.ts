@@ -84,6 +84,7 @@ const Res = slotsOf('result', layout?.result, [
   'remoteScope',
   'stepCount',
   'tcpInfoSlots',
+  'sequel',
   'headerSlots',
 ]);
 const S = slotsOf('step', layout?.step, ['packed', 'ret', 'errno', 'value', 'revents', 'at', 'option']);
@@ -103,6 +104,12 @@ const WHY_TEXT: Record<string, string> = {
   fd_setsize: "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll' or 'epoll'",
   not_started: 'the deadline passed before its turn to start (it queued behind other connects, or the timeout was 0): no SYN was sent',
 };
+/**
+ * A deadline or cancel of the epoll engine settles before its close:
+ * `close_follows` marks that verdict, and a later result with the same id,
+ * `steps`, carries the steps taken after it (native/engine.h).
+ */
+export const SEQUEL = slotsOf('sequel', layout?.sequels, ['none', 'close_follows', 'steps'] as const);
 const WHY = namesOf('why', layout?.whys, ['fd_setsize', 'not_started']).map((name) => (name === undefined ? undefined : WHY_TEXT[name]));
 const POLL_EVENTS = layout?.pollEvents ?? [];
 const EPOLL_EVENTS = layout?.epollEvents ?? [];
@@ -152,7 +159,7 @@ void tcpInfoKeysMatch;
 const TCP_STATES = layout?.tcpStates ?? [];
 
 /** TCP_INFO's slots as an object; a field the kernel did not fill is left out. */
-export function decodeTcpInfo(slots: Float64Array, at = 0): TcpInfo {
+export function decodeTcpInfo(slots: ArrayLike<number>, at = 0): TcpInfo {
   const info: Record<string, number | string> = {};
   for (let i = 0; i < TCP_INFO_NAMES.length; i++) {
     const v = slots[at + i];
@@ -191,7 +198,7 @@ export function pack(spec: SocketSpec, endpoint: Endpoint, timeout: number, clie
   return scratch;
 }
 
-function formatAddress(buf: Float64Array, at: number, family: number): string {
+function formatAddress(buf: ArrayLike<number>, at: number, family: number): string {
   if (family === 4) {
     const w = buf[at];
     return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
@@ -225,7 +232,7 @@ function formatAddress(buf: Float64Array, at: number, family: number): string {
  * An end's address as net.Socket reports it: a link-local IPv6 address
  * (fe80::/10) with its zone, 'fe80::1%eth0'.
  */
-function endpointAddress(buf: Float64Array, familyAt: number, wordsAt: number, scopeAt: number): string | undefined {
+function endpointAddress(buf: ArrayLike<number>, familyAt: number, wordsAt: number, scopeAt: number): string | undefined {
   const family = buf[familyAt];
   if (!family) return undefined;
   const text = formatAddress(buf, wordsAt, family);
@@ -257,9 +264,12 @@ function eventNames(bits: number, epoll: boolean): string[] {
 
 /**
  * One result, decoded from the wire. It reads its slots from the batch it
- * came in until keep() copies them out: a Connection keeps its result (and
- * builds steps only when read), an error builds its steps at once and lets
- * the batch go.
+ * came in (a buffer of its own per call, never reused) until keep() copies
+ * them out. A Connection, which may live long, keeps its result; an error
+ * reads its batch in place and builds its steps on first read: a copy would
+ * cost each of a thousand deadlines due at once a microsecond before it
+ * settles, and an error seldom outlives its handler (one that does keeps
+ * its batch, a slice of results, alive with it).
  */
 export class Result {
   readonly id: number;
@@ -272,8 +282,11 @@ export class Result {
   /** ms on process.hrtime's clock. */
   readonly start: number;
   readonly elapsed: number;
+  /** SEQUEL's numbers: none, a verdict whose close follows, or the steps after one. */
+  readonly sequel: number;
   readonly size: number;
-  private encoded: Float64Array;
+  // The batch until keep(); then a plain array of this result's slots.
+  private encoded: ArrayLike<number>;
   private at: number;
 
   constructor(buf: Float64Array, at: number) {
@@ -288,12 +301,17 @@ export class Result {
     this.why = WHY[buf[at + Res.why]];
     this.start = buf[at + Res.start];
     this.elapsed = buf[at + Res.elapsed];
+    this.sequel = buf[at + Res.sequel];
   }
 
   /** Copies this result out of its batch, for an owner that outlives it. */
   keep(): this {
     if (this.at !== 0 || this.encoded.length !== this.size) {
-      this.encoded = this.encoded.slice(this.at, this.at + this.size);
+      // A plain array, copied slot by slot: a typed array's slice() costs
+      // about 2.5 us here, ten times this, and every error keeps its result.
+      const slots = new Array<number>(this.size);
+      for (let i = 0; i < this.size; i++) slots[i] = this.encoded[this.at + i];
+      this.encoded = slots;
       this.at = 0;
     }
     return this;

@@ -67,7 +67,7 @@ struct Addon {
   // step 2 of the teardown does.
   void hand_over(const std::vector<std::unique_ptr<Attempt>>& list) {
     for (auto& a : list)
-      if (a->fd >= 0) handed_fds.insert(a->fd);
+      if (a->fd >= 0 && a->sequel != nbc::Sequel::kCloseFollows) handed_fds.insert(a->fd);
   }
 };
 
@@ -108,10 +108,12 @@ void engine_release(EngineBinding* b);
 // Hands finished attempts to the copies of the JS layer that asked for
 // them, one call per copy; `call(on_batch, results)` makes the call (a
 // MakeCallback for the engine, a plain call from a thread-safe function).
-// Results that reach no JS close their own sockets.
+// Results that reach no JS close their own sockets. An attempt settled
+// before its close (Sequel::kCloseFollows) is moved to `settled`, whether
+// JS got it or not, for the engine to close; the waiters have none.
 void hand_to_clients(napi_env env, Addon* addon, std::vector<std::unique_ptr<Attempt>>& batch,
                      void (*call)(napi_env env, void* context, napi_value on_batch, napi_value results),
-                     void* context);
+                     void* context, std::vector<std::unique_ptr<Attempt>>* settled = nullptr);
 // close(2) of an fd JS holds; it is no longer one the teardown closes.
 int close_held(Napi::Env env, int fd);
 

@@ -245,7 +245,8 @@ size_t encode(const Attempt& a, double* out) {
   namespace w = nbc::wire;
   std::fill(out, out + w::kHeaderSlots, 0.0);
   out[w::kResId] = double(a.id);
-  out[w::kResFd] = a.fd;
+  // JS never sees the number of a socket the engine still has to close.
+  out[w::kResFd] = a.sequel == nbc::Sequel::kCloseFollows ? -1 : a.fd;
   out[w::kResPosixErrno] = a.posix_errno;
   out[w::kResSyscall] = int(a.syscall);
   out[w::kResPhase] = int(a.phase);
@@ -256,6 +257,7 @@ size_t encode(const Attempt& a, double* out) {
   encode_endpoint(out + w::kResRemoteFamily, a.peer_name, a.peer_name_len);
   out[w::kResStepCount] = double(a.steps.size());
   out[w::kResTcpInfoSlots] = double(tcp_info_slots(a));
+  out[w::kResSequel] = int(a.sequel);
   double* step = out + w::kHeaderSlots;
   for (const nbc::Step& s : a.steps) {
     step[w::kStepPacked] = int(s.call) + w::kArgUnit * int(s.arg) + w::kDetailUnit * s.detail +
@@ -290,8 +292,9 @@ bool encode_all(napi_env env, const std::vector<std::unique_ptr<Attempt>>& list,
 
 // A batch that cannot reach JS closes its own sockets.
 void close_connected(std::vector<std::unique_ptr<Attempt>>& list) {
+  // One settled before its close is the engine's to confirm and close.
   for (auto& a : list)
-    if (a->fd >= 0) nbc::sys_close(a->fd);
+    if (a->fd >= 0 && a->sequel != nbc::Sequel::kCloseFollows) nbc::sys_close(a->fd);
 }
 
 // ---- the wire's layout, for lib/wire.ts to read at load -----------------------
@@ -340,6 +343,7 @@ Napi::Object layout_exports(Napi::Env env) {
   layout.Set("confirms", name_table(env, w::kConfirmNames));
   layout.Set("phases", name_table(env, w::kPhaseNames));
   layout.Set("whys", name_table(env, w::kWhyNames));
+  layout.Set("sequels", name_table(env, w::kSequelNames));
   layout.Set("pollEvents", bit_table(env, kPollBits));
   layout.Set("epollEvents", bit_table(env, kEpollBits));
   Napi::Array tcp_info = Napi::Array::New(env, w::kTcpInfoSlots);

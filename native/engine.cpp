@@ -8,8 +8,23 @@ int Engine::open() {
   if (epoll_fd_ >= 0) return 0;
   int fd = sys_epoll_create();
   if (fd < 0) return fd;
+  int clock = deadline_fd_open();
+  int res = clock < 0 ? clock : sys_epoll_ctl(fd, EPOLL_CTL_ADD, clock, EPOLLIN, kDeadlineToken);
+  if (res < 0) {
+    if (clock >= 0) sys_close(clock);
+    sys_close(fd);
+    return res;
+  }
   epoll_fd_ = fd;
+  deadline_fd_ = clock;
   return 0;
+}
+
+void Engine::arm_deadline() {
+  const int64_t next = next_timer_ns();
+  if (next == deadline_armed_ns_) return;
+  // A failure leaves the clock as it was; the next rearm tries again.
+  if (deadline_fd_arm(deadline_fd_, next) == 0) deadline_armed_ns_ = next;
 }
 
 // The binding mints ids once per environment, so an id is never live twice:
@@ -65,6 +80,12 @@ int Engine::wait_once() {
     // process holds the socket, it outlives the attempt, which ended when it
     // found the number was no longer its own. Such a stale registration
     // fires at most once (EPOLLONESHOT) with an id that is no longer live.
+    if (events_[i].data.u64 == kDeadlineToken) {
+      // The clock rang: expire() finds what is due.
+      deadline_fd_drain(deadline_fd_);
+      deadline_armed_ns_ = -1;
+      continue;
+    }
     auto it = live_.find(events_[i].data.u64);
     if (it == live_.end() || it->second->engine.stage != EngineSlot::Stage::kWatched) continue;
     Attempt& a = *it->second;
@@ -108,7 +129,8 @@ bool Engine::expire(int64_t now, size_t limit) {
     }
     // The pass that found the deadline: this fd was not in the ready list.
     record_epoll_wake(*a, last_wait_ret_ < 0 ? 0 : last_wait_ret_, 0);
-    if (unwatch_epoll(*a, epoll_fd_)) finish_timeout(*a);
+    a->engine.unwatch_after_settle = true;
+    settle_open(*a, ETIMEDOUT, Phase::kTimeout);
     finish(*a);
     expired++;
   }
@@ -130,15 +152,28 @@ void Engine::cancel(uint64_t id) {
       a.engine.cancel_requested = true;
       return;
     case EngineSlot::Stage::kParked:
-      timers_.remove(&a);
-      // finish_aborted closes the number: only if it is still ours.
-      if (confirm_own_socket(a)) finish_aborted(a);
-      return finish(a);
     case EngineSlot::Stage::kWatched:
       timers_.remove(&a);
-      if (unwatch_epoll(a, epoll_fd_)) finish_aborted(a);
+      a.engine.unwatch_after_settle = a.engine.stage == EngineSlot::Stage::kWatched;
+      settle_open(a, ECANCELED, Phase::kAborted);
       return finish(a);
   }
+}
+
+void Engine::adopt_settled(std::unique_ptr<Attempt> attempt) { settled_.push_back(std::move(attempt)); }
+
+bool Engine::close_settled(size_t limit) {
+  if (next_settled_ == settled_.size()) return false;
+  for (size_t n = 0; n < limit && next_settled_ < settled_.size(); n++) {
+    auto& a = settled_[next_settled_++];
+    close_after_settle(*a, epoll_fd_, a->engine.unwatch_after_settle);
+    finished_.push_back(std::move(a));
+  }
+  if (next_settled_ == settled_.size()) {
+    settled_.clear();
+    next_settled_ = 0;
+  }
+  return true;
 }
 
 // The attempt has its verdict: it moves from live_ to finished_.
@@ -153,9 +188,18 @@ void Engine::shutdown() {
   live_.clear();
   queued_.clear();
   next_queued_ = 0;
+  // A finished attempt's fd is connected and confirmed at its wake, unless
+  // it was settled before its close: that one is checked first.
   for (auto& a : finished_)
-    if (a->fd >= 0) sys_close(a->fd);
+    if (a->fd >= 0 && (a->sequel != Sequel::kCloseFollows || is_own_socket(*a))) sys_close(a->fd);
   finished_.clear();
+  for (auto& a : settled_)
+    if (a && a->fd >= 0 && is_own_socket(*a)) sys_close(a->fd);
+  settled_.clear();
+  next_settled_ = 0;
+  if (deadline_fd_ >= 0) sys_close(deadline_fd_);
+  deadline_fd_ = -1;
+  deadline_armed_ns_ = -1;
   if (epoll_fd_ >= 0) sys_close(epoll_fd_);
   epoll_fd_ = -1;
 }

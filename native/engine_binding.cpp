@@ -19,33 +19,35 @@ namespace nbc::binding {
 // ---- the epoll engine, in this environment's libuv loop ---------------------
 //
 // One uv_poll_t watches the engine's epoll fd, so readiness arrives on the
-// JS thread with no thread hop; one uv_timer_t is armed for the heap's
-// nearest instant; one uv_idle_t runs queued starts (a slice per turn, so a
-// burst never holds the loop for long) and delivers results that came from
-// no wake (immediate verdicts, cancels). The poll handle keeps the loop
-// alive while any attempt is live; the timer never does on its own.
+// JS thread with no thread hop, and so do deadlines: the engine's clock is
+// a timerfd in that epoll set (Engine::arm_deadline). One uv_idle_t runs
+// queued starts and closes (a slice per turn, so a burst never holds the
+// loop for long) and delivers results that came from no wake (immediate
+// verdicts, cancels). The poll handle keeps the loop alive while any
+// attempt is live.
 //
 // Teardown (an async cleanup hook, since libuv handles close through the
-// loop): close the three handles; when the last one is closed, the engine
+// loop): close the two handles; when the last one is closed, the engine
 // closes every fd it owns and its epoll fd; then the hook is removed and
 // the binding deleted. An environment's loop is never closed with one of
 // our handles open.
 
 // Starts per turn of the loop: bounds how long a burst holds it.
 constexpr size_t kStartSlice = 256;
-// Deadlines finished before JS hears of them: each costs an EPOLL_CTL_DEL
-// and a close(2) (about 3 us here), so the first of a thousand due at once
-// need not wait for the last one's close.
+// Deadlines handed to JS per call: they settle with no syscall (their
+// closes come after), and a slice lets the first of a thousand due at once
+// settle before the last is decoded.
 constexpr size_t kExpirySlice = 64;
+// Closes per turn of sockets settled before their close: about 0.6 ms, the
+// most a deadline due meanwhile waits for them.
+constexpr size_t kCloseSlice = 64;
 
 struct EngineBinding {
   napi_env env = nullptr;
   Addon* addon = nullptr;
   nbc::Engine engine;
   uv_poll_t poll{};
-  uv_timer_t timer{};
   uv_idle_t idle{};
-  int64_t timer_armed_ns = -1;
   int handles_open = 0;
   napi_async_context async_context = nullptr;
   napi_async_cleanup_hook_handle cleanup = nullptr;
@@ -65,6 +67,7 @@ void engine_deliver(EngineBinding* b) {
   napi_env env = b->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return close_connected(batch);
+  std::vector<std::unique_ptr<Attempt>> settled;
   hand_to_clients(
       env, b->addon, batch,
       [](napi_env env, void* context, napi_value on_batch, napi_value results) {
@@ -79,46 +82,30 @@ void engine_deliver(EngineBinding* b) {
           if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
         }
       },
-      b);
+      b, &settled);
   napi_close_handle_scope(env, scope);
+  for (auto& a : settled) b->engine.adopt_settled(std::move(a));
 }
 
-// One turn: start a slice of the queue, hand over what finished, rearm.
+// One turn: from the idle handle, start a slice of the queue; hand over
+// what finished; then close a slice of what settled before its close, its
+// verdict in JS and the promise reactions run (MakeCallback runs them
+// before it returns; a reaction's abort settles here too), and hand over
+// those steps; rearm.
 void engine_turn(EngineBinding* b, bool start) {
   if (start) b->engine.start_queued(kStartSlice);
   engine_deliver(b);
+  if (b->engine.close_settled(kCloseSlice)) engine_deliver(b);
   if (b->addon->engine == b) engine_rearm(b);
 }
 
 void engine_rearm(EngineBinding* b) {
   nbc::Engine& e = b->engine;
-  if (e.has_queued() || !e.finished().empty())
+  if (e.has_queued() || !e.finished().empty() || e.has_settled())
     uv_idle_start(&b->idle, [](uv_idle_t* h) { engine_turn(static_cast<EngineBinding*>(h->data), true); });
   else
     uv_idle_stop(&b->idle);
-  int64_t next = e.next_timer_ns();
-  if (next < 0) {
-    uv_timer_stop(&b->timer);
-    b->timer_armed_ns = -1;
-  } else if (next != b->timer_armed_ns) {
-    b->timer_armed_ns = next;
-    // libuv counts a timer from the loop's cached time, which is as old as
-    // this turn: after a long turn (a slice of starts, a batch of
-    // deadlines) it would fire early and then late. So the cache is brought
-    // to now first, and the wait is in whole ms, rounded up.
-    uv_update_time(b->poll.loop);
-    uint64_t ms = uint64_t(nbc::poll_timeout_ms(next, nbc::monotonic_ns()));
-    uv_timer_start(
-        &b->timer,
-        [](uv_timer_t* h) {
-          auto* b = static_cast<EngineBinding*>(h->data);
-          b->timer_armed_ns = -1;
-          const int64_t now = nbc::monotonic_ns();
-          while (b->engine.expire(now, kExpirySlice) && b->addon->engine == b) engine_deliver(b);
-          engine_turn(b, false);
-        },
-        ms, 0);
-  }
+  e.arm_deadline();
   if (e.live() > 0)
     uv_ref(reinterpret_cast<uv_handle_t*>(&b->poll));
   else
@@ -142,7 +129,6 @@ void engine_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
     delete b;
   };
   uv_close(reinterpret_cast<uv_handle_t*>(&b->poll), closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&b->timer), closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&b->idle), closed);
 }
 
@@ -168,14 +154,16 @@ EngineBinding* engine_for(Napi::Env env, nbc::Waiter::StartError& failure) {
     delete b;  // the engine closes its epoll fd
     return nullptr;
   }
-  uv_timer_init(loop, &b->timer);
   uv_idle_init(loop, &b->idle);
-  b->poll.data = b->timer.data = b->idle.data = b;
-  b->handles_open = 3;
-  uv_unref(reinterpret_cast<uv_handle_t*>(&b->timer));
+  b->poll.data = b->idle.data = b;
+  b->handles_open = 2;
   uv_poll_start(&b->poll, UV_READABLE, [](uv_poll_t* h, int, int) {
     auto* b = static_cast<EngineBinding*>(h->data);
     b->engine.collect_ready();
+    // Readiness or the clock: what is due now is handed over a slice at a
+    // time, each settling in JS before the next is made.
+    const int64_t now = nbc::monotonic_ns();
+    while (b->engine.expire(now, kExpirySlice) && b->addon->engine == b) engine_deliver(b);
     engine_turn(b, false);
   });
   uv_unref(reinterpret_cast<uv_handle_t*>(&b->poll));

@@ -81,7 +81,7 @@ void deliver(Napi::Env env, Napi::Function, WaiterBinding* binding, std::nullptr
 
 void hand_to_clients(napi_env env, Addon* addon, std::vector<std::unique_ptr<Attempt>>& batch,
                      void (*call)(napi_env env, void* context, napi_value on_batch, napi_value results),
-                     void* context) {
+                     void* context, std::vector<std::unique_ptr<Attempt>>* settled) {
   // Usually one copy asked for all of it: one run, no sort.
   auto by_client = [](const std::unique_ptr<Attempt>& x, const std::unique_ptr<Attempt>& y) {
     return x->client < y->client;
@@ -100,10 +100,15 @@ void hand_to_clients(napi_env env, Addon* addon, std::vector<std::unique_ptr<Att
     }
     from = to;
     Client& c = addon->clients[client];
-    c.in_flight -= run->size();
+    // A sequel follows a verdict that already counted its attempt out.
+    const size_t verdicts =
+        size_t(std::count_if(run->begin(), run->end(), [](const std::unique_ptr<Attempt>& a) {
+          return a->sequel != nbc::Sequel::kSteps;
+        }));
+    c.in_flight -= verdicts;
     // Held in this handle scope before the reference may turn weak.
     Napi::Function on_batch = c.on_batch.Value();
-    if (c.in_flight == 0) c.on_batch.Unref();
+    if (verdicts > 0 && c.in_flight == 0) c.on_batch.Unref();
     napi_value results;
     if (on_batch.IsEmpty() || !encode_all(env, *run, &results)) {
       close_connected(*run);
@@ -111,6 +116,9 @@ void hand_to_clients(napi_env env, Addon* addon, std::vector<std::unique_ptr<Att
       addon->hand_over(*run);
       call(env, context, on_batch, results);
     }
+    if (settled)
+      for (auto& a : *run)
+        if (a->sequel == nbc::Sequel::kCloseFollows) settled->push_back(std::move(a));
     run->clear();
   }
   batch.clear();

@@ -340,18 +340,53 @@ bool is_own_socket(const Attempt& a) {
   return sys_getsockopt_cookie(a.fd, &cookie) == 0 && cookie == a.cookie;
 }
 
-bool confirm_own_socket(Attempt& a) {
+namespace {
+
+// The identity check itself: true if a.fd still names the attempt's
+// socket; otherwise the step shows what the kernel said (EBADF: the number
+// names nothing; ENOTSOCK: a file that is no socket; 0 with another
+// cookie: another socket) and the number is forgotten.
+bool check_identity(Attempt& a) {
   if (a.cookie == 0) return true;
   uint64_t cookie = 0;
   int res = sys_getsockopt_cookie(a.fd, &cookie);
   if (res == 0 && cookie == a.cookie) return true;
-  // EBADF: the number names nothing; ENOTSOCK: a file that is no socket;
-  // 0 with another cookie: another socket. The verdict is EBADF either way,
-  // and the step shows what the kernel said.
   record(a, Call::kGetsockopt, Arg::kSoCookie, res);
   a.fd = -1;
+  return false;
+}
+
+}  // namespace
+
+bool confirm_own_socket(Attempt& a) {
+  if (check_identity(a)) return true;
+  // Whatever the kernel said, the verdict is EBADF.
   finish(a, EBADF, Call::kGetsockopt, Phase::kAsync);
   return false;
+}
+
+void settle_open(Attempt& a, int err, Phase phase) {
+  if (a.start_ns == 0) a.start_ns = monotonic_ns();
+  finish(a, err, Call::kConnect, phase);
+  a.sequel = Sequel::kCloseFollows;
+}
+
+void close_after_settle(Attempt& a, int epoll_fd, bool unwatch) {
+  const size_t sent = a.steps.size();
+  if (a.fd >= 0 && check_identity(a)) {
+    bool ours = true;
+    if (unwatch) {
+      int res = sys_epoll_ctl(epoll_fd, EPOLL_CTL_DEL, a.fd, 0, 0);
+      record(a, Call::kEpollCtl, Arg::kEpollCtlDel, res);
+      // On a kernel without SO_COOKIE the only check: ENOENT or EBADF say
+      // the number is no longer this socket's.
+      ours = res == 0;
+      if (!ours) a.fd = -1;
+    }
+    if (ours) close_traced(a);
+  }
+  a.steps.erase(a.steps.begin(), a.steps.begin() + std::ptrdiff_t(sent));
+  a.sequel = Sequel::kSteps;
 }
 
 void finish_aborted(Attempt& a) {

@@ -77,6 +77,12 @@ enum class Phase : uint8_t { kImmediate, kAsync, kTimeout, kAborted, kCount };
 // Extra words for an error's message, written out in lib/wire.ts.
 enum class Why : uint8_t { kNone, kFdSetsize, kNotStarted, kCount };
 
+// A verdict the epoll engine reaches without the kernel (a deadline, a
+// cancel) goes to JS before the close, which happens right after, in the
+// same turn of the loop (engine.h). kCloseFollows marks such a verdict; its
+// later kSteps result carries the steps taken after it.
+enum class Sequel : uint8_t { kNone, kCloseFollows, kSteps, kCount };
+
 // ESELFCONNECT is not a kernel errno: the kernel said success, we say no.
 // A value outside the errno range keeps the two apart.
 constexpr int kSelfConnect = -1;
@@ -136,7 +142,8 @@ struct TimerSlot {
 struct EngineSlot {
   enum class Stage : uint8_t { kQueued, kParked, kWatched };
   Stage stage = Stage::kQueued;
-  bool cancel_requested = false;  // a cancel reached it before its start
+  bool cancel_requested = false;      // a cancel reached it before its start
+  bool unwatch_after_settle = false;  // settled while watched: DEL before the close
 };
 
 struct Attempt {
@@ -173,6 +180,7 @@ struct Attempt {
   Call syscall = Call::kConnect;  // the call that reported posix_errno
   Phase phase = Phase::kImmediate;
   Why why = Why::kNone;
+  Sequel sequel = Sequel::kNone;
   std::vector<Step> steps;
   IpAddr local_name{};  // getsockname, on TCP success
   socklen_t local_name_len = 0;
@@ -254,6 +262,16 @@ void record_epoll_wake(Attempt& a, int ret, uint32_t events);
 // and the attempt failed without closing it.
 bool watch_epoll(Attempt& a, int epoll_fd);
 bool unwatch_epoll(Attempt& a, int epoll_fd);
+
+// The epoll engine's deadline and cancel, settled first: the verdict
+// (ETIMEDOUT, phase timeout; ECANCELED, phase aborted) with no syscall and
+// the socket still open, marked Sequel::kCloseFollows. close_after_settle,
+// once JS has that verdict, confirms the number is still the attempt's own
+// socket, unwatches it if `unwatch`, and closes it, each call traced; the
+// verdict stands whatever they say. Afterwards the attempt holds only the
+// steps taken after the verdict, marked Sequel::kSteps.
+void settle_open(Attempt& a, int err, Phase phase);
+void close_after_settle(Attempt& a, int epoll_fd, bool unwatch);
 void record_select_wake(Attempt& a, int ret, bool readable, bool writable);
 
 // The level and name of an option the algorithm or the step-by-step API sets.

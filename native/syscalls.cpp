@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,6 +169,21 @@ int wake_fd_drain(int fd) {
   ssize_t n = read(fd, &count, sizeof count);
   return n < 0 && errno != EAGAIN ? -errno : 0;
 }
+
+int deadline_fd_open() { return result(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)); }
+
+int deadline_fd_arm(int fd, int64_t at_ns) {
+  itimerspec spec{};  // all zero: disarmed
+  if (at_ns >= 0) {
+    // 0 would disarm it: an instant already past is the earliest one.
+    const int64_t at = std::max<int64_t>(at_ns, 1);
+    spec.it_value.tv_sec = time_t(at / 1000000000);
+    spec.it_value.tv_nsec = long(at % 1000000000);
+  }
+  return result(timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, nullptr));
+}
+
+int deadline_fd_drain(int fd) { return wake_fd_drain(fd); }
 
 int fd_is_open(int fd) { return fcntl(fd, F_GETFD) < 0 ? -errno : 0; }
 

@@ -89,6 +89,11 @@ int select_fds(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
 int poll_fds_until(pollfd* fds, nfds_t count, int timeout_ms);
 int select_fds_until(int nfds, fd_set* readfds, fd_set* writefds, int64_t timeout_ns);
 int wake_fd_open();  // eventfd
+// The epoll engine's clock: a timerfd on CLOCK_MONOTONIC, armed for an
+// absolute instant in ns (-1 disarms it), drained once it rang.
+int deadline_fd_open();
+int deadline_fd_arm(int fd, int64_t at_ns);
+int deadline_fd_drain(int fd);
 // fcntl(F_GETFD): 0 if fd is open, -EBADF if not. Not counted as a socket call.
 int fd_is_open(int fd);
 // getrlimit(RLIMIT_NOFILE): the soft limit, which bounds poll's nfds.

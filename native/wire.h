@@ -64,6 +64,7 @@ enum ResultSlot {
   kResRemoteScope = kResRemoteWords + 4,
   kResStepCount,
   kResTcpInfoSlots,  // 0, or kTcpInfoSlots of a probe's TCP_INFO after the steps
+  kResSequel,        // nbc::Sequel: a verdict whose close follows, or the steps after one
   kHeaderSlots,
 };
 // An endpoint's slots, from kResLocalFamily to kResLocalScope: family, port,
@@ -93,6 +94,7 @@ constexpr struct {
     {"remoteScope", kResRemoteScope},
     {"stepCount", kResStepCount},
     {"tcpInfoSlots", kResTcpInfoSlots},
+    {"sequel", kResSequel},
     {"headerSlots", kHeaderSlots},
 };
 
@@ -146,6 +148,7 @@ constexpr const char* kWaitNames[] = {"poll", "select", "epoll"};
 constexpr const char* kConfirmNames[] = {"so_error", "getpeername", "read", "reconnect"};
 constexpr const char* kPhaseNames[] = {"immediate", "async", "timeout", "aborted"};
 constexpr const char* kWhyNames[] = {nullptr, "fd_setsize", "not_started"};
+constexpr const char* kSequelNames[] = {"none", "close_follows", "steps"};
 
 // TCP_INFO's fields as lib/ names them (Node's camelCase), in the order the
 // binding writes them, each with where it sits in KernelTcpInfo; a field
@@ -237,6 +240,7 @@ static_assert(names_all<Wait>(kWaitNames));
 static_assert(names_all<Confirm>(kConfirmNames));
 static_assert(names_all<Phase>(kPhaseNames));
 static_assert(names_all<Why>(kWhyNames));
+static_assert(names_all<Sequel>(kSequelNames));
 static_assert(sizeof kSpecNames / sizeof *kSpecNames == kSpecSlots);
 static_assert(sizeof kStepNames / sizeof *kStepNames == kStepSlots);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, connectSync, probe } from '../dist/lib';
 import { blackHole, callsOf, fdCount, type Peer } from './helpers/listeners';
-import { WAITS } from './helpers/modes';
+import { nextTurns, settlesFirst, WAITS } from './helpers/modes';
 
 describe('AbortSignal', () => {
   let hole: Peer;
@@ -13,7 +13,8 @@ describe('AbortSignal', () => {
   });
 
   for (const wait of WAITS) {
-    it(`aborts a pending connect, closing its socket first (wait: '${wait}')`, async () => {
+    const order = settlesFirst('async', wait) ? 'settling first, closing its socket within the turn' : 'closing its socket first';
+    it(`aborts a pending connect, ${order} (wait: '${wait}')`, async () => {
       const before = fdCount();
       const controller = new AbortController();
       const pending = connect({ host: '127.0.0.1', port: hole.port }, { wait, signal: controller.signal });
@@ -26,10 +27,17 @@ describe('AbortSignal', () => {
       assert.equal(error.code, 'ABORT_ERR');
       assert.equal(error.phase, 'aborted');
       assert.equal(error.cause.message, 'changed my mind');
+      if (settlesFirst('async', wait)) {
+        // The socket is still open while the rejection's handlers run.
+        assert.equal(callsOf(error.steps).at(-1), 'epoll_ctl EPOLL_CTL_ADD');
+        assert.equal(fdCount(), before + 1, 'open while the handlers run');
+        await nextTurns();
+        assert.deepEqual(callsOf(error.steps).slice(-2), ['epoll_ctl EPOLL_CTL_DEL', 'close']);
+      }
       assert.equal(callsOf(error.steps).at(-1), 'close');
       assert.equal(error.steps.at(-1)!.ret, 0);
       assert.ok(error.elapsed >= 40, `elapsed ${error.elapsed}`);
-      assert.ok(fdCount() <= before, 'the socket is closed when the promise rejects');
+      assert.ok(fdCount() <= before, 'the socket is closed');
     });
   }
 

@@ -64,6 +64,21 @@ export function waitCalls(wait: Wait): string[] {
   return wait === 'epoll' ? ['epoll_ctl EPOLL_CTL_ADD', 'epoll_wait'] : [wait];
 }
 
+/**
+ * Whether a deadline or an abort settles before its socket is closed: the
+ * epoll engine's do (async, wait 'epoll'), and the close joins the trace
+ * right after, before the loop's next turn ends; the waiters and
+ * connectSync close first.
+ */
+export function settlesFirst(mode: Mode, wait: Wait): boolean {
+  return mode === 'async' && wait === 'epoll';
+}
+
+/** `turns` turns of the event loop: the epoll engine closes what settled first, 64 sockets a turn. */
+export async function nextTurns(turns = 1): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Before the close a deadline or an abort decides on, epoll takes the fd out of its set. */
 export function unwatchCalls(wait: Wait): string[] {
   return wait === 'epoll' ? ['epoll_ctl EPOLL_CTL_DEL'] : [];
