@@ -46,8 +46,8 @@ function checkTargets(targets: unknown): { list: ParsedTarget[]; name?: Extract<
  * attempt is a `connect` (socket, fcntl, setsockopt, bind, connect,
  * poll/select, getsockopt SO_ERROR) with its own socket.
  *
- * The first to connect wins. The others are aborted, and their sockets are
- * closed before the promise resolves. `timeout` is a deadline for the whole
+ * The first to connect wins. The others are aborted: their verdicts are in
+ * before the promise resolves, their sockets closed within the same turn. `timeout` is a deadline for the whole
  * race, lookup included.
  *
  * Rejects with an AggregateError (see `ConnectAnyError`) whose `errors` hold

@@ -53,6 +53,11 @@ const pending = new Map<number, Pending>();
 // sockets' close, until the steps of that close come (the same turn).
 const closing = new Map<number, ConnectError>();
 
+/** Attempts of this copy settled before their sockets' close, whose close has not happened yet. */
+export function settledBeforeClose(): number {
+  return closing.size;
+}
+
 // The engine and the waiters hand over finished attempts in batches: one
 // call, one buffer.
 // Another copy of this module (a test runner's module reset evaluates lib/

@@ -1,7 +1,7 @@
 // The race engine beneath connect() and connectAny(): RFC 8305's Happy
 // Eyeballs over a list of candidates, each attempt a connect() of its own
 // that the caller hands down (so this module imports neither), the losers
-// closed before the verdict.
+// aborted, and settled, before the verdict.
 import type { Connection } from './connection';
 import { abortError, everyAttemptFailed, type ConnectError } from './errors';
 import { setLongTimeout } from './timers';

@@ -263,9 +263,9 @@ export function getSoError(fd: number): RawResult & { value?: number; valueCode?
 export type Name = RawResult & { family?: 4 | 6 | 'unix'; address?: string; port?: number; path?: string };
 
 function nameOf(result: NativeName): Name {
-  const { endpoint, family, ...rest } = named(result);
+  const { endpoint, family, path, ...rest } = named(result);
   if (endpoint) return { ...rest, ...decodeEndpoint(endpoint) };
-  return family === 0 ? { ...rest, family: 'unix' } : rest;
+  return family === 0 ? { ...rest, family: 'unix', path } : rest;
 }
 
 /** getsockname(2). */

@@ -30,7 +30,7 @@ export interface ConnectOptions {
    * connectSync takes all three everywhere.
    */
   wait?: Wait;
-  /** Aborts a pending connect; the socket is closed before the promise rejects. */
+  /** Aborts a pending connect: it rejects with ABORT_ERR; see docs/api.md for when the socket is closed. */
   signal?: AbortSignal;
   /** bind(2) to this IP literal before connect. */
   localAddress?: string;

@@ -223,8 +223,11 @@ function formatAddress(buf: ArrayLike<number>, at: number, family: number): stri
   }
   const hex = (g: number[]) => g.map((x) => x.toString(16)).join(':');
   if (bestStart < 0) return hex(groups);
-  // An IPv4-mapped address reads as ::ffff:a.b.c.d, as inet_ntop prints it.
+  // As inet_ntop (glibc, libuv: what net.Socket reports) prints them, an
+  // IPv4-mapped address reads ::ffff:a.b.c.d and an IPv4-compatible one
+  // (six zero groups first) ::a.b.c.d.
   if (bestStart === 0 && bestLength === 5 && groups[5] === 0xffff) return `::ffff:${formatAddress(buf, at + 3, 4)}`;
+  if (bestStart === 0 && bestLength === 6) return `::${formatAddress(buf, at + 3, 4)}`;
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 

@@ -1,4 +1,4 @@
-// What the binding's three files share: the per-environment Addon, the
+// What the binding's files share: the per-environment Addon, the
 // conversions between JS values and Attempts (convert.cpp), and the pieces
 // module.cpp assembles into the exports (raw.cpp, the layout).
 //

@@ -1,6 +1,6 @@
 // The epoll engine: every async connect of one Node environment with
 // wait: 'epoll', run on that environment's own thread. No Node-API and no
-// libuv in here: the binding (module.cpp) registers epoll_fd() in the
+// libuv in here: the binding (engine_binding.cpp) registers epoll_fd() in the
 // environment's libuv loop and calls the entry points below from its
 // callbacks, so readiness arrives on the JS thread with no thread hop.
 //

@@ -174,10 +174,10 @@ Napi::Value raw_name(const Napi::CallbackInfo& info, bool peer) {
     if (!path.empty() && path[0] != '\0') path = path.c_str();  // drop the trailing NUL
     o.Set("family", 0);
     o.Set("path", path);
-  } else {
+  } else if (addr.ss_family == AF_INET || addr.ss_family == AF_INET6) {
     o.Set("family", addr.ss_family == AF_INET6 ? 6 : 4);
     o.Set("endpoint", endpoint_slots(info.Env(), addr));
-  }
+  }  // another family (an inherited netlink socket): no address to tell
   return o;
 }
 Napi::Value raw_getsockname(const Napi::CallbackInfo& info) { return raw_name(info, false); }

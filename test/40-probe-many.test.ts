@@ -38,6 +38,7 @@ describe('probeMany', () => {
       const before = fdCount();
       const hole = await blackHole('tcp4');
       const listener = await tcpListener('127.0.0.1');
+      const withPeers = fdCount();
       try {
         const run = async () => {
           let seen = 0;
@@ -54,6 +55,11 @@ describe('probeMany', () => {
         };
         if (how === 'throw') await assert.rejects(run(), /stop here/);
         else assert.equal(await run(), 1);
+        // The moment the loop statement ends, the 99 sockets are closed: all
+        // that may be left is the connection the listener accepted, which
+        // it closes once it reads the probe's close.
+        const now = fdCount();
+        assert.ok(now <= withPeers + 1, `no probe socket outlives the loop statement: ${now} open, ${withPeers} with the peers`);
       } finally {
         await hole.close();
         await listener.close();

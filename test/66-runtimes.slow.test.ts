@@ -146,6 +146,19 @@ describe('other runtimes and Node lines, with default options', function () {
           console.log(`      ${passing?.[0]}`);
           assert.ok(passing && Number(passing[1]) > 300, ran.stdout.slice(-2000));
         });
+
+      // Slow by design (services that come up after seconds, the kernel's
+      // 3 s of SYN retries), not by engine: they run on every Node line too.
+      if (spec.bin === 'node')
+        it('passes the wait tests and the kernel-paced option test', async () => {
+          const mocha = path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
+          const files = ['dist-test/35-wait-for.slow.test.js', 'dist-test/15-options.slow.test.js'];
+          const ran = await run([bin, mocha, '--no-config', '--timeout', '30000', '--reporter', 'dot', ...files], 240000, ROOT);
+          assert.equal(ran.status, 0, `${ran.stdout.slice(-4000)}\n${ran.stderr.slice(-2000)}`);
+          const passing = /(\d+) passing/.exec(ran.stdout);
+          console.log(`      ${passing?.[0]}`);
+          assert.ok(passing && Number(passing[1]) >= 39, ran.stdout.slice(-2000));
+        });
     });
   }
 });

@@ -1,7 +1,7 @@
 // Drives the epoll engine (native/engine.cpp, timer_heap.h) and the
 // algorithm (native/posix_connect.cpp) with no Node-API and no libuv, for
 // AddressSanitizer + LeakSanitizer + UBSan. The loop below plays the part
-// module.cpp gives libuv: poll(2) on the engine's epoll fd until the heap's
+// engine_binding.cpp gives libuv: poll(2) on the engine's epoll fd until the heap's
 // nearest instant, then collect_ready, expire and start_queued, taking
 // finished() after each.
 //
@@ -129,6 +129,8 @@ struct Record {
   bool cancelled = false;
   bool closed_behind = false;  // its number was closed behind the engine's back
   int finished = 0;
+  bool settled_first = false;  // Sequel::kCloseFollows: its close follows
+  int sequels = 0;             // the steps after it
 };
 
 struct Later {
@@ -211,7 +213,7 @@ class Round {
   std::vector<int> fillers_;
   std::string dir_, unix_path_, missing_path_;
 
-  uint64_t wrong_ = 0, finished_ = 0, closed_behind_ = 0, dups_ = 0, cancels_ = 0;
+  uint64_t wrong_ = 0, finished_ = 0, sequels_ = 0, closed_behind_ = 0, dups_ = 0, cancels_ = 0;
   uint64_t reused_by_attempt_ = 0, reused_by_ours_ = 0;
   std::map<int, uint64_t> outcomes_;  // by errno
 };
@@ -324,7 +326,11 @@ bool Round::outcome_allowed(const nbc::Attempt& a, const Record& r) {
   // Whatever the engine does next with a number closed behind its back (a
   // wake, a deadline, a cancel, the end of a wait delay), it must first find
   // that the number is no longer its socket's.
-  if (r.closed_behind) return err == EBADF;
+  // A deadline or a cancel settles first (Sequel::kCloseFollows): its
+  // verdict stands, and the check comes before the close.
+  if (r.closed_behind)
+    return err == EBADF || (a.sequel == nbc::Sequel::kCloseFollows &&
+                            ((r.cancelled && err == ECANCELED) || (r.has_deadline && err == ETIMEDOUT)));
   if (r.cancelled && err == ECANCELED && phase == nbc::Phase::kAborted) return true;
   if (r.has_deadline && err == ETIMEDOUT && phase == nbc::Phase::kTimeout) return true;
   const bool connected = err == 0 && (a.close_when_connected ? a.fd < 0 : a.fd >= 0);
@@ -351,6 +357,16 @@ void Round::take_finished() {
   auto& done = engine_.finished();
   for (auto& a : done) {
     const uint64_t id = a->id;
+    if (a->sequel == nbc::Sequel::kSteps) {
+      // The close of one settled first: after its verdict, once.
+      if (id == 0 || id >= next_id_ || records_[id].finished != 1 || records_[id].sequels++ != 0) {
+        std::fprintf(stderr, "id %llu: a sequel without its verdict, or a second one\n",
+                     (unsigned long long)id);
+        wrong_++;
+      }
+      sequels_++;
+      continue;
+    }
     if (id == 0 || id >= next_id_ || records_[id].finished++ != 0) {
       std::fprintf(stderr, "id %llu finished twice or was never queued\n", (unsigned long long)id);
       wrong_++;
@@ -367,6 +383,13 @@ void Round::take_finished() {
                    r.cancelled ? ", cancelled" : "", r.closed_behind ? ", closed behind the back" : "", err,
                    std::strerror(err > 0 ? err : 0), int(a->phase), a->fd);
       wrong_++;
+    }
+    if (a->sequel == nbc::Sequel::kCloseFollows) {
+      records_[id].settled_first = true;
+      // The socket is still the engine's, to check and close: back it goes,
+      // as the binding hands it back once JS has the verdict.
+      engine_.adopt_settled(std::move(a));
+      continue;
     }
     if (a->fd >= 0) {
       // A connected socket handed over must be the attempt's own.
@@ -537,6 +560,7 @@ void Round::accept_all(int listener) {
 
 int Round::poll_timeout(int64_t now) {
   if (engine_.has_queued() || !engine_.finished().empty()) return 0;
+  if (engine_.has_settled()) return 0;
   int64_t next = engine_.next_timer_ns();
   for (const Later& l : later_)
     if (next < 0 || l.at_ns < next) next = l.at_ns;
@@ -569,6 +593,7 @@ int Round::run() {
     if (next_id_ <= total_ && chance(2)) queue_some(now);
     engine_.start_queued(256);  // the idle handle's turn
     take_finished();
+    if (engine_.close_settled(64)) take_finished();
     note_started();
     if (chance(3)) close_behind_back(now);
     if (chance(6)) bystanders();
@@ -578,6 +603,7 @@ int Round::run() {
     take_finished();
     if (turns % 16 == 0) check_own_files("during the run");
 
+    engine_.arm_deadline();  // its clock, in the epoll set, as the binding arms it
     pollfd p[3] = {{engine_.epoll_fd(), POLLIN, 0}, {listener_, POLLIN, 0}, {unix_, POLLIN, 0}};
     int n = poll(p, 3, poll_timeout(nbc::monotonic_ns()));
     if (n < 0 && errno != EINTR) die("poll");
@@ -618,9 +644,17 @@ int Round::run() {
   rmdir(dir_.c_str());
 
   uint64_t queued = next_id_ - 1, never = 0;
-  for (uint64_t id = 1; id < next_id_; id++) never += records_[id].finished == 0;
+  uint64_t never_closed = 0;
+  for (uint64_t id = 1; id < next_id_; id++) {
+    never += records_[id].finished == 0;
+    never_closed += records_[id].settled_first && records_[id].sequels == 0;
+  }
   if (!tear_down_early_ && never != 0) {
     std::fprintf(stderr, "%llu attempts never finished\n", (unsigned long long)never);
+    wrong_++;
+  }
+  if (!tear_down_early_ && never_closed != 0) {
+    std::fprintf(stderr, "%llu settled before their close never had it\n", (unsigned long long)never_closed);
     wrong_++;
   }
   const std::vector<int> fds_after = open_fds();
@@ -642,14 +676,15 @@ int Round::run() {
       "epoll, %s: %llu queued, %llu finished in %.1f s over %llu turns (%s); %llu numbers closed behind the "
       "engine's back (%llu of them kept open by a dup), %llu of them taken at once by a new attempt and %llu "
       "by a "
-      "file of ours; %llu cancels%s; fds: %zu at the start, %zu at the end; %llu wrong\n",
+      "file of ours; %llu cancels%s; %llu closes after a settle; fds: %zu at the start, %zu at the end; %llu "
+      "wrong\n",
       tear_down_early_ ? "torn down with attempts in flight" : "to completion", (unsigned long long)queued,
       (unsigned long long)finished_, double(nbc::monotonic_ns() - began) / 1e9, (unsigned long long)turns,
       outcomes.c_str(), (unsigned long long)closed_behind_, (unsigned long long)dups_,
       (unsigned long long)reused_by_attempt_, (unsigned long long)reused_by_ours_,
       (unsigned long long)cancels_,
       tear_down_early_ ? (", " + std::to_string(left) + " in flight at the teardown").c_str() : "",
-      fds_before.size(), fds_after.size(), (unsigned long long)wrong_);
+      (unsigned long long)sequels_, fds_before.size(), fds_after.size(), (unsigned long long)wrong_);
   return wrong_ == 0 ? 0 : 1;
 }
 
