@@ -46,7 +46,12 @@ const normalize = (out: string) =>
     .split('\n')
     // A trace right-aligns its milliseconds: a slower build (a sanitizer's)
     // widens the column, so the padding before a leading figure is not content.
-    .map((l) => l.trimEnd().replace(/^ +(?=[0-9])/, '').replace(/[0-9]+(\.[0-9]+)?/g, '#'));
+    .map((l) =>
+      l
+        .trimEnd()
+        .replace(/^ +(?=[0-9])/, '')
+        .replace(/[0-9]+(\.[0-9]+)?/g, '#'),
+    );
 
 describe('the README and docs/', function () {
   this.timeout(120000);
