@@ -26,15 +26,17 @@ export const DEFAULT_TIMEOUT = 5000;
 
 const USAGE = `usage:
   nbconnect <target> [--timeout ms] [--wait epoll|poll|select] [--sync] [--confirm so_error|getpeername|read|reconnect]
-                     [--local addr[:port]] [--syn-count n] [socket options] [--quiet] [--json]
+                     [--local addr[:port]] [--syn-count n] [socket options] [--quiet] [--json] [--trace]
                      --timeout: the connect's deadline, default ${DEFAULT_TIMEOUT} ms; a failure prints one line on stderr
   nbconnect wait <target>... [--timeout ms] [--attempt-timeout ms] [--interval ms] [--reverse] [--hold ms]
                      [--status codes] [--insecure] [socket options] [--quiet] [--json] [-- command [args...]]
                      --timeout: the whole wait's deadline, default ${WAIT_DEFAULTS.timeout} ms; --attempt-timeout each attempt's,
                      default ${WAIT_DEFAULTS.attemptTimeout} ms; --interval between attempts, default ${WAIT_DEFAULTS.interval} ms; --status e.g. 200-299,404
                      (URLs, default 200-399); --hold ms a connection must stay open; then runs the command, if any
-  nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
-  nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
+  nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json] [--trace]
+  nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait epoll|poll|select] [socket options] [--open] [--json] [--trace]
+                     a row per open, filtered (ETIMEDOUT) or other (an errno) port; closed (ECONNREFUSED) ones, and over 25 of a kind, counted;
+                     --open: the open ports alone; --json: a line per port {port,state,service,code,ms}
   nbconnect bench <target> [-n count] [-c concurrency] [--reps n] [--timeout ms] [--json] [--svg file] [--i-own-this-host]
 
   nbconnect --version
@@ -43,6 +45,8 @@ const USAGE = `usage:
     --device name   SO_BINDTODEVICE        --tos n    IP_TOS / IPV6_TCLASS     --mark n   SO_MARK
     --mptcp         IPPROTO_MPTCP socket   --mptcp-prefer  MPTCP, else plain TCP
     --sockopt [level:]name=value   any option, e.g. SOL_SOCKET:SO_PRIORITY=6, TCP_CONGESTION=reno (repeatable)
+
+  --trace   each connect's syscall trace (the plain command prints it anyway); with --json, each whole Outcome with its steps
 
   <target>  host:port, [v6]:port, unix:/path or unix:@abstract (wait: also http:// and https:// URLs)   <ports>  e.g. 1-1024,8080
 ${EXIT_HELP}
