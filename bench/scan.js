@@ -41,7 +41,8 @@ async function main() {
   const drivers = {
     'nbconnect scan': {
       run: () => timed(process.execPath, [path.join(__dirname, '..', 'bin', 'nbconnect.js'), 'scan', '127.0.0.1', '1-65535']),
-      found: (out) => out.includes(`\nopen ports: ${port}\n`),
+      // nmap's row for the one open port, and no port filtered or other.
+      found: (out) => (out.match(/^[0-9]+\/tcp +open /gm) ?? []).join() === `${port}/tcp open ` && /: 1 open, [0-9]+ closed, 0 filtered, 0 other$/m.test(out),
     },
   };
   if (nmap)

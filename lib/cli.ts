@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import type { ConnectAnyError } from './connect-any';
 import { benchTable, runBench, targetIsLocal, writeSvg, type BenchSettings } from './cli-bench';
+import { portJson, scanSummary, scanTable, stateOf, type PortResult } from './cli-scan';
 import { parseStatuses, runWait, WAIT_DEFAULTS } from './cli-wait';
 import { EXIT, EXIT_HELP, exitCodeOf } from './exit-codes';
 import { connectSync, probe } from './connect';
@@ -25,15 +26,17 @@ export const DEFAULT_TIMEOUT = 5000;
 
 const USAGE = `usage:
   nbconnect <target> [--timeout ms] [--wait epoll|poll|select] [--sync] [--confirm so_error|getpeername|read|reconnect]
-                     [--local addr[:port]] [--syn-count n] [socket options] [--quiet] [--json]
+                     [--local addr[:port]] [--syn-count n] [socket options] [--quiet] [--json] [--trace]
                      --timeout: the connect's deadline, default ${DEFAULT_TIMEOUT} ms; a failure prints one line on stderr
   nbconnect wait <target>... [--timeout ms] [--attempt-timeout ms] [--interval ms] [--reverse] [--hold ms]
                      [--status codes] [--insecure] [socket options] [--quiet] [--json] [-- command [args...]]
                      --timeout: the whole wait's deadline, default ${WAIT_DEFAULTS.timeout} ms; --attempt-timeout each attempt's,
                      default ${WAIT_DEFAULTS.attemptTimeout} ms; --interval between attempts, default ${WAIT_DEFAULTS.interval} ms; --status e.g. 200-299,404
                      (URLs, default 200-399); --hold ms a connection must stay open; then runs the command, if any
-  nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
-  nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json]
+  nbconnect ping <target> [-c count] [-i interval-ms] [--timeout ms] [--wait epoll|poll|select] [socket options] [--json] [--trace]
+  nbconnect scan <host> <ports> [--concurrency n] [--timeout ms] [--wait epoll|poll|select] [socket options] [--open] [--json] [--trace]
+                     a row per open, filtered (ETIMEDOUT) or other (an errno) port; closed (ECONNREFUSED) ones, and over 25 of a kind, counted;
+                     --open: the open ports alone; --json: a line per port {port,state,service,code,ms}
   nbconnect bench <target> [-n count] [-c concurrency] [--reps n] [--timeout ms] [--json] [--svg file] [--i-own-this-host]
 
   nbconnect --version
@@ -42,6 +45,8 @@ const USAGE = `usage:
     --device name   SO_BINDTODEVICE        --tos n    IP_TOS / IPV6_TCLASS     --mark n   SO_MARK
     --mptcp         IPPROTO_MPTCP socket   --mptcp-prefer  MPTCP, else plain TCP
     --sockopt [level:]name=value   any option, e.g. SOL_SOCKET:SO_PRIORITY=6, TCP_CONGESTION=reno (repeatable)
+
+  --trace   each connect's syscall trace (the plain command prints it anyway); with --json, each whole Outcome with its steps
 
   <target>  host:port, [v6]:port, unix:/path or unix:@abstract (wait: also http:// and https:// URLs)   <ports>  e.g. 1-1024,8080
 ${EXIT_HELP}
@@ -108,6 +113,9 @@ const COMMON = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** Each connect's step trace (formatTrace), or with --json its whole Outcome. */
+const TRACE_FLAG = { trace: { type: 'boolean' } } as const;
 
 const SOCKET_FLAGS = {
   device: { type: 'string' },
@@ -193,6 +201,9 @@ async function connectOnce(argv: string[], io: Io): Promise<number> {
     local: { type: 'string' },
     'syn-count': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
+    // The trace is this command's output already: accepted so that --trace
+    // means the same on every command that connects.
+    ...TRACE_FLAG,
     ...SOCKET_FLAGS,
   });
   if (values.help) {
@@ -241,7 +252,12 @@ function failedSync(err: unknown, target: Target): Outcome {
 }
 
 async function ping(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { count: { type: 'string', short: 'c' }, interval: { type: 'string', short: 'i' }, ...SOCKET_FLAGS });
+  const { values, positionals } = parse(argv, {
+    count: { type: 'string', short: 'c' },
+    interval: { type: 'string', short: 'i' },
+    ...TRACE_FLAG,
+    ...SOCKET_FLAGS,
+  });
   if (values.help) {
     io.out(USAGE);
     return 0;
@@ -278,6 +294,7 @@ async function ping(argv: string[], io: Io): Promise<number> {
         const rtt = outcome.tcpInfo ? ` kernel rtt=${(outcome.tcpInfo.rtt / 1000).toFixed(3)} ms` : '';
         io.out(`connected to ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms${rtt}`);
       } else io.out(`${outcome.code} from ${where}: seq=${seq} time=${outcome.elapsed.toFixed(3)} ms (${outcome.phase})`);
+      if (values.trace && !values.json) io.out(formatTrace(outcome));
       if (outcome.ok) times.push(outcome.elapsed);
       else lastFailure = outcome;
       if (outcome.tcpInfo) kernelTimes.push(outcome.tcpInfo.rtt / 1000);
@@ -320,7 +337,7 @@ export function parsePorts(text: string): Uint8Array {
 }
 
 async function scan(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { concurrency: { type: 'string' }, ...SOCKET_FLAGS });
+  const { values, positionals } = parse(argv, { concurrency: { type: 'string' }, open: { type: 'boolean' }, ...TRACE_FLAG, ...SOCKET_FLAGS });
   if (values.help) {
     io.out(USAGE);
     return 0;
@@ -362,9 +379,9 @@ async function scan(argv: string[], io: Io): Promise<number> {
     for (let port = 1; port < 65536; port++) if (ports[port]) yield { host: address, port };
   }
 
-  const counts = { open: 0, refused: 0, timeout: 0, other: 0 };
-  const open: number[] = [];
-  const others = new Map<string, number>();
+  const onlyOpen = values.open === true;
+  const results: PortResult[] = [];
+  let open = 0;
   let done = 0;
   let drawn = 0;
   const draw = (force = false) => {
@@ -373,20 +390,18 @@ async function scan(argv: string[], io: Io): Promise<number> {
     drawn = now;
     const width = 30;
     const filled = Math.round((width * done) / total);
-    io.err(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} open ${counts.open}`);
+    io.err(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} open ${open}`);
   };
   for await (const outcome of probeMany(targets(), { ...options, concurrency })) {
     done++;
-    if (outcome.ok) {
-      counts.open++;
-      open.push((outcome.target as { port: number }).port);
-    } else if (outcome.code === 'ECONNREFUSED') counts.refused++;
-    else if (outcome.code === 'ETIMEDOUT') counts.timeout++;
-    else {
-      counts.other++;
-      others.set(outcome.code, (others.get(outcome.code) ?? 0) + 1);
+    const result: PortResult = { port: (outcome.target as { port: number }).port, state: stateOf(outcome.code), code: outcome.code, ms: outcome.elapsed };
+    results.push(result);
+    if (result.state === 'open') open++;
+    // Each port as it completes, so a reader of the stream (| head, jq) sees it at once.
+    if (!onlyOpen || result.state === 'open') {
+      if (values.json) io.out(values.trace ? JSON.stringify(outcome) : portJson(result));
+      else if (values.trace) io.out(`${placeOf(outcome.target)}\n${formatTrace(outcome)}`);
     }
-    if (values.json) io.out(JSON.stringify(outcome));
     draw();
   }
   if (io.tty) {
@@ -395,12 +410,8 @@ async function scan(argv: string[], io: Io): Promise<number> {
   }
   if (values.json) return 0;
   const took = performance.now() - started;
-  io.out(`scanned ${total} port${total === 1 ? '' : 's'} on ${address}${address !== host ? ` (${host})` : ''} in ${took.toFixed(0)} ms`);
-  io.out(`  open     ${String(counts.open).padStart(6)}`);
-  io.out(`  refused  ${String(counts.refused).padStart(6)}`);
-  io.out(`  timeout  ${String(counts.timeout).padStart(6)}`);
-  io.out(`  other    ${String(counts.other).padStart(6)}${others.size ? `  (${[...others].map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`);
-  io.out(`open ports: ${open.length ? open.sort((a, b) => a - b).join(', ') : 'none'}`);
+  for (const line of scanTable(results, onlyOpen)) io.out(line);
+  io.out(scanSummary(total, `${address}${address !== host ? ` (${host})` : ''}`, took, results));
   return 0;
 }
 

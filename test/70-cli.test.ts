@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import type { Outcome, Step } from '../dist/lib';
 import { main, type Io } from '../dist/lib/cli';
+import { loadServices } from '../dist/lib/services';
 import { tcpListener, refusedPort, blackHole, unixListener, type TcpListener } from './helpers/listeners';
-import { BIN, nbconnect, nbconnectInNamespace } from './helpers/command';
+import { BIN, nbconnect, nbconnectInNamespace, type Ran } from './helpers/command';
 import { namespaceBlocker, skipWithout } from './helpers/namespaces';
 
 describe('the nbconnect command', () => {
@@ -108,31 +109,139 @@ describe('the nbconnect command', () => {
     assert.match(down.stdout, /2 connects, 0 connected, 2 failed, 100\.0% loss/);
   });
 
-  it('scan: a range with known open ports, the summary, and --json lines (in a network namespace of its own)', async function () {
-    skipWithout(this, namespaceBlocker(), 'network namespaces');
-    // The namespace's loopback holds only these two listeners, so the ports
-    // can be fixed and every other port of the range is refused.
+  describe('scan, read as nmap prints a scan (each range in a network namespace of its own)', () => {
+    // The namespace's loopback holds only these listeners, so the ports can
+    // be fixed: two accept, 9100 never answers (a full queue), and every
+    // other port of the ranges is refused.
     const ours = [8080, 8443];
-    // A window around each listener's port.
-    const [windowed, json] = await Promise.all([
-      nbconnectInNamespace(ours, 'scan', '127.0.0.1', '8077-8083,8440-8446', '--concurrency', '4', '--timeout', '2000'),
-      nbconnectInNamespace(ours, 'scan', '127.0.0.1', '8080,8443', '--json'),
-    ]);
-    assert.equal(windowed.status, 0, windowed.stdout + windowed.stderr);
-    assert.match(windowed.stdout, /^scanned 14 ports on 127\.0\.0\.1 in [0-9]+ ms$/m);
-    assert.match(windowed.stdout, /^ {2}open {10}2\n {2}refused {6}12\n {2}timeout {7}0\n {2}other {9}0$/m);
-    assert.match(windowed.stdout, /^open ports: 8080, 8443$/m);
+    const FILTERED = 9100;
+    const inNamespace = (...args: string[]) => nbconnectInNamespace([...ours, { blackHole: FILTERED }], 'scan', '127.0.0.1', ...args);
+    // What the command should print in the SERVICE column: this machine's
+    // /etc/services (lib/services.ts, tested on its own in 69), or nmap's
+    // 'unknown' for a port it does not list or where there is no file.
+    const names = loadServices();
+    const service = (port: number) => names.get(port) ?? 'unknown';
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-    assert.equal(json.status, 0, json.stderr);
-    const outcomes = json.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Outcome);
-    assert.deepEqual(
-      outcomes.map((o) => o.code),
-      ['OK', 'OK'],
-    );
-    assert.deepEqual(outcomes.map((o) => ('port' in o.target ? o.target.port : NaN)).sort(), ours);
+    const runs = {} as Record<'table' | 'open' | 'json' | 'jsonOpen' | 'trace', Ran>;
+    before(async function () {
+      skipWithout(this, namespaceBlocker(), 'network namespaces');
+      // The filtered port costs its whole --timeout; the runs go side by side.
+      const range = ['8077-8083,8440-8446,9100', '--concurrency', '4', '--timeout', '400'];
+      [runs.table, runs.open, runs.json, runs.jsonOpen, runs.trace] = await Promise.all([
+        inNamespace(...range),
+        inNamespace(...range, '--open'),
+        inNamespace('8080,8081,9100', '--timeout', '400', '--json'),
+        inNamespace('8080,8081,9100', '--timeout', '400', '--json', '--open'),
+        inNamespace('8080,8081,9100', '--timeout', '400', '--json', '--trace'),
+      ]);
+    });
+
+    it('a line per open and per filtered port (PORT STATE SERVICE REASON), the closed ones counted, the rate in the summary', () => {
+      const { status, stdout, stderr } = runs.table;
+      assert.equal(status, 0, stdout + stderr);
+      const lines = stdout.trimEnd().split('\n');
+      assert.equal(lines[0], 'Not shown: 12 closed tcp ports (ECONNREFUSED)', stdout);
+      assert.match(lines[1], /^PORT +STATE +SERVICE +REASON$/);
+      assert.match(lines[2], new RegExp(`^8080/tcp +open +${escape(service(8080))}$`));
+      assert.match(lines[3], new RegExp(`^8443/tcp +open +${escape(service(8443))}$`));
+      assert.match(lines[4], new RegExp(`^${FILTERED}/tcp +filtered +${escape(service(FILTERED))} +ETIMEDOUT$`));
+      // The columns line up, as nmap's do.
+      const stateColumn = lines[1].indexOf('STATE');
+      for (const row of lines.slice(2, 5)) assert.match(row.slice(stateColumn), /^(open|filtered) /, row);
+      const summary = /^scanned 15 ports on 127\.0\.0\.1 in ([0-9]+) ms \(([0-9]+) ports\/s\): 2 open, 12 closed, 1 filtered, 0 other$/.exec(lines[5]);
+      assert.ok(summary, stdout);
+      assert.equal(lines.length, 6, stdout);
+      // The filtered port waited out its 400 ms; the rate is the ports over that time.
+      const [ms, rate] = [Number(summary[1]), Number(summary[2])];
+      assert.ok(ms >= 400, `${ms} ms`);
+      assert.ok(Math.abs(rate - (15 * 1000) / ms) <= 1, `${rate} ports/s over ${ms} ms`);
+    });
+
+    it('--open: only the open ports (no REASON column: they have none), and the summary still counts the rest', () => {
+      const { status, stdout, stderr } = runs.open;
+      assert.equal(status, 0, stdout + stderr);
+      const lines = stdout.trimEnd().split('\n');
+      assert.deepEqual(
+        lines.slice(0, 3).map((l) => l.split(/ +/).join(' ')),
+        ['PORT STATE SERVICE', `8080/tcp open ${service(8080)}`, `8443/tcp open ${service(8443)}`],
+        stdout,
+      );
+      assert.match(lines[3], /^scanned 15 ports on 127\.0\.0\.1 in [0-9]+ ms \([0-9]+ ports\/s\): 2 open, 12 closed, 1 filtered, 0 other$/);
+      assert.equal(lines.length, 4, stdout);
+    });
+
+    it('--json: one compact line per port, port, state, service, code and ms; --open keeps the open ones', () => {
+      const { status, stdout, stderr } = runs.json;
+      assert.equal(status, 0, stderr);
+      const ports = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .sort((a, b) => (a.port as number) - (b.port as number));
+      for (const port of ports) {
+        assert.deepEqual(Object.keys(port), ['port', 'state', 'service', 'code', 'ms']);
+        assert.equal(typeof port.ms, 'number');
+      }
+      assert.deepEqual(
+        ports.map(({ port, state, service, code }) => ({ port, state, service, code })),
+        [
+          { port: 8080, state: 'open', service: names.get(8080) ?? null, code: null },
+          { port: 8081, state: 'closed', service: names.get(8081) ?? null, code: 'ECONNREFUSED' },
+          { port: FILTERED, state: 'filtered', service: names.get(FILTERED) ?? null, code: 'ETIMEDOUT' },
+        ],
+      );
+      assert.ok((ports[2].ms as number) >= 400, `${ports[2].ms as number}`);
+
+      assert.equal(runs.jsonOpen.status, 0, runs.jsonOpen.stderr);
+      assert.deepEqual(
+        runs.jsonOpen.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { port: number; state: string }).state),
+        ['open'],
+      );
+    });
+
+    it('--json --trace: the whole Outcome of each port, its steps with it', () => {
+      const { status, stdout, stderr } = runs.trace;
+      assert.equal(status, 0, stderr);
+      const outcomes = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Outcome);
+      assert.deepEqual(outcomes.map((o) => ('port' in o.target ? o.target.port : NaN)).sort(), [8080, 8081, FILTERED]);
+      const byCode = new Map(outcomes.map((o) => [o.code, o]));
+      assert.deepEqual([...byCode.keys()].sort(), ['ECONNREFUSED', 'ETIMEDOUT', 'OK']);
+      for (const outcome of outcomes)
+        assert.ok(
+          outcome.steps.some((s: Step) => s.call === 'connect'),
+          JSON.stringify(outcome),
+        );
+      assert.equal(byCode.get('ETIMEDOUT')!.phase, 'timeout');
+    });
+
+    it('another errno (an unreachable route: EHOSTUNREACH) is its own state, "other", with its code; more than 25 of one kind are counted, not listed', async function () {
+      skipWithout(this, namespaceBlocker(), 'network namespaces');
+      // 192.0.2.0/24 is TEST-NET-1; inside this namespace its route refuses, and no interface leads out.
+      const script = `ip link set lo up && ip route add unreachable 192.0.2.0/24 && "${process.execPath}" "${BIN}" scan 192.0.2.1 79-81 && "${process.execPath}" "${BIN}" scan 192.0.2.1 1-30`;
+      const { status, stdout, stderr } = await new Promise<Ran>((resolve) =>
+        execFile('unshare', ['-n', 'sh', '-c', script], { timeout: 20000 }, (error, out, err) =>
+          resolve({ status: error ? error.code : 0, stdout: out, stderr: err }),
+        ),
+      );
+      assert.equal(status, 0, stdout + stderr);
+      const [few, many] = stdout.split(/(?<=ports\/s\): [^\n]*\n)/);
+      assert.match(
+        few,
+        /^PORT +STATE +SERVICE +REASON\n79\/tcp +other +\S+ +EHOSTUNREACH\n80\/tcp +other +\S+ +EHOSTUNREACH\n81\/tcp +other +\S+ +EHOSTUNREACH\n/,
+      );
+      assert.match(few, /: 0 open, 0 closed, 0 filtered, 3 other\n$/);
+      assert.match(
+        many,
+        /^Not shown: 30 other tcp ports \(EHOSTUNREACH\)\nscanned 30 ports on 192\.0\.2\.1 in [0-9]+ ms \([0-9]+ ports\/s\): 0 open, 0 closed, 0 filtered, 30 other\n$/,
+      );
+    });
   });
 
   it('scan draws a progress bar on stderr only when it is a terminal', async () => {
@@ -141,10 +250,39 @@ describe('the nbconnect command', () => {
       let err = '';
       const status = await main(['scan', '127.0.0.1', `${live.port}`], { out: (l) => out.push(l), err: (t) => (err += t), tty } satisfies Io);
       assert.equal(status, 0);
-      assert.match(out.join('\n'), /open ports: [0-9]+/);
+      assert.match(out.join('\n'), new RegExp(`^${live.port}/tcp +open `, 'm'));
       if (tty) assert.match(err, /\r\[#{30}\] 1\/1 open 1\n$/);
       else assert.equal(err, '');
     }
+  });
+
+  it("--trace: the scan prints each port's step trace before its table; ping each connect's after its line; the plain command its trace as ever", async () => {
+    const capture = async (...args: string[]) => {
+      const out: string[] = [];
+      const status = await main(args, { out: (l) => out.push(l), err: () => {}, tty: false });
+      return { status, text: out.join('\n') };
+    };
+    const scanned = await capture('scan', '127.0.0.1', `${live.port}`, '--trace');
+    assert.equal(scanned.status, 0);
+    assert.match(
+      scanned.text,
+      new RegExp(`^127\\.0\\.0\\.1:${live.port}\n(\\s+[0-9.]+ ms {2}.*\n)*\\s+[0-9.]+ ms {2}=> OK \\(phase: async\\)\n`),
+      scanned.text,
+    );
+    assert.match(scanned.text, /connect\(\) = -1 EINPROGRESS/);
+    assert.match(scanned.text, new RegExp(`^${live.port}/tcp +open `, 'm'));
+
+    const pinged = await capture('ping', `127.0.0.1:${live.port}`, '-c', '2', '-i', '0', '--trace');
+    assert.equal(pinged.status, 0);
+    assert.match(
+      pinged.text,
+      /^connected to 127\.0\.0\.1:[0-9]+: seq=1 .*\n(\s+[0-9.]+ ms {2}.*\n)*\s+[0-9.]+ ms {2}=> OK \(phase: async\)\nconnected to 127\.0\.0\.1:[0-9]+: seq=2 /,
+    );
+
+    const plain = await capture(`127.0.0.1:${live.port}`, '--trace');
+    assert.equal(plain.status, 0);
+    assert.match(plain.text, /^\s+[0-9.]+ ms {2}socket\(/);
+    assert.match(plain.text, /=> OK \(phase: async\)$/);
   });
 
   it('bad arguments: a one-line reason and the usage on stderr, exit 2, no stack trace', async () => {

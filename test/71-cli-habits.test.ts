@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { Outcome } from '../dist/lib';
 import { PYTHON, tcpListener } from './helpers/listeners';
 import { BIN, nbconnect } from './helpers/command';
 import { inNetworkNamespace, namespaceBlocker, skipWithout } from './helpers/namespaces';
@@ -86,7 +85,8 @@ describe('the command in a pipeline', () => {
     const first = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())));
     child.stdout.destroy();
     const status = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    assert.equal((JSON.parse(first.split('\n')[0]) as Outcome).code, 'ECONNREFUSED');
+    const { state, code } = JSON.parse(first.split('\n')[0]) as { state: string; code: string };
+    assert.deepEqual({ state, code }, { state: 'closed', code: 'ECONNREFUSED' });
     assert.equal(stderr, '');
     assert.equal(status, 0);
   });

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 
-import { inNetworkNamespace } from './namespaces';
+import { inNetworkNamespace, type NamespaceListener } from './namespaces';
 
 /** The package's command, as npm links it. */
 export const BIN = path.join(__dirname, '..', '..', 'bin', 'nbconnect.js');
@@ -30,10 +30,10 @@ export const nbconnect = (...args: string[]) => runNode(BIN, args);
 
 /**
  * Runs the command in a network namespace of its own whose loopback holds
- * only listeners on 127.0.0.1 at `ports` (see inNetworkNamespace): how a
- * scan of a port range runs here.
+ * only listeners on 127.0.0.1 at `ports` (see inNetworkNamespace), black
+ * holes among them if asked: how a scan of a port range runs here.
  */
-export const nbconnectInNamespace = (ports: readonly number[], ...args: string[]) => run(...inNetworkNamespace(ports, BIN, args));
+export const nbconnectInNamespace = (ports: readonly NamespaceListener[], ...args: string[]) => run(...inNetworkNamespace(ports, BIN, args));
 
 /** Runs a Node script as nbconnectInNamespace runs the command. */
 export const runNodeInNamespace = (ports: readonly number[], script: string, args: readonly string[] = []) => run(...inNetworkNamespace(ports, script, args));

@@ -38,11 +38,19 @@ export function skipWithout(test: Mocha.Context, gap: string | null, what: strin
 const LISTEN_AND_RUN = path.join(__dirname, '..', 'fixtures', 'listen-and-run.js');
 
 /**
+ * A listener in the namespace: a port number accepts (and closes each
+ * connection); { blackHole: port } never accepts and its queue is full, so
+ * a connect to it gets no answer before its deadline.
+ */
+export type NamespaceListener = number | { blackHole: number };
+
+/**
  * The command and arguments that run the Node script `script` in a network
  * namespace made for it (`unshare -n`), its loopback up and holding only
  * listeners on 127.0.0.1 at `ports`: where a scan of a port range runs,
  * never on the machine's own loopback, where its services listen.
  */
-export function inNetworkNamespace(ports: readonly number[], script: string, args: readonly string[]): [string, string[]] {
-  return ['unshare', ['-n', process.execPath, LISTEN_AND_RUN, ports.join(','), script, ...args]];
+export function inNetworkNamespace(ports: readonly NamespaceListener[], script: string, args: readonly string[]): [string, string[]] {
+  const portList = ports.map((p) => (typeof p === 'number' ? String(p) : `${p.blackHole}:black-hole`)).join(',');
+  return ['unshare', ['-n', process.execPath, LISTEN_AND_RUN, portList, script, ...args]];
 }

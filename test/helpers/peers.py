@@ -3,10 +3,12 @@
 never accept, and listeners that act the instant they accept. (A peer inside
 the process could not act while connectSync blocks its event loop.)
 
-  peers.py tcp4|tcp6             a loopback listener with listen(fd, 0) whose
+  peers.py tcp4|tcp6 [PORT]      a loopback listener with listen(fd, 0) whose
                                  accept queue is already full: the kernel
                                  drops every further SYN, so connects to it
-                                 stay pending until a deadline.
+                                 stay pending until a deadline. On PORT if
+                                 given (a network namespace's own loopback),
+                                 else on a port the kernel picks.
   peers.py unix PATH             the same on AF_UNIX: further connects get
                                  EAGAIN at once.
   peers.py greet4                accepts and writes at once, then holds.
@@ -72,7 +74,7 @@ def main():
         family = socket.AF_INET if kind == "tcp4" else socket.AF_INET6
         host = "127.0.0.1" if kind == "tcp4" else "::1"
         listener = socket.socket(family, socket.SOCK_STREAM)
-        listener.bind((host, 0))
+        listener.bind((host, int(sys.argv[2]) if len(sys.argv) > 2 else 0))
         listener.listen(0)
         port = listener.getsockname()[1]
         held = [listener] + fill_queue(family, (host, port))
@@ -93,7 +95,7 @@ def main():
         stale.close()
         print(json.dumps({"path": path}), flush=True)
     else:
-        sys.exit("usage: peers.py tcp4|tcp6|greet4|reset4|unix PATH|unix-stale PATH")
+        sys.exit("usage: peers.py tcp4|tcp6 [PORT]|greet4|reset4|unix PATH|unix-stale PATH")
     sys.stdin.read()
     for s in held:
         try:
