@@ -34,6 +34,15 @@ export class Pending {
     private readonly reject: (err: unknown) => void,
   ) {}
 
+  /**
+   * A probe promises its socket closed and the close the last step of its
+   * trace: when the epoll engine settles its deadline or abort before the
+   * close, it settles with the steps that follow, in the same turn.
+   */
+  get waitsForClose(): boolean {
+    return this.onVerdict !== undefined;
+  }
+
   settle(v: Verdict): void {
     if (this.onVerdict === undefined) {
       if (v.error) this.reject(v.error);
@@ -49,13 +58,14 @@ export class Pending {
 }
 
 const pending = new Map<number, Pending>();
-// Errors of the epoll engine's deadlines and cancels, settled before their
-// sockets' close, until the steps of that close come (the same turn).
-const closing = new Map<number, ConnectError>();
+// Errors of the epoll engine's deadlines and cancels, given before their
+// sockets' close, until the steps of that close come (the same turn for up
+// to 64); with the probe that settles only then.
+const closing = new Map<number, { error: ConnectError; probe: Pending | undefined }>();
 
-/** Attempts of this copy settled before their sockets' close, whose close has not happened yet. */
-export function settledBeforeClose(): number {
-  return closing.size;
+/** Resolves once every socket settled before its close is closed (a turn of the loop per 64). */
+export async function closesDone(): Promise<void> {
+  for (let turns = 0; closing.size > 0 && turns < 2000; turns++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 // The engine and the waiters hand over finished attempts in batches: one
@@ -76,8 +86,10 @@ function onBatch(batch: Float64Array): void {
     for (const result of decodeBatch(batch)) {
       if (result.sequel === SEQUEL.steps) {
         // The close of a socket whose deadline or cancel settled first.
-        closing.get(result.id)?.[appendSteps](result);
+        const late = closing.get(result.id);
         closing.delete(result.id);
+        late?.error[appendSteps](result.keep());
+        late?.probe?.settle({ error: late.error });
         continue;
       }
       const entry = pending.get(result.id);
@@ -90,7 +102,10 @@ function onBatch(batch: Float64Array): void {
       pending.delete(result.id);
       if (entry.onAbort) entry.signal!.removeEventListener('abort', entry.onAbort);
       const settled = verdict(result, entry);
-      if (result.sequel === SEQUEL.close_follows && settled.error) closing.set(result.id, settled.error);
+      if (result.sequel === SEQUEL.close_follows && settled.error) {
+        closing.set(result.id, { error: settled.error, probe: entry.waitsForClose ? entry : undefined });
+        if (entry.waitsForClose) continue;
+      }
       entry.settle(settled);
     }
   } finally {
@@ -357,7 +372,10 @@ async function probeName(prepared: Prepared, target: Extract<ParsedTarget, { kin
   }
   if (addresses.length === 1) return attemptAt(prepared, addresses[0], startedAt, outcomeOfVerdict);
   try {
-    const { connection } = await race(addressCandidates(target, addresses), raceSettings('probe', prepared, options, startedAt));
+    const raced = race(addressCandidates(target, addresses), raceSettings('probe', prepared, options, startedAt));
+    // The losers are connects, settled before their close: the Outcome is
+    // made once they are closed, with the close in each one's steps.
+    const { connection } = await raced.finally(closesDone);
     // The winner was a connect, which takes no TCP_INFO: it is read here,
     // before the close, as a probe's own is.
     const { info } = MODE === 'exact' ? addon.raw.getTcpInfo(connection.fd) : { info: undefined };

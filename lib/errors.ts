@@ -302,7 +302,7 @@ export class ConnectError extends Error {
 }
 
 /** Builds the error for a native result that is not a success. */
-export function errorFromResult(result: Result, target: Endpoint, steps: StepSource = result): ConnectError {
+export function errorFromResult(result: Result, target: Endpoint, steps: StepSource = result.keep()): ConnectError {
   if (result.phase === 'aborted') return abortError(target, result.elapsed, steps);
   if (result.posixErrno === -1) return selfConnected(target, result.syscall, result.phase, result.elapsed, steps);
   const code = errnoName(result.posixErrno);

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 
-import { probe, settledBeforeClose } from './connect';
+import { closesDone, probe } from './connect';
 import type { ConnectOptions, Outcome, Target } from './types';
 import { consumerLeft, invalidArgType } from './errors';
 import { validateAbortSignal, validateInteger, validateObject } from './validators';
@@ -83,9 +83,9 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
     // settle, so no socket outlives the loop.
     if (inFlight > 0) stop.abort(consumerLeft('probeMany'));
     while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
-    // The epoll engine closes an aborted socket right after it settles, 64
-    // a turn of the loop: the loop statement ends once they are closed.
-    for (let turns = 0; settledBeforeClose() > 0 && turns < 2000; turns++) await new Promise((resolve) => setImmediate(resolve));
+    // A probe settles once its socket is closed; an abort that came first
+    // may leave closes a turn behind: the loop statement ends after them.
+    await closesDone();
     signal?.removeEventListener('abort', onAbort);
     if (!exhausted) await (source.return?.() as Promise<unknown> | undefined);
   }

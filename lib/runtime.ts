@@ -1,7 +1,7 @@
 // The JavaScript runtime nbconnect was loaded in, and what that decides.
 //
 // Node's event loop is libuv, which the epoll engine joins (a uv_poll_t on
-// its epoll fd, a uv_timer_t, a uv_idle_t). Bun and Deno load Node-API
+// its epoll fd, a uv_idle_t). Bun and Deno load Node-API
 // addons but run their own loops: Bun's libuv functions are stubs that abort
 // the process (oven-sh/bun#18546: "unsupported uv function: uv_poll_init"),
 // and Deno's uv_poll and uv_timer shims never fire (denoland/deno#36317,

@@ -267,12 +267,9 @@ function eventNames(bits: number, epoll: boolean): string[] {
 
 /**
  * One result, decoded from the wire. It reads its slots from the batch it
- * came in (a buffer of its own per call, never reused) until keep() copies
- * them out. A Connection, which may live long, keeps its result; an error
- * reads its batch in place and builds its steps on first read: a copy would
- * cost each of a thousand deadlines due at once a microsecond before it
- * settles, and an error seldom outlives its handler (one that does keeps
- * its batch, a slice of results, alive with it).
+ * came in until keep() copies them out: a Connection and an error keep
+ * theirs (and build steps only when read), so that neither holds a batch
+ * of other results alive.
  */
 export class Result {
   readonly id: number;

@@ -22,8 +22,8 @@
 // A deadline or a cancel settles first: its verdict (made with no syscall,
 // settle_open) goes to JS with the socket still open, and the binding hands
 // the attempt back (adopt_settled); close_settled then, after JS has run,
-// confirms, unwatches and closes each, a slice per turn of the loop ahead
-// of new starts, and finishes it again with the steps taken
+// confirms, unwatches and closes each, a slice per turn of the loop and
+// before each slice of new starts, and finishes it again with the steps taken
 // (Sequel::kSteps) for JS to add to the trace. A close costs about 9 us
 // (SO_COOKIE, EPOLL_CTL_DEL, close(2) of a SYN_SENT socket): a thousand
 // made before their verdicts, or all at once after them, would hold back
@@ -62,6 +62,7 @@ class Engine {
   // The attempt's start_ns and deadline_ns are set; it starts later.
   void queue(std::unique_ptr<Attempt> attempt);
   bool has_queued() const { return next_queued_ < queued_.size(); }
+  size_t queued_count() const { return queued_.size() - next_queued_; }
   // Starts up to `limit` queued attempts, oldest first.
   void start_queued(size_t limit);
 

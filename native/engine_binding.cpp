@@ -7,6 +7,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -66,7 +67,14 @@ void engine_deliver(EngineBinding* b) {
   batch.swap(done);
   napi_env env = b->env;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return close_connected(batch);
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    // Nothing reaches JS: the connected close here, and the ones settled
+    // before their close go back to the engine for it.
+    close_connected(batch);
+    for (auto& a : batch)
+      if (a->sequel == nbc::Sequel::kCloseFollows) b->engine.adopt_settled(std::move(a));
+    return;
+  }
   std::vector<std::unique_ptr<Attempt>> settled;
   hand_to_clients(
       env, b->addon, batch,
@@ -87,13 +95,19 @@ void engine_deliver(EngineBinding* b) {
   for (auto& a : settled) b->engine.adopt_settled(std::move(a));
 }
 
-// One turn: from the idle handle, start a slice of the queue; hand over
-// what finished; then close a slice of what settled before its close, its
-// verdict in JS and the promise reactions run (MakeCallback runs them
-// before it returns; a reaction's abort settles here too), and hand over
-// those steps; rearm.
+// One turn: from the idle handle, first close at least as many settled
+// sockets as it will start (a retry made from a deadline's handler must
+// not find the fd table still full of the sockets it replaces), then start
+// a slice of the queue; hand over what finished; then close a slice of
+// what settled before its close, its verdict in JS and the promise
+// reactions run (MakeCallback runs them before it returns; a reaction's
+// abort settles here too), and hand over those steps; rearm.
 void engine_turn(EngineBinding* b, bool start) {
-  if (start) b->engine.start_queued(kStartSlice);
+  if (start && b->engine.has_queued()) {
+    if (b->engine.close_settled(std::max(kCloseSlice, std::min(b->engine.queued_count(), kStartSlice))))
+      engine_deliver(b);
+    b->engine.start_queued(kStartSlice);
+  }
   engine_deliver(b);
   if (b->engine.close_settled(kCloseSlice)) engine_deliver(b);
   if (b->addon->engine == b) engine_rearm(b);

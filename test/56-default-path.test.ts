@@ -18,6 +18,13 @@ import { runFixture } from './helpers/fixtures';
 describe('the default path under faults', function () {
   this.timeout(60000);
 
+  it('a burst retried from its ETIMEDOUT handlers under a 256-fd limit: the settled sockets are closed before new ones start, never EMFILE', () => {
+    for (const wait of ['epoll', 'poll'] as const) {
+      const codes = runFixture('retry-at-deadline.js', { count: 200, wait }, { shell: 'ulimit -n 256 && ' });
+      assert.deepEqual(codes, { ETIMEDOUT: 200 }, wait);
+    }
+  });
+
   it('any number of copies of the JS layer over one addon: each gets exactly its own results, for every pair of waits', () => {
     const rounds: [Wait, Wait][] = [
       ['epoll', 'epoll'],

@@ -64,7 +64,16 @@ describe('the nbconnect command', () => {
     try {
       const { status, stdout } = await nbconnect(`127.0.0.1:${hole.port}`, '--timeout', '200', '--json');
       assert.equal(status, 4);
-      assert.equal(JSON.parse(stdout).code, 'ETIMEDOUT');
+      const outcome = JSON.parse(stdout) as { code: string; steps: { call: string; arg?: string }[] };
+      assert.equal(outcome.code, 'ETIMEDOUT');
+      // A probe reports once its socket is closed: the close ends the trace.
+      assert.deepEqual(
+        outcome.steps.slice(-2).map((s) => `${s.call} ${s.arg ?? ''}`.trim()),
+        ['epoll_ctl EPOLL_CTL_DEL', 'close'],
+      );
+      const trace = await nbconnect(`127.0.0.1:${hole.port}`, '--timeout', '200');
+      assert.equal(trace.status, 4);
+      assert.match(trace.stdout, /=> ETIMEDOUT \(phase: timeout\)\n.*epoll_ctl\(EPOLL_CTL_DEL\) = 0\n.*close\(\) = 0\n$/);
     } finally {
       await hole.close();
     }
