@@ -209,6 +209,8 @@ export type StepSource =
   | {
       /** Builds the trace; called once, on the first read of `steps`. */
       steps(): Step[];
+      /** Copies what it reads out of a shared buffer (a result's batch), where it reads one. */
+      keep?(): { steps(): Step[] };
     };
 
 /**
@@ -295,9 +297,16 @@ export class ConnectError extends Error {
   /** Steps taken after the verdict join the trace: in place once it was read, else when it is. */
   [appendSteps](more: StepSource): void {
     const source = this.#steps;
-    const built = () => (Array.isArray(more) ? more : more.steps());
-    if (Array.isArray(source)) source.push(...built());
-    else this.#steps = { steps: () => source.steps().concat(built()) };
+    if (Array.isArray(source)) {
+      source.push(...(Array.isArray(more) ? more : more.steps()));
+      return;
+    }
+    // Both read their batches in place until now: copied out here, after
+    // the close and off the path to the verdict, so a kept error holds no
+    // batch of other results alive.
+    const before = source.keep?.() ?? source;
+    const after = Array.isArray(more) ? more : (more.keep?.() ?? more);
+    this.#steps = { steps: () => before.steps().concat(Array.isArray(after) ? after : after.steps()) };
   }
 }
 

@@ -269,7 +269,8 @@ function eventNames(bits: number, epoll: boolean): string[] {
  * One result, decoded from the wire. It reads its slots from the batch it
  * came in until keep() copies them out: a Connection and an error keep
  * theirs (and build steps only when read), so that neither holds a batch
- * of other results alive.
+ * of other results alive; an error whose close follows (a deadline or an
+ * abort of the epoll engine) keeps its own when the close comes.
  */
 export class Result {
   readonly id: number;
