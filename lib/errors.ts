@@ -210,7 +210,10 @@ export type StepSource =
       /** Builds the trace; called once, on the first read of `steps`. */
       steps(): Step[];
       /** Copies what it reads out of a shared buffer (a result's batch), where it reads one. */
-      keep?(): { steps(): Step[] };
+      keep?(): {
+        /** Builds the trace from the copy. */
+        steps(): Step[];
+      };
     };
 
 /**
