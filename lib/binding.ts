@@ -69,6 +69,7 @@ export interface NativeLayout {
   spec: readonly string[];
   result: Record<string, number>;
   step: readonly string[];
+  target: readonly string[];
   packing: { argUnit: number; detailUnit: number; readableBit: number; writableBit: number; revents: number; sets: number; value: number; optionBytes: number };
   calls: readonly (string | null)[];
   args: readonly (string | null)[];
@@ -97,6 +98,21 @@ interface Addon {
   connectSync(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): Float64Array;
   /** The attempt's id (native-minted, for cancel), or why the engine or waiter could not start (errno positive); then nothing was started. */
   connectStart(spec: Float64Array, address: string, localAddress: string | undefined, extra: Buffer | undefined): number | { errno: number; syscall: string };
+  /**
+   * Many attempts of one spec (its family for all): `targets` holds
+   * layout.target's slots per target, `addresses` the distinct addresses
+   * or paths they index. Each result carries `batch` and the target's tag.
+   * The first attempt's id (the rest follow it, one apart), or why the
+   * engine or waiter could not start; then none was started.
+   */
+  probeStart(
+    spec: Float64Array,
+    addresses: readonly string[],
+    targets: Float64Array,
+    localAddress: string | undefined,
+    extra: Buffer | undefined,
+    batch: number,
+  ): number | { errno: number; syscall: string };
   cancel(wait: number, id: number): void;
   /** close(2) of an fd handed to JS; 0 or the positive errno. */
   close(fd: number): number;

@@ -9,6 +9,7 @@ import type { ConnectOptions, Endpoint, Outcome, Target, Wait } from './types';
 import { lookupAll, lookupAllSync } from './lookup';
 import { endpointOf, literalEndpoint, prepare, whereOf, type ParsedTarget, type Prepared } from './validate';
 import { MODE } from './mode';
+import { takeBatchResult } from './probe-batch';
 import { startPortable } from './portable';
 import { traceAsync, traceSync, tracing } from './tracing';
 import { decodeBatch, decodeTcpInfo, pack, SEQUEL, WAIT_NUMBER, type Result } from './wire';
@@ -84,6 +85,10 @@ function onBatch(batch: Float64Array): void {
   Error.stackTraceLimit = 0;
   try {
     for (const result of decodeBatch(batch)) {
+      if (result.batch !== 0) {
+        takeBatchResult(result); // probeMany's batch path (probe-batch.ts)
+        continue;
+      }
       if (result.sequel === SEQUEL.steps) {
         // The close of a socket whose deadline or cancel settled first.
         const late = closing.get(result.id);
@@ -115,6 +120,9 @@ function onBatch(batch: Float64Array): void {
 // The addon holds onBatch weakly while nothing is in flight, so that a copy
 // nobody uses can be collected: this module holds it strongly.
 const batches = { onBatch, client: addon.init(onBatch) };
+
+/** This copy of lib/'s client number, for probeStart. */
+export const batchClient = (): number => batches.client;
 
 /**
  * Hands an attempt to the waiter, with `timeout` ms left (-1: none); `entry`

@@ -98,6 +98,31 @@ export function parseTarget(target: unknown, name = 'target'): ParsedTarget {
   return parseHost(`${name}.host`, t.host, port);
 }
 
+/**
+ * parseTarget for a run of targets that mostly share a host (a scan of
+ * one host's ports): an object target's host is parsed once per change of
+ * host, its port every time. Same results and the same errors as
+ * parseTarget.
+ */
+export function targetParser(name = 'target'): (target: unknown) => ParsedTarget {
+  let lastHost: string | undefined;
+  let lastParsed: ParsedTarget | undefined;
+  return (target) => {
+    if (target === null || typeof target !== 'object') return parseTarget(target, name);
+    const t = target as Record<string, unknown>;
+    if (t.path !== undefined || typeof t.host !== 'string' || t.host !== lastHost) {
+      const parsed = parseTarget(target, name);
+      if (parsed.kind !== 'unix') {
+        lastHost = parsed.host;
+        lastParsed = parsed;
+      }
+      return parsed;
+    }
+    const port = checkPort(`${name}.port`, t.port);
+    return lastParsed!.kind === 'ip' ? { ...lastParsed!, port } : { kind: 'name', host: lastHost, port };
+  };
+}
+
 function optionalBoolean(options: Record<string, unknown>, name: string): number {
   const value = options[name];
   if (value === undefined) return -1;

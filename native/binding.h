@@ -78,6 +78,12 @@ struct Addon {
 size_t encode_tcp_info(const nbc::KernelTcpInfo& info, socklen_t len, double* out);
 std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, const Napi::Value& address,
                                       const Napi::Value& local, const Napi::Value& extra);
+// probeStart's targets, every one made (none started) or none: empty with
+// a RangeError thrown if the native side disagrees with lib/.
+std::vector<std::unique_ptr<Attempt>> attempts_from(const Napi::Env& env, const double* spec,
+                                                    const Napi::Array& addresses, const double* targets,
+                                                    size_t count, const Napi::Value& local,
+                                                    const Napi::Value& extra, uint32_t batch);
 // The step-by-step API's { family, address, port, path } -> sockaddr.
 bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& len);
 // An IPv4 or IPv6 address as a Float64Array of wire.h's kEndpointSlots.
@@ -97,8 +103,10 @@ Napi::Object raw_exports(Napi::Env env);
 // The engine of this environment, made on first use; null with `failure`
 // set when its epoll fd or its poll handle cannot be made.
 EngineBinding* engine_for(Napi::Env env, nbc::Waiter::StartError& failure);
-// Queues an attempt (started in a later turn's slice) or cancels one by id.
-void engine_start(EngineBinding* b, std::unique_ptr<Attempt> attempt);
+// Queues attempts (started in a later turn's slice), then arms the turn
+// once for all of them (engine_queued); or cancels one by id.
+void engine_queue(EngineBinding* b, std::unique_ptr<Attempt> attempt);
+void engine_queued(EngineBinding* b);
 void engine_cancel(EngineBinding* b, uint64_t id);
 // Teardown ahead of the environment's end (release_unused): the same
 // steps as the engine's cleanup hook.

@@ -118,51 +118,123 @@ bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& l
   return remote_sockaddr(family, text.As<Napi::String>().Utf8Value(), int_field(spec, "port", 0), out, len);
 }
 
+// The local end a spec asks for (localAddress, localPort), converted once
+// for every attempt of the spec. `ok` false if inet_pton disagrees with lib/.
+struct LocalEnd {
+  nbc::IpAddr addr{};
+  socklen_t len = 0;  // 0: no bind()
+  bool ok = true;
+};
+
+LocalEnd local_end(const double* spec, const Napi::Value& local) {
+  namespace w = nbc::wire;
+  LocalEnd end;
+  int family = int(spec[w::kSpecFamily]);
+  int local_port = int(spec[w::kSpecLocalPort]);
+  if (family == 0 || !(local.IsString() || local_port >= 0)) return end;
+  // The local family follows the literal; a mismatch is the kernel's to
+  // report (EAFNOSUPPORT or EINVAL from bind), and the trace shows it.
+  std::string local_text = local.IsString() ? local.As<Napi::String>().Utf8Value() : "";
+  int local_family = local_text.empty() ? family : (local_text.find(':') != std::string::npos ? 6 : 4);
+  end.ok = ip_sockaddr(local_text, local_family, local_port < 0 ? 0 : local_port, end.addr, end.len);
+  return end;
+}
+
+// Everything an attempt takes from the spec but its remote end: the local
+// end, the options, the wait, the deadline. False (a RangeError thrown) if
+// the native side disagrees with what lib/ validated.
+bool apply_spec(const Napi::Env& env, const double* spec, const LocalEnd& local, const Napi::Value& extra,
+                Attempt& a) {
+  namespace w = nbc::wire;
+  int confirm = int(spec[w::kSpecConfirm]);
+  if (!local.ok || confirm < 0 || confirm > int(nbc::Confirm::kReconnect)) {
+    Napi::RangeError::New(env, "nbconnect: spec rejected by the native layer").ThrowAsJavaScriptException();
+    return false;
+  }
+  int family = int(spec[w::kSpecFamily]);
+  a.family = family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET;
+  a.local = local.addr;
+  a.local_len = local.len;
+  a.client = uint32_t(spec[w::kSpecClient]);  // checked by the entry point; the binding mints the id
+  int wait = int(spec[w::kSpecWait]);
+  a.wait = wait >= 0 && wait < int(Wait::kCount) ? Wait(wait) : Wait::kPoll;
+  a.options.no_delay = int(spec[w::kSpecNoDelay]);
+  a.options.syn_count = int(spec[w::kSpecSynCount]);
+  a.options.user_timeout_ms = int(spec[w::kSpecUserTimeout]);
+  a.options.bind_address_no_port = int(spec[w::kSpecBindNoPort]);
+  a.options.linger0 = int(spec[w::kSpecLinger0]);
+  a.confirm = nbc::Confirm(confirm);
+  a.wait_delay_ns = int64_t(spec[w::kSpecWaitDelay] * 1e6);
+  a.close_when_connected = spec[w::kSpecCloseWhenConnected] != 0;
+  int mptcp = int(spec[w::kSpecMptcp]);
+  a.mptcp = mptcp == 1 ? nbc::Mptcp::kRequire : mptcp == 2 ? nbc::Mptcp::kPrefer : nbc::Mptcp::kOff;
+  if (extra.IsBuffer()) {
+    auto bytes = extra.As<Napi::Buffer<uint8_t>>();
+    a.extra_options.assign(bytes.Data(), bytes.Data() + bytes.Length());
+  }
+  a.start_ns = nbc::monotonic_ns();
+  a.deadline_ns = nbc::deadline_after(a.start_ns, spec[w::kSpecTimeout]);
+  return true;
+}
+
 // The spec lib/ packs (see wire.h) plus the address or path, and the local
 // address (a string, or undefined).
 std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, const Napi::Value& address,
                                       const Napi::Value& local, const Napi::Value& extra) {
   namespace w = nbc::wire;
   auto a = std::make_unique<Attempt>();
-  int family = int(spec[w::kSpecFamily]);
-  a->family = family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET;
-  bool ok = remote_sockaddr(family, address.As<Napi::String>().Utf8Value(), int(spec[w::kSpecPort]),
-                            a->remote, a->remote_len);
-  if (family != 0) {
-    int local_port = int(spec[w::kSpecLocalPort]);
-    if (ok && (local.IsString() || local_port >= 0)) {
-      // The local family follows the literal; a mismatch is the kernel's to
-      // report (EAFNOSUPPORT or EINVAL from bind), and the trace shows it.
-      std::string local_text = local.IsString() ? local.As<Napi::String>().Utf8Value() : "";
-      int local_family = local_text.empty() ? family : (local_text.find(':') != std::string::npos ? 6 : 4);
-      ok = ip_sockaddr(local_text, local_family, local_port < 0 ? 0 : local_port, a->local, a->local_len);
-    }
-  }
-  int confirm = int(spec[w::kSpecConfirm]);
-  if (!ok || confirm < 0 || confirm > int(nbc::Confirm::kReconnect)) {
+  if (!remote_sockaddr(int(spec[w::kSpecFamily]), address.As<Napi::String>().Utf8Value(),
+                       int(spec[w::kSpecPort]), a->remote, a->remote_len)) {
     Napi::RangeError::New(env, "nbconnect: spec rejected by the native layer").ThrowAsJavaScriptException();
     return nullptr;
   }
-  a->client = uint32_t(spec[w::kSpecClient]);  // checked by connect_start; the binding mints the id
-  int wait = int(spec[w::kSpecWait]);
-  a->wait = wait >= 0 && wait < int(Wait::kCount) ? Wait(wait) : Wait::kPoll;
-  a->options.no_delay = int(spec[w::kSpecNoDelay]);
-  a->options.syn_count = int(spec[w::kSpecSynCount]);
-  a->options.user_timeout_ms = int(spec[w::kSpecUserTimeout]);
-  a->options.bind_address_no_port = int(spec[w::kSpecBindNoPort]);
-  a->options.linger0 = int(spec[w::kSpecLinger0]);
-  a->confirm = nbc::Confirm(confirm);
-  a->wait_delay_ns = int64_t(spec[w::kSpecWaitDelay] * 1e6);
-  a->close_when_connected = spec[w::kSpecCloseWhenConnected] != 0;
-  int mptcp = int(spec[w::kSpecMptcp]);
-  a->mptcp = mptcp == 1 ? nbc::Mptcp::kRequire : mptcp == 2 ? nbc::Mptcp::kPrefer : nbc::Mptcp::kOff;
-  if (extra.IsBuffer()) {
-    auto bytes = extra.As<Napi::Buffer<uint8_t>>();
-    a->extra_options.assign(bytes.Data(), bytes.Data() + bytes.Length());
-  }
-  a->start_ns = nbc::monotonic_ns();
-  a->deadline_ns = nbc::deadline_after(a->start_ns, spec[w::kSpecTimeout]);
+  if (!apply_spec(env, spec, local_end(spec, local), extra, *a)) return nullptr;
   return a;
+}
+
+// probeStart's targets: one spec (its family for them all), the distinct
+// addresses, and kTargetSlots per target. Every address is converted once,
+// and every attempt made, before any is started: a disagreement (a
+// RangeError thrown) starts none. Empty on failure.
+std::vector<std::unique_ptr<Attempt>> attempts_from(const Napi::Env& env, const double* spec,
+                                                    const Napi::Array& addresses, const double* targets,
+                                                    size_t count, const Napi::Value& local,
+                                                    const Napi::Value& extra, uint32_t batch) {
+  namespace w = nbc::wire;
+  const int family = int(spec[w::kSpecFamily]);
+  std::vector<sockaddr_storage> remote(addresses.Length());
+  std::vector<socklen_t> remote_len(addresses.Length(), 0);
+  std::vector<std::unique_ptr<Attempt>> out;
+  auto rejected = [&env]() {
+    Napi::RangeError::New(env, "nbconnect: targets rejected by the native layer")
+        .ThrowAsJavaScriptException();
+    return std::vector<std::unique_ptr<Attempt>>();
+  };
+  for (uint32_t i = 0; i < addresses.Length(); i++) {
+    Napi::Value text = addresses.Get(i);
+    if (!text.IsString() ||
+        !remote_sockaddr(family, text.As<Napi::String>().Utf8Value(), 0, remote[i], remote_len[i]))
+      return rejected();
+  }
+  const LocalEnd local_addr = local_end(spec, local);
+  out.reserve(count);
+  for (size_t t = 0; t < count; t++) {
+    const double* slots = targets + t * w::kTargetSlots;
+    const double index = slots[w::kTargetAddress];
+    const double port = slots[w::kTargetPort];
+    if (!(index >= 0 && index < double(remote.size())) || !(port >= 0 && port <= 65535)) return rejected();
+    auto a = std::make_unique<Attempt>();
+    a->remote = remote[size_t(index)];
+    a->remote_len = remote_len[size_t(index)];
+    const uint16_t net_port = htons(uint16_t(port));
+    if (family == 4) reinterpret_cast<sockaddr_in*>(&a->remote)->sin_port = net_port;
+    if (family == 6) reinterpret_cast<sockaddr_in6*>(&a->remote)->sin6_port = net_port;
+    if (!apply_spec(env, spec, local_addr, extra, *a)) return {};
+    a->batch = batch;
+    a->tag = slots[w::kTargetTag];
+    out.push_back(std::move(a));
+  }
+  return out;
 }
 
 // ---- C++ -> JS --------------------------------------------------------------
@@ -258,6 +330,8 @@ size_t encode(const Attempt& a, double* out) {
   out[w::kResStepCount] = double(a.steps.size());
   out[w::kResTcpInfoSlots] = double(tcp_info_slots(a));
   out[w::kResSequel] = int(a.sequel);
+  out[w::kResBatch] = a.batch;
+  out[w::kResTag] = a.tag;
   double* step = out + w::kHeaderSlots;
   for (const nbc::Step& s : a.steps) {
     step[w::kStepPacked] = int(s.call) + w::kArgUnit * int(s.arg) + w::kDetailUnit * s.detail +
@@ -327,6 +401,7 @@ Napi::Object layout_exports(Napi::Env env) {
   for (auto& r : w::kResultNames) result.Set(r.name, r.slot);
   layout.Set("result", result);
   layout.Set("step", name_table(env, w::kStepNames));
+  layout.Set("target", name_table(env, w::kTargetNames));
   Napi::Object packing = Napi::Object::New(env);
   packing.Set("argUnit", w::kArgUnit);
   packing.Set("detailUnit", w::kDetailUnit);

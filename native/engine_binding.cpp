@@ -189,10 +189,9 @@ EngineBinding* engine_for(Napi::Env env, nbc::Waiter::StartError& failure) {
   return b;
 }
 
-void engine_start(EngineBinding* b, std::unique_ptr<Attempt> attempt) {
-  b->engine.queue(std::move(attempt));
-  engine_rearm(b);
-}
+void engine_queue(EngineBinding* b, std::unique_ptr<Attempt> attempt) { b->engine.queue(std::move(attempt)); }
+
+void engine_queued(EngineBinding* b) { engine_rearm(b); }
 
 void engine_cancel(EngineBinding* b, uint64_t id) {
   b->engine.cancel(id);

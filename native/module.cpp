@@ -35,6 +35,7 @@
 #include "engine.h"
 #include "posix_connect.h"
 #include "waiter.h"
+#include "wire.h"
 
 namespace nbc::binding {
 
@@ -203,6 +204,45 @@ Napi::Object start_failure(Napi::Env env, const nbc::Waiter::StartError& failure
   return out;
 }
 
+// Where attempts of `wait` go: this environment's engine or its waiter for
+// that wait, made on first use; false with `failure` set when it cannot be.
+struct Scheduler {
+  EngineBinding* engine = nullptr;
+  WaiterBinding* waiter = nullptr;
+};
+bool scheduler_for(Napi::Env env, Wait wait, Scheduler& to, nbc::Waiter::StartError& failure) {
+  if (wait == Wait::kEpoll) return (to.engine = engine_for(env, failure)) != nullptr;
+  return (to.waiter = waiter_for(env, wait, failure)) != nullptr;
+}
+
+// Mints each attempt's id, counts it in flight for its client, and hands it
+// over. Returns the first id; the others follow it, one apart.
+uint64_t start_all(Napi::Env env, Addon* addon, const Scheduler& to,
+                   std::vector<std::unique_ptr<Attempt>>& list) {
+  const uint64_t first = addon->next_attempt_id;
+  for (auto& a : list) {
+    a->id = addon->next_attempt_id++;
+    Client& client = addon->clients[a->client];
+    if (client.in_flight++ == 0) client.on_batch.Ref();
+    if (to.engine) {
+      engine_queue(to.engine, std::move(a));
+    } else {
+      if (to.waiter->in_flight++ == 0) to.waiter->tsfn.Ref(env);
+      to.waiter->waiter.submit(std::move(a));
+    }
+  }
+  if (to.engine) engine_queued(to.engine);
+  list.clear();
+  return first;
+}
+
+bool known_client(Napi::Env env, Addon* addon, uint32_t client, const char* call) {
+  if (client < addon->clients.size()) return true;
+  Napi::RangeError::New(env, std::string("nbconnect: ") + call + " from a client init() never made")
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
 // connectStart(spec, address, localAddress, extraOptions): hands the
 // attempt to the engine or a waiter; the result comes back through the
 // client's onBatch. Returns the attempt's id (for cancel), or
@@ -211,29 +251,34 @@ Napi::Value connect_start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon* addon = env.GetInstanceData<Addon>();
   auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2], info[3]);
-  if (!a) return env.Undefined();
-  if (a->client >= addon->clients.size()) {
-    Napi::RangeError::New(env, "nbconnect: connectStart from a client init() never made")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (!a || !known_client(env, addon, a->client, "connectStart")) return env.Undefined();
+  Scheduler to;
   nbc::Waiter::StartError failure;
-  EngineBinding* engine = nullptr;
-  WaiterBinding* waiter = nullptr;
-  if (a->wait == Wait::kEpoll ? !(engine = engine_for(env, failure))
-                              : !(waiter = waiter_for(env, a->wait, failure)))
-    return start_failure(env, failure);
-  const uint64_t id = a->id = addon->next_attempt_id++;
-  Client& client = addon->clients[a->client];
-  if (client.in_flight++ == 0) client.on_batch.Ref();
-  if (engine) {
-    engine_start(engine, std::move(a));
-  } else {
-    if (waiter->in_flight++ == 0) waiter->tsfn.Ref(env);
-    waiter->waiter.submit(std::move(a));
-  }
+  if (!scheduler_for(env, a->wait, to, failure)) return start_failure(env, failure);
+  std::vector<std::unique_ptr<Attempt>> one;
+  one.push_back(std::move(a));
   // Exact as a double up to 2^53 attempts.
-  return Napi::Number::New(env, double(id));
+  return Napi::Number::New(env, double(start_all(env, addon, to, one)));
+}
+
+// probeStart(spec, addresses, targets, localAddress, extraOptions, batch):
+// many attempts of one spec in one call (probeMany's batch path). Each
+// result carries `batch` and its target's tag, for JS to route it without
+// a record per attempt. Returns the first attempt's id (the rest follow
+// it, one apart), or start_failure's object when none was started.
+Napi::Value probe_start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* addon = env.GetInstanceData<Addon>();
+  const double* spec = info[0].As<Napi::Float64Array>().Data();
+  auto targets = info[2].As<Napi::Float64Array>();
+  auto list = attempts_from(env, spec, info[1].As<Napi::Array>(), targets.Data(),
+                            targets.ElementLength() / nbc::wire::kTargetSlots, info[3], info[4],
+                            info[5].As<Napi::Number>().Uint32Value());
+  if (list.empty() || !known_client(env, addon, list[0]->client, "probeStart")) return env.Undefined();
+  Scheduler to;
+  nbc::Waiter::StartError failure;
+  if (!scheduler_for(env, list[0]->wait, to, failure)) return start_failure(env, failure);
+  return Napi::Number::New(env, double(start_all(env, addon, to, list)));
 }
 
 // cancel(wait, id): a message to the waiter; the attempt settles through
@@ -346,6 +391,7 @@ Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, init_batches, "init"));
   exports.Set("connectSync", Napi::Function::New(env, connect_sync, "connectSync"));
   exports.Set("connectStart", Napi::Function::New(env, connect_start, "connectStart"));
+  exports.Set("probeStart", Napi::Function::New(env, probe_start, "probeStart"));
   exports.Set("cancel", Napi::Function::New(env, cancel_attempt, "cancel"));
   exports.Set("close", Napi::Function::New(env, close_fd, "close"));
   exports.Set("release", Napi::Function::New(env, release_fd, "release"));

@@ -150,6 +150,8 @@ struct Attempt {
   // What was asked.
   uint64_t id = 0;            // minted by the binding, unique in its environment, never reused
   uint32_t client = 0;        // the copy of the JS layer that asked (binding.h's Addon::clients)
+  uint32_t batch = 0;         // probeStart's batch, 0 for a single attempt: JS routes the result by it
+  double tag = 0;             // the batch's number for this target, handed back as it came
   int family = AF_UNSPEC;     // AF_INET, AF_INET6 or AF_UNIX
   sockaddr_storage remote{};  // AF_UNIX paths need the room
   socklen_t remote_len = 0;

@@ -43,6 +43,17 @@ constexpr const char* kSpecNames[] = {
     "linger0", "confirm", "waitDelay", "closeWhenConnected", "mptcp",
 };
 
+// probeStart input, beside one spec for them all: kTargetSlots per target
+// in a Float64Array, and the distinct addresses (or unix paths) as an
+// array of strings, each converted once however many ports share it.
+enum TargetSlot {
+  kTargetAddress,  // index into the call's addresses
+  kTargetPort,
+  kTargetTag,  // the batch's number for it, handed back in the result's kResTag
+  kTargetSlots,
+};
+constexpr const char* kTargetNames[] = {"address", "port", "tag"};
+
 // One result: kHeaderSlots, then kStepSlots per step. A batch is results
 // back to back in one Float64Array.
 enum ResultSlot {
@@ -65,6 +76,8 @@ enum ResultSlot {
   kResStepCount,
   kResTcpInfoSlots,  // 0, or kTcpInfoSlots of a probe's TCP_INFO after the steps
   kResSequel,        // nbc::Sequel: a verdict whose close follows, or the steps after one
+  kResBatch,         // probeStart's batch number, 0 for connectStart's single attempts
+  kResTag,           // the batch's own number for the target (probeStart's kTargetTag)
   kHeaderSlots,
 };
 // An endpoint's slots, from kResLocalFamily to kResLocalScope: family, port,
@@ -95,6 +108,8 @@ constexpr struct {
     {"stepCount", kResStepCount},
     {"tcpInfoSlots", kResTcpInfoSlots},
     {"sequel", kResSequel},
+    {"batch", kResBatch},
+    {"tag", kResTag},
     {"headerSlots", kHeaderSlots},
 };
 
@@ -243,5 +258,6 @@ static_assert(names_all<Why>(kWhyNames));
 static_assert(names_all<Sequel>(kSequelNames));
 static_assert(sizeof kSpecNames / sizeof *kSpecNames == kSpecSlots);
 static_assert(sizeof kStepNames / sizeof *kStepNames == kStepSlots);
+static_assert(sizeof kTargetNames / sizeof *kTargetNames == kTargetSlots);
 
 }  // namespace nbc::wire
