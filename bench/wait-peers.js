@@ -24,11 +24,15 @@ const { blackHole, refusedPort } = require('../examples/peers');
 
 const ROOT = path.join(__dirname, '..');
 const PEERS = path.join(__dirname, 'peers');
-const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '3' } } });
+// --installed-only: npm run bench's call, which installs nothing; without
+// the peers it says how to get them and exits.
+const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'installed-only': { type: 'boolean', default: false } } });
 const REPS = Number(flags.reps);
 
+const peersInstalled = () => fs.existsSync(path.join(PEERS, 'node_modules', 'wait-on')) && fs.existsSync(path.join(PEERS, 'node_modules', 'wait-port'));
+
 function installPeers() {
-  if (fs.existsSync(path.join(PEERS, 'node_modules', 'wait-on')) && fs.existsSync(path.join(PEERS, 'node_modules', 'wait-port'))) return;
+  if (peersInstalled()) return;
   const lock = fs.existsSync(path.join(PEERS, 'package-lock.json'));
   const r = spawnSync('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: PEERS, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('could not install the peers into bench/peers');
@@ -227,6 +231,12 @@ function markdown(r) {
 }
 
 async function main() {
+  if (flags['installed-only'] && !peersInstalled()) {
+    console.log(
+      'wait-on and wait-port are not installed here: `npm run bench:wait` installs them into bench/peers/ (its own package.json) and measures them; `npm run bench` installs nothing.',
+    );
+    return;
+  }
   installPeers();
   const results = { node: process.version, reps: REPS, versions: { 'wait-on': version('wait-on'), 'wait-port': version('wait-port') } };
   await scenarioLocalhost(results);

@@ -15,14 +15,18 @@ import type { Endpoint, Outcome, Wait } from './types';
 import type { ParsedTarget, Prepared } from './validate';
 import { pack, packTarget, SEQUEL, TARGET_SLOTS, WAIT_NUMBER, type Result } from './wire';
 
-// A tag is the batch's address number and the port: exact in a double for
-// 2^37 distinct addresses.
+// A tag is the batch's number for the address and the port: exact in a
+// double while fewer than 2^37 addresses were numbered.
 const PORTS = 65536;
 
 /** A finished target: its verdict, and the steps of a close that came after it. */
 export class BatchRecord {
   constructor(
     readonly batch: ProbeBatch,
+    /** Where it went: a path, or an address and port (family 4 or 6). */
+    readonly address: string,
+    readonly family: 0 | 4 | 6,
+    readonly port: number,
     readonly result: Result,
     readonly close: Result | undefined,
     /** The loop was left, or its signal aborted, before this verdict came: as probe() does, the abort wins. */
@@ -52,24 +56,31 @@ export function takeBatchResult(result: Result): void {
   if (result.fd >= 0) addon.close(result.fd);
 }
 
+/** An address (or path) with attempts out: a scan of many hosts keeps only those. */
+interface AddressEntry {
+  text: string;
+  family: 0 | 4 | 6;
+  attempts: number;
+}
+
 type Staged = { addresses: number[]; ports: number[] };
 
 export class ProbeBatch {
   private number = 0;
-  /** Attempts started whose last result has not come. */
+  /** Targets taken whose last result has not come. */
   inFlight = 0;
   private readonly ids = new Set<number>();
-  private readonly closing = new Map<number, Result>();
-  // Every distinct address (or path) the batch was given, with its family,
-  // numbered in the order first seen; looked up by family, since a unix
-  // path may spell what is also an IP address.
-  private readonly addresses: string[] = [];
-  private readonly families: (0 | 4 | 6)[] = [];
+  // A deadline's or a cancel's verdict, until its close's steps come.
+  private readonly closing = new Map<number, { verdict: Result; abortedFirst: boolean }>();
+  // The addresses with attempts out, numbered in the order first seen (a
+  // tag names one); looked up by family, since a unix path may spell what
+  // is also an IP address. An address leaves once its last attempt is back.
+  private readonly addresses = new Map<number, AddressEntry>();
   private readonly addressNumber = { 0: new Map<string, number>(), 4: new Map<string, number>(), 6: new Map<string, number>() };
+  private nextAddress = 0;
   // Targets pulled and not yet handed over, by family (0 for a unix path).
   private readonly staged = new Map<0 | 4 | 6, Staged>();
   private abortReason: { reason: unknown } | undefined;
-
   // The options as checked for each kind of target (an IPv4 or an IPv6
   // address, a path), with the first target of that kind.
   private readonly kinds = new Map<0 | 4 | 6, Prepared>();
@@ -95,10 +106,11 @@ export class ProbeBatch {
     const numbers = this.addressNumber[family];
     let number = numbers.get(text);
     if (number === undefined) {
-      number = this.addresses.push(text) - 1;
-      this.families.push(family);
+      number = this.nextAddress++;
       numbers.set(text, number);
+      this.addresses.set(number, { text, family, attempts: 0 });
     }
+    this.addresses.get(number)!.attempts++;
     let staged = this.staged.get(family);
     if (staged === undefined) this.staged.set(family, (staged = { addresses: [], ports: [] }));
     staged.addresses.push(number);
@@ -108,10 +120,18 @@ export class ProbeBatch {
 
   /** Hands every staged target to the native side: one call per family. */
   flush(): void {
-    for (const [family, staged] of this.staged) {
-      this.staged.delete(family);
-      this.start(family, staged);
+    if (this.staged.size === 0) return;
+    const all = [...this.staged];
+    this.staged.clear();
+    let failed: { error: unknown } | undefined;
+    for (const [family, staged] of all) {
+      try {
+        this.start(family, staged);
+      } catch (error) {
+        failed ??= { error };
+      }
     }
+    if (failed) throw failed.error;
   }
 
   private start(family: 0 | 4 | 6, { addresses, ports }: Staged): void {
@@ -128,29 +148,35 @@ export class ProbeBatch {
     for (let i = 0; i < ports.length; i++) {
       let index = callIndex.get(addresses[i]);
       if (index === undefined) {
-        index = callAddresses.push(this.addresses[addresses[i]]) - 1;
+        index = callAddresses.push(this.addresses.get(addresses[i])!.text) - 1;
         callIndex.set(addresses[i], index);
       }
       packTarget(targets, i, index, ports[i], addresses[i] * PORTS + ports[i]);
     }
     const { socket, timeout } = this.kinds.get(family)!;
-    const first = this.endpointOf(addresses[0] * PORTS + ports[0]);
-    const id = addon.probeStart(
-      pack(socket, first, timeout ?? -1, this.client),
-      callAddresses,
-      targets,
-      socket.localAddress,
-      socket.extra?.[family],
-      this.number,
-    );
+    let id: ReturnType<typeof addon.probeStart>;
+    try {
+      id = addon.probeStart(
+        pack(socket, this.endpointOf(addresses[0], ports[0]), timeout ?? -1, this.client),
+        callAddresses,
+        targets,
+        socket.localAddress,
+        socket.extra?.[family],
+        this.number,
+      );
+    } catch (error) {
+      // The native side disagreed with lib/ (a bug): none was started.
+      for (let i = 0; i < ports.length; i++) this.back(addresses[i]);
+      throw error;
+    }
     if (typeof id !== 'number') {
       // Nothing was started: each target gets the Outcome probe() gives then.
       const wait = (Object.keys(WAIT_NUMBER) as Wait[]).find((name) => WAIT_NUMBER[name] === socket.wait)!;
       for (let i = 0; i < ports.length; i++) {
-        this.inFlight--;
-        this.onRecord(outcomeOfError(startFailed(this.endpointOf(addresses[i] * PORTS + ports[i]), id.errno, id.syscall, wait)));
+        const where = this.endpointOf(addresses[i], ports[i]);
+        this.back(addresses[i]);
+        this.onRecord(outcomeOfError(startFailed(where, id.errno, id.syscall, wait)));
       }
-      this.leaveIfIdle();
       return;
     }
     for (let i = 0; i < ports.length; i++) this.ids.add(id + i);
@@ -167,44 +193,56 @@ export class ProbeBatch {
   take(result: Result): void {
     if (result.sequel === SEQUEL.close_follows) {
       // A deadline or a cancel, settled before its close: the Outcome
-      // waits for the close's steps, as probe()'s does.
-      this.closing.set(result.id, result);
+      // waits for the close's steps, as probe()'s does; whether an abort
+      // came first is decided now, at the verdict, as probe() decides it.
+      this.closing.set(result.id, { verdict: result, abortedFirst: this.abortedBefore(result) });
       return;
     }
     let verdict = result;
     let close: Result | undefined;
+    let abortedFirst: boolean;
     if (result.sequel === SEQUEL.steps) {
-      verdict = this.closing.get(result.id)!;
+      const settled = this.closing.get(result.id)!;
       this.closing.delete(result.id);
+      ({ verdict, abortedFirst } = settled);
       close = result;
+    } else {
+      abortedFirst = this.abortedBefore(result);
     }
     // A probe's socket is closed by the native side; one that was not is
     // closed here, never lost.
     if (verdict.fd >= 0) addon.close(verdict.fd);
     this.ids.delete(result.id);
-    this.inFlight--;
-    this.onRecord(new BatchRecord(this, verdict, close, this.abortReason !== undefined && verdict.phase !== 'aborted'));
-    this.leaveIfIdle();
+    const number = Math.floor(verdict.tag / PORTS);
+    const { text, family } = this.addresses.get(number)!;
+    this.back(number);
+    this.onRecord(new BatchRecord(this, text, family, verdict.tag % PORTS, verdict, close, abortedFirst));
   }
 
-  private leaveIfIdle(): void {
-    if (this.inFlight > 0 || this.number === 0) return;
+  private abortedBefore(verdict: Result): boolean {
+    return this.abortReason !== undefined && verdict.phase !== 'aborted';
+  }
+
+  /** A target is back (its last result came, or it never started): its address may go, and the batch too. */
+  private back(number: number): void {
+    const entry = this.addresses.get(number)!;
+    if (--entry.attempts === 0) {
+      this.addresses.delete(number);
+      this.addressNumber[entry.family].delete(entry.text);
+    }
+    if (--this.inFlight > 0 || this.number === 0) return;
     live.delete(this.number);
     this.number = 0;
   }
 
-  /** The endpoint a tag names: as probe() reports a literal target. */
-  private endpointOf(tag: number): Endpoint {
-    const number = Math.floor(tag / PORTS);
-    const text = this.addresses[number];
-    const family = this.families[number];
-    if (family === 0) return { path: text };
-    return { host: text, address: text, port: tag % PORTS, family };
+  private endpointOf(number: number, port: number): Endpoint {
+    const { text, family } = this.addresses.get(number)!;
+    return endpointOf(text, family, port);
   }
 
   /** A record's Outcome, with the fields and key order of probe()'s. */
-  outcomeOf({ result: r, close, abortedFirst }: BatchRecord): Outcome {
-    const target = this.endpointOf(r.tag);
+  outcomeOf({ address, family, port, result: r, close, abortedFirst }: BatchRecord): Outcome {
+    const target = endpointOf(address, family, port);
     const steps = close === undefined ? r.steps() : r.steps().concat(close.steps());
     if (abortedFirst || r.phase === 'aborted') return outcomeOfError(abortError(target, r.elapsed, steps, this.abortReason?.reason));
     if (r.posixErrno === 0) {
@@ -217,4 +255,9 @@ export class ProbeBatch {
     if (r.posixErrno < 0 || r.why !== undefined) return outcomeOfError(errorFromResult(r, target, steps));
     return { ok: false, exact: true, code: errnoName(r.posixErrno), errno: -r.posixErrno, phase: r.phase, elapsed: r.elapsed, steps, target };
   }
+}
+
+/** The endpoint of a literal target, as probe() reports it. */
+function endpointOf(text: string, family: 0 | 4 | 6, port: number): Endpoint {
+  return family === 0 ? { path: text } : { host: text, address: text, port, family };
 }

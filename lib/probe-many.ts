@@ -45,13 +45,16 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
   setMaxListeners(0, stop.signal);
   const onAbort = () => stop.abort(signal!.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted already: no target is pulled (the listener would never fire).
+  if (signal?.aborted) stop.abort(signal.reason);
 
   const source: Iterator<Target> | AsyncIterator<Target> = Symbol.asyncIterator in targets ? targets[Symbol.asyncIterator]() : targets[Symbol.iterator]();
   const synchronous = !(Symbol.asyncIterator in targets);
   const ready: (Outcome | BatchRecord)[] = [];
   let failure: { error: unknown } | undefined;
-  let inFlight = 0;
+  let inFlight = 0; // probe() calls (names, or everything while traced)
   let exhausted = false;
+  let ended = false; // the loop statement is over, or ending
   let wake: (() => void) | undefined;
   const notify = () => {
     const w = wake;
@@ -64,15 +67,24 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
   const batch = MODE === 'exact' && !tracing() ? newBatch(connectOptions, ready, notify) : undefined;
   stop.signal.addEventListener('abort', () => batch?.abort(stop.signal.reason), { once: true });
   const parse = targetParser();
+  const pending = () => inFlight + (batch?.inFlight ?? 0);
+  const canPull = () => !exhausted && !ended && failure === undefined && !stop.signal.aborted && pending() < concurrency;
 
+  // Pulls targets and starts them while there is room. It runs beside the
+  // loop rather than in it: an async source may take its time with the next
+  // target, and the Outcomes of what it gave so far are yielded meanwhile.
   const fill = async () => {
     try {
-      while (!exhausted && failure === undefined && !stop.signal.aborted && inFlight + (batch?.inFlight ?? 0) < concurrency) {
+      while (canPull()) {
+        // What an async source gave so far starts before it is asked for more.
+        if (!synchronous) batch?.flush();
         const next = synchronous ? (source as Iterator<Target>).next() : await source.next();
         if (next.done) {
           exhausted = true;
           break;
         }
+        // The loop ended while the source took its time: nothing more starts.
+        if (ended || stop.signal.aborted) break;
         if (batch) {
           let parsed: ParsedTarget;
           try {
@@ -101,30 +113,51 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
       batch?.flush();
     }
   };
-  const pending = () => inFlight + (batch?.inFlight ?? 0);
+  let pulling = false;
+  const pump = () => {
+    if (pulling || !canPull()) return;
+    pulling = true;
+    fill()
+      .catch((error: unknown) => (failure ??= { error })) // the source threw, or the native side refused a batch
+      .finally(() => {
+        pulling = false;
+        notify();
+      });
+  };
 
   try {
-    await fill();
-    while (pending() > 0 || ready.length > 0) {
-      if (ready.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      if (failure) throw failure.error; // a malformed target: TypeError or RangeError
-      while (ready.length > 0) {
+    for (;;) {
+      // A malformed target (TypeError or RangeError) ends the loop at once,
+      // not after the next verdict of what is in flight.
+      if (failure) throw failure.error;
+      if (ready.length > 0) {
         const next = ready.shift()!;
         yield next instanceof BatchRecord ? next.outcome() : next;
+        continue;
       }
-      await fill();
+      pump();
+      if (!pulling && pending() === 0 && ready.length === 0 && failure === undefined) break;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
-    if (failure) throw failure.error;
   } finally {
     // Early exit or the end: cancel what is left, and let every attempt
     // settle, so no socket outlives the loop.
+    ended = true;
     if (pending() > 0) stop.abort(consumerLeft('probeMany'));
     while (pending() > 0) await new Promise<void>((resolve) => (wake = resolve));
     // A probe settles once its socket is closed; an abort that came first
     // may leave closes a turn behind: the loop statement ends after them.
     await closesDone();
     signal?.removeEventListener('abort', onAbort);
-    if (!exhausted) await (source.return?.() as Promise<unknown> | undefined);
+    if (!exhausted) {
+      // A source still working on a target it was asked for finishes that
+      // first; the loop statement does not wait for a source that may never
+      // answer (its sockets are all closed by now), and what its cleanup
+      // throws then has no caller left to reach.
+      const done = source.return?.() as Promise<unknown> | undefined;
+      if (!pulling) await done;
+      else done?.catch(() => {});
+    }
   }
 }
 

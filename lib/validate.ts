@@ -75,8 +75,14 @@ function checkPath(name: string, path: unknown): ParsedTarget {
   return { kind: 'unix', path };
 }
 
-/** Parses every form of `Target`. */
-export function parseTarget(target: unknown, name = 'target'): ParsedTarget {
+/** The last host an object target named, parsed (targetParser). */
+interface HostCache {
+  host: string | undefined;
+  parsed: ParsedTarget | undefined;
+}
+
+/** Parses every form of `Target`, reading each field of an object once. */
+export function parseTarget(target: unknown, name = 'target', cache?: HostCache): ParsedTarget {
   if (typeof target === 'string') {
     if (target.startsWith('unix:')) return checkPath(name, target.slice(5));
     const bracketed = /^\[([^\]]*)\]:([0-9]+)$/.exec(target);
@@ -95,32 +101,27 @@ export function parseTarget(target: unknown, name = 'target'): ParsedTarget {
     return checkPath(`${name}.path`, t.path);
   }
   const port = checkPort(`${name}.port`, t.port);
-  return parseHost(`${name}.host`, t.host, port);
+  const host = t.host;
+  if (cache !== undefined && typeof host === 'string' && host === cache.host) {
+    const last = cache.parsed!;
+    return last.kind === 'ip' ? { ...last, port } : { kind: 'name', host, port };
+  }
+  const parsed = parseHost(`${name}.host`, host, port);
+  if (cache !== undefined && parsed.kind !== 'unix') {
+    cache.host = parsed.host;
+    cache.parsed = parsed;
+  }
+  return parsed;
 }
 
 /**
- * parseTarget for a run of targets that mostly share a host (a scan of
- * one host's ports): an object target's host is parsed once per change of
- * host, its port every time. Same results and the same errors as
- * parseTarget.
+ * parseTarget for a run of targets that mostly share a host (a scan of one
+ * host's ports): an object target's host is parsed once per change of host,
+ * its port every time. The same reads, results and errors as parseTarget.
  */
 export function targetParser(name = 'target'): (target: unknown) => ParsedTarget {
-  let lastHost: string | undefined;
-  let lastParsed: ParsedTarget | undefined;
-  return (target) => {
-    if (target === null || typeof target !== 'object') return parseTarget(target, name);
-    const t = target as Record<string, unknown>;
-    if (t.path !== undefined || typeof t.host !== 'string' || t.host !== lastHost) {
-      const parsed = parseTarget(target, name);
-      if (parsed.kind !== 'unix') {
-        lastHost = parsed.host;
-        lastParsed = parsed;
-      }
-      return parsed;
-    }
-    const port = checkPort(`${name}.port`, t.port);
-    return lastParsed!.kind === 'ip' ? { ...lastParsed!, port } : { kind: 'name', host: lastHost, port };
-  };
+  const cache: HostCache = { host: undefined, parsed: undefined };
+  return (target) => parseTarget(target, name, cache);
 }
 
 function optionalBoolean(options: Record<string, unknown>, name: string): number {

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <tuple>
 
 #include "binding.h"
 #include "wire.h"
@@ -46,7 +47,6 @@ Napi::Array revents_names(Napi::Env env, short revents) {
 }
 
 // ---- JS -> C++ --------------------------------------------------------------
-
 int32_t int_field(const Napi::Object& o, const char* key, int32_t absent) {
   Napi::Value v = o.Get(key);
   return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : absent;
@@ -118,6 +118,10 @@ bool sockaddr_from(const Napi::Object& spec, sockaddr_storage& out, socklen_t& l
   return remote_sockaddr(family, text.As<Napi::String>().Utf8Value(), int_field(spec, "port", 0), out, len);
 }
 
+// A spec slot as an int; -1 (none, or invalid) for NaN or a value out of
+// range: lib/ never sends one, and a cast of it would be undefined behaviour.
+int slot_int(double v) { return v >= -2147483648.0 && v <= 2147483647.0 ? int(v) : -1; }
+
 // The local end a spec asks for (localAddress, localPort), converted once
 // for every attempt of the spec. `ok` false if inet_pton disagrees with lib/.
 struct LocalEnd {
@@ -129,8 +133,8 @@ struct LocalEnd {
 LocalEnd local_end(const double* spec, const Napi::Value& local) {
   namespace w = nbc::wire;
   LocalEnd end;
-  int family = int(spec[w::kSpecFamily]);
-  int local_port = int(spec[w::kSpecLocalPort]);
+  int family = slot_int(spec[w::kSpecFamily]);
+  int local_port = slot_int(spec[w::kSpecLocalPort]);
   if (family == 0 || !(local.IsString() || local_port >= 0)) return end;
   // The local family follows the literal; a mismatch is the kernel's to
   // report (EAFNOSUPPORT or EINVAL from bind), and the trace shows it.
@@ -140,33 +144,34 @@ LocalEnd local_end(const double* spec, const Napi::Value& local) {
   return end;
 }
 
-// Everything an attempt takes from the spec but its remote end: the local
-// end, the options, the wait, the deadline. False (a RangeError thrown) if
-// the native side disagrees with what lib/ validated.
+// Everything an attempt takes from the spec but its remote end (the local end, the options, the
+// wait, the deadline). False, a RangeError thrown, if the native side disagrees with lib/.
 bool apply_spec(const Napi::Env& env, const double* spec, const LocalEnd& local, const Napi::Value& extra,
                 Attempt& a) {
   namespace w = nbc::wire;
-  int confirm = int(spec[w::kSpecConfirm]);
+  int confirm = slot_int(spec[w::kSpecConfirm]);
   if (!local.ok || confirm < 0 || confirm > int(nbc::Confirm::kReconnect)) {
     Napi::RangeError::New(env, "nbconnect: spec rejected by the native layer").ThrowAsJavaScriptException();
     return false;
   }
-  int family = int(spec[w::kSpecFamily]);
+  int family = slot_int(spec[w::kSpecFamily]);
   a.family = family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET;
   a.local = local.addr;
   a.local_len = local.len;
-  a.client = uint32_t(spec[w::kSpecClient]);  // checked by the entry point; the binding mints the id
-  int wait = int(spec[w::kSpecWait]);
+  const double client = spec[w::kSpecClient];  // checked by the entry point; the binding mints the id
+  a.client = client >= 0 && client < 4294967296.0 ? uint32_t(client) : UINT32_MAX;
+  int wait = slot_int(spec[w::kSpecWait]);
   a.wait = wait >= 0 && wait < int(Wait::kCount) ? Wait(wait) : Wait::kPoll;
-  a.options.no_delay = int(spec[w::kSpecNoDelay]);
-  a.options.syn_count = int(spec[w::kSpecSynCount]);
-  a.options.user_timeout_ms = int(spec[w::kSpecUserTimeout]);
-  a.options.bind_address_no_port = int(spec[w::kSpecBindNoPort]);
-  a.options.linger0 = int(spec[w::kSpecLinger0]);
+  a.options.no_delay = slot_int(spec[w::kSpecNoDelay]);
+  a.options.syn_count = slot_int(spec[w::kSpecSynCount]);
+  a.options.user_timeout_ms = slot_int(spec[w::kSpecUserTimeout]);
+  a.options.bind_address_no_port = slot_int(spec[w::kSpecBindNoPort]);
+  a.options.linger0 = slot_int(spec[w::kSpecLinger0]);
   a.confirm = nbc::Confirm(confirm);
-  a.wait_delay_ns = int64_t(spec[w::kSpecWaitDelay] * 1e6);
+  const int delay_ms = slot_int(spec[w::kSpecWaitDelay]);
+  a.wait_delay_ns = delay_ms > 0 ? int64_t(delay_ms) * 1000000 : 0;
   a.close_when_connected = spec[w::kSpecCloseWhenConnected] != 0;
-  int mptcp = int(spec[w::kSpecMptcp]);
+  int mptcp = slot_int(spec[w::kSpecMptcp]);
   a.mptcp = mptcp == 1 ? nbc::Mptcp::kRequire : mptcp == 2 ? nbc::Mptcp::kPrefer : nbc::Mptcp::kOff;
   if (extra.IsBuffer()) {
     auto bytes = extra.As<Napi::Buffer<uint8_t>>();
@@ -183,8 +188,8 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, 
                                       const Napi::Value& local, const Napi::Value& extra) {
   namespace w = nbc::wire;
   auto a = std::make_unique<Attempt>();
-  if (!remote_sockaddr(int(spec[w::kSpecFamily]), address.As<Napi::String>().Utf8Value(),
-                       int(spec[w::kSpecPort]), a->remote, a->remote_len)) {
+  if (!remote_sockaddr(slot_int(spec[w::kSpecFamily]), address.As<Napi::String>().Utf8Value(),
+                       slot_int(spec[w::kSpecPort]), a->remote, a->remote_len)) {
     Napi::RangeError::New(env, "nbconnect: spec rejected by the native layer").ThrowAsJavaScriptException();
     return nullptr;
   }
@@ -192,19 +197,15 @@ std::unique_ptr<Attempt> attempt_from(const Napi::Env& env, const double* spec, 
   return a;
 }
 
-// probeStart's targets: one spec (its family for them all), the distinct
-// addresses, and kTargetSlots per target. Every address is converted once,
-// and every attempt made, before any is started: a disagreement (a
-// RangeError thrown) starts none. Empty on failure.
+// probeStart's targets: one spec (its family for all), the distinct addresses (each converted
+// once), kTargetSlots per target. Empty, a RangeError thrown, if the native side disagrees with lib/.
 std::vector<std::unique_ptr<Attempt>> attempts_from(const Napi::Env& env, const double* spec,
                                                     const Napi::Array& addresses, const double* targets,
                                                     size_t count, const Napi::Value& local,
                                                     const Napi::Value& extra, uint32_t batch) {
   namespace w = nbc::wire;
-  const int family = int(spec[w::kSpecFamily]);
-  std::vector<sockaddr_storage> remote(addresses.Length());
-  std::vector<socklen_t> remote_len(addresses.Length(), 0);
-  std::vector<std::unique_ptr<Attempt>> out;
+  const int family = slot_int(spec[w::kSpecFamily]);
+  std::vector<std::pair<sockaddr_storage, socklen_t>> remote(addresses.Length());
   auto rejected = [&env]() {
     Napi::RangeError::New(env, "nbconnect: targets rejected by the native layer")
         .ThrowAsJavaScriptException();
@@ -213,9 +214,10 @@ std::vector<std::unique_ptr<Attempt>> attempts_from(const Napi::Env& env, const 
   for (uint32_t i = 0; i < addresses.Length(); i++) {
     Napi::Value text = addresses.Get(i);
     if (!text.IsString() ||
-        !remote_sockaddr(family, text.As<Napi::String>().Utf8Value(), 0, remote[i], remote_len[i]))
+        !remote_sockaddr(family, text.As<Napi::String>().Utf8Value(), 0, remote[i].first, remote[i].second))
       return rejected();
   }
+  std::vector<std::unique_ptr<Attempt>> out;
   const LocalEnd local_addr = local_end(spec, local);
   out.reserve(count);
   for (size_t t = 0; t < count; t++) {
@@ -224,8 +226,7 @@ std::vector<std::unique_ptr<Attempt>> attempts_from(const Napi::Env& env, const 
     const double port = slots[w::kTargetPort];
     if (!(index >= 0 && index < double(remote.size())) || !(port >= 0 && port <= 65535)) return rejected();
     auto a = std::make_unique<Attempt>();
-    a->remote = remote[size_t(index)];
-    a->remote_len = remote_len[size_t(index)];
+    std::tie(a->remote, a->remote_len) = remote[size_t(index)];
     const uint16_t net_port = htons(uint16_t(port));
     if (family == 4) reinterpret_cast<sockaddr_in*>(&a->remote)->sin_port = net_port;
     if (family == 6) reinterpret_cast<sockaddr_in6*>(&a->remote)->sin6_port = net_port;
@@ -238,7 +239,6 @@ std::vector<std::unique_ptr<Attempt>> attempts_from(const Napi::Env& env, const 
 }
 
 // ---- C++ -> JS --------------------------------------------------------------
-
 size_t tcp_info_slots(const Attempt& a) { return a.tcp_info ? nbc::wire::kTcpInfoSlots : 0; }
 
 size_t encoded_size(const Attempt& a) {
@@ -372,7 +372,6 @@ void close_connected(std::vector<std::unique_ptr<Attempt>>& list) {
 }
 
 // ---- the wire's layout, for lib/wire.ts to read at load -----------------------
-
 template <size_t N>
 Napi::Array name_table(Napi::Env env, const char* const (&names)[N]) {
   Napi::Array out = Napi::Array::New(env, N);

@@ -177,11 +177,23 @@ Napi::Value init_batches(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), double(slot));
 }
 
+// A spec as lib/wire.ts packs it. lib/ never sends another shape; should
+// it, that is refused with a TypeError rather than read out of bounds.
+const double* spec_arg(Napi::Env env, const Napi::Value& value) {
+  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
+      value.As<Napi::Float64Array>().ElementLength() >= size_t(nbc::wire::kSpecSlots))
+    return value.As<Napi::Float64Array>().Data();
+  Napi::TypeError::New(env, "nbconnect: a spec must be a Float64Array of the wire's spec slots")
+      .ThrowAsJavaScriptException();
+  return nullptr;
+}
+
 // connectSync(spec, address, localAddress, extraOptions): the whole algorithm on this
 // thread; returns one encoded result.
 Napi::Value connect_sync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2], info[3]);
+  const double* spec = spec_arg(env, info[0]);
+  auto a = spec ? attempt_from(env, spec, info[1], info[2], info[3]) : nullptr;
   if (!a) return env.Undefined();
   nbc::connect_blocking(*a);
   std::vector<std::unique_ptr<Attempt>> one;
@@ -250,7 +262,8 @@ bool known_client(Napi::Env env, Addon* addon, uint32_t client, const char* call
 Napi::Value connect_start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon* addon = env.GetInstanceData<Addon>();
-  auto a = attempt_from(env, info[0].As<Napi::Float64Array>().Data(), info[1], info[2], info[3]);
+  const double* spec = spec_arg(env, info[0]);
+  auto a = spec ? attempt_from(env, spec, info[1], info[2], info[3]) : nullptr;
   if (!a || !known_client(env, addon, a->client, "connectStart")) return env.Undefined();
   Scheduler to;
   nbc::Waiter::StartError failure;
@@ -269,11 +282,21 @@ Napi::Value connect_start(const Napi::CallbackInfo& info) {
 Napi::Value probe_start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon* addon = env.GetInstanceData<Addon>();
-  const double* spec = info[0].As<Napi::Float64Array>().Data();
-  auto targets = info[2].As<Napi::Float64Array>();
-  auto list = attempts_from(env, spec, info[1].As<Napi::Array>(), targets.Data(),
-                            targets.ElementLength() / nbc::wire::kTargetSlots, info[3], info[4],
-                            info[5].As<Napi::Number>().Uint32Value());
+  const double* spec = spec_arg(env, info[0]);
+  if (!spec) return env.Undefined();
+  const Napi::Value targets = info[2];
+  const bool shaped = info[1].IsArray() && info[5].IsNumber() && targets.IsTypedArray() &&
+                      targets.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
+                      targets.As<Napi::Float64Array>().ElementLength() > 0 &&
+                      targets.As<Napi::Float64Array>().ElementLength() % nbc::wire::kTargetSlots == 0;
+  if (!shaped) {
+    Napi::TypeError::New(env, "nbconnect: probeStart takes the addresses, whole targets and a batch number")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto list = attempts_from(env, spec, info[1].As<Napi::Array>(), targets.As<Napi::Float64Array>().Data(),
+                            targets.As<Napi::Float64Array>().ElementLength() / nbc::wire::kTargetSlots,
+                            info[3], info[4], info[5].As<Napi::Number>().Uint32Value());
   if (list.empty() || !known_client(env, addon, list[0]->client, "probeStart")) return env.Undefined();
   Scheduler to;
   nbc::Waiter::StartError failure;

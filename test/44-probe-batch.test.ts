@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { probe, probeMany, type Outcome, type Target } from '../dist/lib';
 import { addon } from '../dist/lib/binding';
+import { ProbeBatch } from '../dist/lib/probe-batch';
+import { SEQUEL, type Result } from '../dist/lib/wire';
 import { runFixture } from './helpers/fixtures';
 import { blackHole, callsOf, fdCount, refusedPort, settleFds, tcpListener, tempSocketPath, unixListener } from './helpers/listeners';
 
@@ -199,5 +201,136 @@ describe('probeMany: the batch path', () => {
       assert.equal(copy.wrongTarget, 0);
       assert.deepEqual(copy.codes, { OK: 500 });
     }
+  });
+
+  it('an async source that pauses: what it yielded starts at once, not when the loop stops pulling', async function () {
+    this.timeout(20000);
+    const listener = await tcpListener('127.0.0.1');
+    let released: 'by its outcome' | 'by the fallback' | undefined;
+    let release: (() => void) | undefined;
+    async function* targets(): AsyncGenerator<Target> {
+      yield { host: '127.0.0.1', port: listener.port };
+      // The next target comes only once the first one's Outcome is read (or
+      // after 3 s, so that a loop that waits for more targets first still ends).
+      await new Promise<void>((resolve) => {
+        release = resolve;
+        setTimeout(() => {
+          released ??= 'by the fallback';
+          resolve();
+        }, 3000).unref();
+      });
+      yield { host: '127.0.0.1', port: listener.port };
+    }
+    try {
+      const codes: string[] = [];
+      for await (const outcome of probeMany(targets())) {
+        codes.push(outcome.code);
+        released ??= 'by its outcome';
+        release?.();
+      }
+      assert.deepEqual(codes, ['OK', 'OK']);
+      assert.equal(released, 'by its outcome');
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a bad target after one in flight ends the loop at once, without waiting for that verdict', async function () {
+    this.timeout(10000);
+    const hole = await blackHole('tcp4');
+    try {
+      for (const [bad, options, error] of [
+        [{ host: '127.0.0.1', port: 'eighty' }, {}, { name: 'RangeError', code: 'ERR_SOCKET_BAD_PORT' }],
+        [{ path: tempSocketPath() }, { noDelay: true }, { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }],
+      ] as [Target, object, object][]) {
+        // The black hole's verdict would take 20 s: the loop must not wait for it.
+        await assert.rejects(collect([{ host: '127.0.0.1', port: hole.port }, bad], { ...options, timeout: 20000 }), error);
+      }
+    } finally {
+      await hole.close();
+    }
+  });
+
+  it('a deadline whose verdict came before the abort stays ETIMEDOUT, as probe() keeps it', async function () {
+    this.timeout(20000);
+    const hole = await blackHole('tcp4');
+    // Watched, not changed: which deadline verdicts reached the batch before the abort.
+    const take = Object.getOwnPropertyDescriptor(ProbeBatch.prototype, 'take')!.value as (this: ProbeBatch, r: Result) => void;
+    let aborted = false;
+    const timedOutFirst = new Set<number>();
+    ProbeBatch.prototype.take = function (this: ProbeBatch, r: Result) {
+      if (!aborted && r.sequel === SEQUEL.close_follows && r.phase === 'timeout') timedOutFirst.add(r.id);
+      take.call(this, r);
+    };
+    const controller = new AbortController();
+    const codes: Record<string, number> = {};
+    try {
+      const targets = Array.from({ length: 500 }, () => ({ host: '127.0.0.1', port: hole.port }));
+      for await (const o of probeMany(targets, { concurrency: 500, timeout: 200, signal: controller.signal })) {
+        codes[o.code] = (codes[o.code] ?? 0) + 1;
+        if (!aborted) {
+          aborted = true;
+          controller.abort(new Error('seen enough'));
+        }
+      }
+    } finally {
+      ProbeBatch.prototype.take = take;
+      await hole.close();
+    }
+    assert.ok(timedOutFirst.size > 64, `deadlines before the abort: ${timedOutFirst.size}`);
+    assert.equal(codes.ETIMEDOUT, timedOutFirst.size, JSON.stringify(codes));
+    assert.equal((codes.ETIMEDOUT ?? 0) + (codes.ABORT_ERR ?? 0), 500);
+  });
+
+  it('if the native side refuses a batch, the loop rejects with its error and settles', async function () {
+    this.timeout(10000);
+    const binding = addon as unknown as Record<string, unknown>;
+    const saved = binding.probeStart;
+    binding.probeStart = () => {
+      throw new RangeError('nbconnect: targets rejected by the native layer');
+    };
+    try {
+      await assert.rejects(collect([{ host: '127.0.0.1', port: 9 }]), /targets rejected by the native layer/);
+    } finally {
+      binding.probeStart = saved;
+    }
+  });
+
+  it("reads a target's host and port once each, as probe() does", async () => {
+    const refused = await refusedPort();
+    const reads = (run: (target: Target) => Promise<unknown>) => {
+      const count = { host: 0, port: 0 };
+      const target = {
+        get host() {
+          count.host++;
+          return '127.0.0.1';
+        },
+        get port() {
+          count.port++;
+          return refused;
+        },
+      };
+      return run(target).then(() => count);
+    };
+    const single = await reads((t) => probe(t));
+    const batched = await reads((t) => collect([t]));
+    assert.deepEqual(batched, single);
+    assert.deepEqual(single, { host: 1, port: 1 });
+  });
+
+  it('a signal aborted before the loop: no target is pulled, nothing is yielded', async () => {
+    const refused = await refusedPort();
+    let pulled = 0;
+    function* targets() {
+      for (let i = 0; i < 10; i++) {
+        pulled++;
+        yield { host: '127.0.0.1', port: refused };
+      }
+    }
+    const before = fdCount();
+    const outcomes = await collect(targets(), { signal: AbortSignal.abort() });
+    assert.deepEqual(outcomes, []);
+    assert.equal(pulled, 0);
+    assert.equal(fdCount(), before);
   });
 });

@@ -44,6 +44,13 @@ describe('benchmark harness smoke run', function () {
       for (const driver of all) assert.equal(result.runs['latency|1'][driver][0].failures, 0, driver);
       assert.equal(result.runs['refused|64'].net[0].failures, result.runs['refused|64'].net[0].n);
       assert.match(fs.readFileSync(path.join(out, 'latest.md'), 'utf8'), /\| latency 1 \| p50 \| nbconnect-poll \|/);
+      // Deadlines under each runtime installed here; this Node's at least.
+      const own = (result.runtimes.rows as { runtime: string; reps: { single300: { min: number } }[] }[]).find(
+        (r) => r.runtime === `Node ${process.versions.node}`,
+      );
+      assert.ok(own, 'this Node has a runtime row');
+      assert.ok(own.reps[0].single300.min >= 299, `a 300 ms deadline never settles early (${own.reps[0].single300.min} ms)`);
+      assert.match(fs.readFileSync(path.join(out, 'latest.md'), 'utf8'), /Deadlines under each runtime/);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
