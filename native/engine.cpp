@@ -162,9 +162,16 @@ void Engine::cancel(uint64_t id) {
 
 void Engine::adopt_settled(std::unique_ptr<Attempt> attempt) { settled_.push_back(std::move(attempt)); }
 
-bool Engine::close_settled(size_t limit) {
+bool Engine::close_settled(size_t limit, bool yield_to_deadlines) {
   if (next_settled_ == settled_.size()) return false;
   for (size_t n = 0; n < limit && next_settled_ < settled_.size(); n++) {
+    // A deadline due now settles before more closes are made: they can wait,
+    // it cannot (a thousand deadlines due within a few ms would otherwise
+    // wait for each other's closes, ~9 us each).
+    if (yield_to_deadlines && n > 0 && (n & 7) == 0) {
+      const Attempt* next = timers_.top();
+      if (next && next->timer.due_ns <= monotonic_ns()) break;
+    }
     auto& a = settled_[next_settled_++];
     close_after_settle(*a, epoll_fd_, a->engine.unwatch_after_settle);
     finished_.push_back(std::move(a));

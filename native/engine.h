@@ -27,7 +27,8 @@
 // (Sequel::kSteps) for JS to add to the trace. A close costs about 9 us
 // (SO_COOKIE, EPOLL_CTL_DEL, close(2) of a SYN_SENT socket): a thousand
 // made before their verdicts, or all at once after them, would hold back
-// the deadlines that fall a millisecond later.
+// the deadlines that fall a millisecond later; so a slice of closes also
+// stops for a deadline that fell due while it ran.
 //
 // Teardown (shutdown(), also from the destructor): close every started
 // attempt's fd that is still its own, every fd of a finished attempt JS
@@ -94,9 +95,10 @@ class Engine {
   void adopt_settled(std::unique_ptr<Attempt> attempt);
   bool has_settled() const { return next_settled_ < settled_.size(); }
   // Closes up to `limit` adopted attempts' sockets, oldest first, and
-  // finishes each again with the steps that took (Sequel::kSteps). True if
-  // there were any.
-  bool close_settled(size_t limit);
+  // finishes each again with the steps that took (Sequel::kSteps); with
+  // `yield_to_deadlines`, stops early when a deadline is due. True if
+  // there were any to close.
+  bool close_settled(size_t limit, bool yield_to_deadlines = false);
   // Attempts queued or started and not finished.
   size_t live() const { return live_.size(); }
 

@@ -109,7 +109,9 @@ void engine_turn(EngineBinding* b, bool start) {
     b->engine.start_queued(kStartSlice);
   }
   engine_deliver(b);
-  if (b->engine.close_settled(kCloseSlice)) engine_deliver(b);
+  // These closes give way to a deadline due meanwhile (the clock makes the
+  // next turn's poll find it); the ones before a slice of starts do not.
+  if (b->engine.close_settled(kCloseSlice, true)) engine_deliver(b);
   if (b->addon->engine == b) engine_rearm(b);
 }
 
