@@ -290,7 +290,7 @@ function namespaceBlocker() {
 }
 
 /**
- * `nbconnect scan 127.0.0.1 1-65535` and `nmap -sT -T5 -p- -n -Pn 127.0.0.1`,
+ * `nbconnect scan 127.0.0.1 1-65535` and `nmap -sT -T5 -p1-65535 -n -Pn 127.0.0.1`, then 1-10000,
  * interleaved, in a network namespace of this run's own (bench/scan.js):
  * never across the machine's own loopback.
  */
@@ -299,9 +299,9 @@ async function scanRows(listenerBinary) {
   if (blocker) return { skipped: `the scan runs in a network namespace of its own, and none can be made here: ${blocker}` };
   const nmap = ['/usr/bin/nmap', '/usr/local/bin/nmap'].find((p) => fs.existsSync(p));
   const args = ['-n', process.execPath, path.join(__dirname, 'scan.js'), listenerBinary, String(REPS), ...(nmap ? [nmap] : [])];
-  const { runs } = await runChild('unshare', args);
-  process.stderr.write('  scan|65535: done\n');
-  return { runs, skipped: nmap ? undefined : 'nmap is not installed (Debian: apt-get install nmap); the harness installs nothing' };
+  const { rows } = await runChild('unshare', args);
+  process.stderr.write('  scan: done\n');
+  return { rows, skipped: nmap ? undefined : 'nmap is not installed (Debian: apt-get install nmap); the harness installs nothing' };
 }
 
 // ---- deadlines under each runtime, and the wait figures ---------------------------------
@@ -408,7 +408,7 @@ async function main() {
   // The scan comes last, alone on the machine: in its own namespace, with a
   // listener of its own.
   const scanRuns = N.scan && chosen('scan') ? await scanRows(listenerBinary) : undefined;
-  if (scanRuns?.runs) runs['scan|65535'] = scanRuns.runs;
+  for (const [last, byDriver] of Object.entries(scanRuns?.rows ?? {})) runs[`scan|${last}`] = byDriver;
 
   const summary = summarize(runs);
   const machine = {

@@ -39,6 +39,10 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
   validateInteger(concurrency, 'options.concurrency', 1, 65536);
   validateAbortSignal(signal, 'options.signal');
 
+  // Made first: if the targets cannot be iterated, nothing else was set up.
+  const source: Iterator<Target> | AsyncIterator<Target> = Symbol.asyncIterator in targets ? targets[Symbol.asyncIterator]() : targets[Symbol.iterator]();
+  const synchronous = !(Symbol.asyncIterator in targets);
+
   // One signal for every attempt: the caller's, or our own early exit.
   const stop = new AbortController();
   // Every attempt in flight listens on it: that is the design, not a leak.
@@ -48,12 +52,11 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
   // Aborted already: no target is pulled (the listener would never fire).
   if (signal?.aborted) stop.abort(signal.reason);
 
-  const source: Iterator<Target> | AsyncIterator<Target> = Symbol.asyncIterator in targets ? targets[Symbol.asyncIterator]() : targets[Symbol.iterator]();
-  const synchronous = !(Symbol.asyncIterator in targets);
   const ready: (Outcome | BatchRecord)[] = [];
   let failure: { error: unknown } | undefined;
   let inFlight = 0; // probe() calls (names, or everything while traced)
   let exhausted = false;
+  let sourceThrew = false; // its next() threw: as for...of, no return()
   let ended = false; // the loop statement is over, or ending
   let wake: (() => void) | undefined;
   const notify = () => {
@@ -65,8 +68,19 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
   // The batch path, where the exact engine runs and nobody traces calls
   // one by one (a traced probe is a call of its own).
   const batch = MODE === 'exact' && !tracing() ? newBatch(connectOptions, ready, notify) : undefined;
-  stop.signal.addEventListener('abort', () => batch?.abort(stop.signal.reason), { once: true });
+  stop.signal.addEventListener(
+    'abort',
+    () => {
+      batch?.abort(stop.signal.reason);
+      notify(); // a loop waiting on its source ends now
+    },
+    { once: true },
+  );
   const parse = targetParser();
+  // The options, checked once per kind of target that goes through probe()
+  // (a name; every target while traced), with the first of that kind: a
+  // misfit stops the pulling at once, not when probe() rejects.
+  const checkedKinds = new Set<string>();
   const pending = () => inFlight + (batch?.inFlight ?? 0);
   const canPull = () => !exhausted && !ended && failure === undefined && !stop.signal.aborted && pending() < concurrency;
 
@@ -78,28 +92,38 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
       while (canPull()) {
         // What an async source gave so far starts before it is asked for more.
         if (!synchronous) batch?.flush();
-        const next = synchronous ? (source as Iterator<Target>).next() : await source.next();
+        let next: IteratorResult<Target>;
+        try {
+          next = synchronous ? (source as Iterator<Target>).next() : await source.next();
+        } catch (error) {
+          sourceThrew = true;
+          throw error;
+        }
         if (next.done) {
           exhausted = true;
           break;
         }
         // The loop ended while the source took its time: nothing more starts.
         if (ended || stop.signal.aborted) break;
-        if (batch) {
-          let parsed: ParsedTarget;
-          try {
-            parsed = parse(next.value);
-            if (parsed.kind !== 'name') {
-              batch.add(parsed);
-              continue;
-            }
-          } catch (error) {
-            failure ??= { error }; // a malformed target: TypeError or RangeError
-            break;
+        let parsed: ParsedTarget;
+        try {
+          // Each field of the caller's target is read once, here.
+          parsed = parse(next.value);
+          if (batch && parsed.kind !== 'name') {
+            batch.add(parsed);
+            continue;
           }
+          const kind = parsed.kind === 'ip' ? `ip${parsed.family}` : parsed.kind;
+          if (!checkedKinds.has(kind)) {
+            prepare(plainTarget(parsed), connectOptions, true);
+            checkedKinds.add(kind);
+          }
+        } catch (error) {
+          failure ??= { error }; // a malformed target, or options that do not fit it: TypeError or RangeError
+          break;
         }
         inFlight++;
-        probe(next.value, { ...connectOptions, signal: stop.signal })
+        probe(plainTarget(parsed), { ...connectOptions, signal: stop.signal })
           .then(
             (outcome) => ready.push(outcome),
             (error) => (failure ??= { error }),
@@ -125,6 +149,7 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
       });
   };
 
+  let throwing = false;
   try {
     for (;;) {
       // A malformed target (TypeError or RangeError) ends the loop at once,
@@ -136,9 +161,14 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
         continue;
       }
       pump();
-      if (!pulling && pending() === 0 && ready.length === 0 && failure === undefined) break;
+      // A pull still waiting on the source is not waited for once the
+      // caller aborted: the source may never answer.
+      if ((!pulling || stop.signal.aborted) && pending() === 0 && ready.length === 0 && failure === undefined) break;
       await new Promise<void>((resolve) => (wake = resolve));
     }
+  } catch (error) {
+    throwing = true;
+    throw error;
   } finally {
     // Early exit or the end: cancel what is left, and let every attempt
     // settle, so no socket outlives the loop.
@@ -149,16 +179,27 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
     // may leave closes a turn behind: the loop statement ends after them.
     await closesDone();
     signal?.removeEventListener('abort', onAbort);
-    if (!exhausted) {
-      // A source still working on a target it was asked for finishes that
-      // first; the loop statement does not wait for a source that may never
-      // answer (its sockets are all closed by now), and what its cleanup
-      // throws then has no caller left to reach.
-      const done = source.return?.() as Promise<unknown> | undefined;
-      if (!pulling) await done;
-      else done?.catch(() => {});
+    if (!exhausted && !sourceThrew) {
+      // As for...of closes its iterator. A source still working on a target
+      // it was asked for finishes that first; the loop statement does not
+      // wait for a source that may never answer (its sockets are all closed
+      // by now). What its cleanup throws is the loop's error, unless the
+      // loop is throwing already: that error wins, as for...of has it.
+      let done: Promise<unknown> | undefined;
+      try {
+        done = Promise.resolve(source.return?.());
+      } catch (error) {
+        if (!throwing) throw error;
+      }
+      if (pulling || throwing) done?.catch(() => {});
+      else await done;
     }
   }
+}
+
+/** A parsed target as a plain object, for probe(): the caller's own object is not read again. */
+function plainTarget(parsed: ParsedTarget): Target {
+  return parsed.kind === 'unix' ? { path: parsed.path } : { host: parsed.host, port: parsed.port };
 }
 
 /**

@@ -165,12 +165,17 @@ void Engine::adopt_settled(std::unique_ptr<Attempt> attempt) { settled_.push_bac
 bool Engine::close_settled(size_t limit, bool yield_to_deadlines) {
   if (next_settled_ == settled_.size()) return false;
   for (size_t n = 0; n < limit && next_settled_ < settled_.size(); n++) {
-    // A deadline due now settles before more closes are made: they can wait,
-    // it cannot (a thousand deadlines due within a few ms would otherwise
-    // wait for each other's closes, ~9 us each).
-    if (yield_to_deadlines && n > 0 && (n & 7) == 0) {
-      const Attempt* next = timers_.top();
-      if (next && next->timer.due_ns <= monotonic_ns()) break;
+    // A deadline due now settles before more closes of connects are made:
+    // they can wait a little, it cannot (a thousand deadlines due within a
+    // few ms would otherwise wait for each other's closes, ~9 us each). Not
+    // a probe's: its close is part of its verdict. A little: once the
+    // oldest close has waited kCloseLagNs since its verdict, the slice goes
+    // on, so a steady stream of deadlines cannot hold closes back.
+    const Attempt& oldest = *settled_[next_settled_];
+    if (yield_to_deadlines && n > 0 && (n & 7) == 0 && !oldest.close_when_connected) {
+      const Attempt* due = timers_.top();
+      const int64_t now = monotonic_ns();
+      if (due && due->timer.due_ns <= now && now - oldest.end_ns < kCloseLagNs) break;
     }
     auto& a = settled_[next_settled_++];
     close_after_settle(*a, epoll_fd_, a->engine.unwatch_after_settle);

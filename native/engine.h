@@ -28,7 +28,9 @@
 // (SO_COOKIE, EPOLL_CTL_DEL, close(2) of a SYN_SENT socket): a thousand
 // made before their verdicts, or all at once after them, would hold back
 // the deadlines that fall a millisecond later; so a slice of closes also
-// stops for a deadline that fell due while it ran.
+// stops for a deadline that fell due while it ran (a connect's close, not
+// a probe's, whose verdict waits for it), unless a close has waited 10 ms
+// since its verdict.
 //
 // Teardown (shutdown(), also from the destructor): close every started
 // attempt's fd that is still its own, every fd of a finished attempt JS
@@ -96,8 +98,8 @@ class Engine {
   bool has_settled() const { return next_settled_ < settled_.size(); }
   // Closes up to `limit` adopted attempts' sockets, oldest first, and
   // finishes each again with the steps that took (Sequel::kSteps); with
-  // `yield_to_deadlines`, stops early when a deadline is due. True if
-  // there were any to close.
+  // `yield_to_deadlines`, stops early when a deadline is due, unless the
+  // oldest close has waited kCloseLagNs. True if there were any to close.
   bool close_settled(size_t limit, bool yield_to_deadlines = false);
   // Attempts queued or started and not finished.
   size_t live() const { return live_.size(); }
@@ -109,6 +111,8 @@ class Engine {
   void finish(Attempt& a);
   int wait_once();
 
+  // How long a close may wait after its verdict while deadlines fall due.
+  static constexpr int64_t kCloseLagNs = 10'000'000;
   // Attempt ids start at 1: 0 marks the clock's events.
   static constexpr uint64_t kDeadlineToken = 0;
   int epoll_fd_ = -1;

@@ -2,6 +2,8 @@
 // native side many to a call, and each Outcome must be the one probe()
 // gives for the same target, field for field and key for key.
 import assert from 'node:assert/strict';
+import * as diagnostics from 'node:diagnostics_channel';
+import { getEventListeners } from 'node:events';
 import { probe, probeMany, type Outcome, type Target } from '../dist/lib';
 import { addon } from '../dist/lib/binding';
 import { ProbeBatch } from '../dist/lib/probe-batch';
@@ -254,12 +256,15 @@ describe('probeMany: the batch path', () => {
   it('a deadline whose verdict came before the abort stays ETIMEDOUT, as probe() keeps it', async function () {
     this.timeout(20000);
     const hole = await blackHole('tcp4');
-    // Watched, not changed: which deadline verdicts reached the batch before the abort.
+    // Watched, not changed: which deadline verdicts, and which of their
+    // closes, reached the batch before the abort.
     const take = Object.getOwnPropertyDescriptor(ProbeBatch.prototype, 'take')!.value as (this: ProbeBatch, r: Result) => void;
     let aborted = false;
     const timedOutFirst = new Set<number>();
+    const closedFirst = new Set<number>();
     ProbeBatch.prototype.take = function (this: ProbeBatch, r: Result) {
       if (!aborted && r.sequel === SEQUEL.close_follows && r.phase === 'timeout') timedOutFirst.add(r.id);
+      if (!aborted && r.sequel === SEQUEL.steps) closedFirst.add(r.id);
       take.call(this, r);
     };
     const controller = new AbortController();
@@ -277,7 +282,9 @@ describe('probeMany: the batch path', () => {
       ProbeBatch.prototype.take = take;
       await hole.close();
     }
-    assert.ok(timedOutFirst.size > 64, `deadlines before the abort: ${timedOutFirst.size}`);
+    // The case in question: a verdict before the abort, its close after it.
+    const closedAfter = [...timedOutFirst].filter((id) => !closedFirst.has(id)).length;
+    assert.ok(closedAfter > 0, `deadlines before the abort: ${timedOutFirst.size}, closed after it: ${closedAfter}`);
     assert.equal(codes.ETIMEDOUT, timedOutFirst.size, JSON.stringify(codes));
     assert.equal((codes.ETIMEDOUT ?? 0) + (codes.ABORT_ERR ?? 0), 500);
   });
@@ -332,5 +339,126 @@ describe('probeMany: the batch path', () => {
     assert.deepEqual(outcomes, []);
     assert.equal(pulled, 0);
     assert.equal(fdCount(), before);
+  });
+
+  it("the caller's abort ends a loop whose source has not answered", async function () {
+    this.timeout(10000);
+    const refused = await refusedPort();
+    let answered = false;
+    async function* targets(): AsyncGenerator<Target> {
+      yield { host: '127.0.0.1', port: refused };
+      // A source that does not answer (for 5 s, so that the test itself ends).
+      await new Promise((resolve) => setTimeout(resolve, 5000).unref());
+      answered = true;
+      yield { host: '127.0.0.1', port: refused };
+    }
+    const codes: string[] = [];
+    for await (const o of probeMany(targets(), { signal: AbortSignal.timeout(200) })) codes.push(o.code);
+    assert.deepEqual(codes, ['ECONNREFUSED']);
+    assert.equal(answered, false, 'the loop ended at the abort, not when the source answered');
+  });
+
+  for (const traced of [false, true])
+    it(`a bad target stops the pulling at once, traced or not (${traced ? 'traced' : 'untraced'}), names included`, async () => {
+      const refused = await refusedPort();
+      const channel = diagnostics.tracingChannel('nbconnect:connect');
+      const subscriber = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
+      if (traced) channel.subscribe(subscriber);
+      try {
+        for (const bad of [
+          { host: '127.0.0.1', port: -1 },
+          { host: 'localhost', port: 1e6 },
+          { host: 'bad host name', port: 1 },
+        ] as Target[]) {
+          let pulled = 0;
+          function* targets(): Generator<Target> {
+            for (const t of [{ host: 'localhost', port: refused }, bad, ...Array.from({ length: 6 }, () => ({ host: '127.0.0.1', port: refused }))]) {
+              pulled++;
+              yield t;
+            }
+          }
+          await assert.rejects(collect(targets(), { concurrency: 8, family: 4 }), RangeError);
+          assert.equal(pulled, 2, `pulled ${pulled} for ${JSON.stringify(bad)}`);
+        }
+        // Options that do not fit a name's kind: refused with its first name.
+        let pulled = 0;
+        function* named(): Generator<Target> {
+          for (let i = 0; i < 8; i++) {
+            pulled++;
+            yield { host: 'localhost', port: refused };
+          }
+        }
+        await assert.rejects(collect(named(), { concurrency: 8, timeout: -1 }), RangeError);
+        assert.equal(pulled, 1);
+      } finally {
+        if (traced) channel.unsubscribe(subscriber);
+      }
+    });
+
+  it("a source whose next() throws: its error, and no return() (as for...of); return()'s own error never hides the loop's", async () => {
+    const refused = await refusedPort();
+    const calls = { return: 0 };
+    const throwing = (at: number): Iterable<Target> => ({
+      [Symbol.iterator]() {
+        let i = 0;
+        return {
+          next() {
+            if (i++ === at) throw new Error('next failed');
+            return { done: false, value: { host: '127.0.0.1', port: refused } };
+          },
+          return() {
+            calls.return++;
+            throw new Error('cleanup failed');
+          },
+        };
+      },
+    });
+    await assert.rejects(collect(throwing(2)), /next failed/);
+    assert.equal(calls.return, 0);
+    // A bad target: the loop stops early, so the source is closed, and the
+    // target's error is what the loop throws.
+    const closing: Iterable<Target> = {
+      [Symbol.iterator]() {
+        let i = 0;
+        return {
+          next: () => ({ done: false, value: (i++ === 1 ? { host: '127.0.0.1', port: 'x' } : { host: '127.0.0.1', port: refused }) as Target }),
+          return() {
+            calls.return++;
+            throw new Error('cleanup failed');
+          },
+        };
+      },
+    };
+    await assert.rejects(collect(closing), { name: 'RangeError', code: 'ERR_SOCKET_BAD_PORT' });
+    assert.equal(calls.return, 1);
+  });
+
+  it("leaves no listener on the caller's signal when the targets cannot be iterated", async () => {
+    const controller = new AbortController();
+    const broken = {
+      [Symbol.iterator]() {
+        throw new Error('no iterator');
+      },
+    } as unknown as Iterable<Target>;
+    for (let i = 0; i < 3; i++) await assert.rejects(collect(broken, { signal: controller.signal }), /no iterator/);
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  });
+
+  it("reads a name target's host and port once each too", async () => {
+    const refused = await refusedPort();
+    const count = { host: 0, port: 0 };
+    const target = {
+      get host() {
+        count.host++;
+        return 'localhost';
+      },
+      get port() {
+        count.port++;
+        return refused;
+      },
+    };
+    const [outcome] = await collect([target], { family: 4 });
+    assert.equal(outcome.code, 'ECONNREFUSED');
+    assert.deepEqual(count, { host: 1, port: 1 });
   });
 });
