@@ -179,22 +179,28 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
     // may leave closes a turn behind: the loop statement ends after them.
     await closesDone();
     signal?.removeEventListener('abort', onAbort);
-    if (!exhausted && !sourceThrew) {
-      // As for...of closes its iterator. A source still working on a target
-      // it was asked for finishes that first; the loop statement does not
-      // wait for a source that may never answer (its sockets are all closed
-      // by now). What its cleanup throws is the loop's error, unless the
-      // loop is throwing already: that error wins, as for...of has it.
-      let done: Promise<unknown> | undefined;
-      try {
-        done = Promise.resolve(source.return?.());
-      } catch (error) {
-        if (!throwing) throw error;
-      }
-      if (pulling || throwing) done?.catch(() => {});
-      else await done;
-    }
+    if (!exhausted && !sourceThrew) await closeSource(source, { mayHang: pulling, throwing });
   }
+}
+
+/**
+ * Closes a source the loop left early, as for...of closes its iterator. A
+ * source still working on a target it was asked for finishes that first;
+ * the loop statement does not wait for one that may never answer (its
+ * sockets are all closed by now). What its cleanup throws is the loop's
+ * error, unless the loop is throwing already: that error wins, as for...of
+ * has it.
+ */
+async function closeSource(source: Iterator<Target> | AsyncIterator<Target>, { mayHang, throwing }: { mayHang: boolean; throwing: boolean }): Promise<void> {
+  let done: Promise<unknown>;
+  try {
+    done = Promise.resolve(source.return?.());
+  } catch (error) {
+    if (throwing) return;
+    throw error;
+  }
+  if (mayHang || throwing) done.catch(() => {});
+  else await done;
 }
 
 /** A parsed target as a plain object, for probe(): the caller's own object is not read again. */
