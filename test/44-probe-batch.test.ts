@@ -461,4 +461,21 @@ describe('probeMany: the batch path', () => {
     assert.equal(outcome.code, 'ECONNREFUSED');
     assert.deepEqual(count, { host: 1, port: 1 });
   });
+
+  it('probeStart refuses arguments lib/ never sends with an error, never reading past them', () => {
+    const spec = new Float64Array(addon.layout.spec.length);
+    const one = new Float64Array([0, 1, 0]);
+    const call = (...args: unknown[]) => (addon.probeStart as (...a: unknown[]) => unknown)(...args);
+    assert.throws(() => call(new Float64Array(1), ['127.0.0.1'], one, undefined, undefined, 1), TypeError);
+    assert.throws(() => call(spec, '127.0.0.1', one, undefined, undefined, 1), TypeError);
+    assert.throws(() => call(spec, ['127.0.0.1'], new Float64Array([0, 1]), undefined, undefined, 1), TypeError);
+    assert.throws(() => call(spec, ['127.0.0.1'], new Float64Array(0), undefined, undefined, 1), TypeError);
+    assert.throws(() => call(spec, ['127.0.0.1'], one, undefined, undefined, 'x'), TypeError);
+    assert.throws(() => call(spec, ['127.0.0.1'], new Float64Array([5, 1, 0]), undefined, undefined, 1), RangeError);
+    assert.throws(() => call(spec, ['127.0.0.1'], new Float64Array([0, 1e9, 0]), undefined, undefined, 1), RangeError);
+    const client = new Float64Array(spec);
+    client[addon.layout.spec.indexOf('client')] = 1e12;
+    client[addon.layout.spec.indexOf('family')] = 4;
+    assert.throws(() => call(client, ['127.0.0.1'], one, undefined, undefined, 1), /client init\(\) never made/);
+  });
 });
