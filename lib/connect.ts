@@ -303,13 +303,18 @@ function connectSyncNow(target: Target, options?: ConnectOptions): Connection {
   if (MODE !== 'exact') throw notExact('connectSync', 'it blocks the calling thread in the kernel, and net connects only through the event loop');
   const prepared = prepare(target, options, false, 'sync');
   if (prepared.signal?.aborted) throw abortError(whereOf(prepared.target), 0, [], prepared.signal.reason);
-  const startedAt = performance.now();
   const literal = literalEndpoint(prepared.target);
-  if (literal) return connectSyncTo(prepared, literal, startedAt);
+  // A literal's attempt gets the whole deadline, as connect()'s does: the
+  // trace's clock starts when the native side takes the attempt, so its
+  // last wait is at or past `timeout` (the caller's wait is longer by the
+  // call's own work); with what was left after that work, an emulated
+  // select (qemu-aarch64) was seen to end the trace short of `timeout`.
+  if (literal) return connectSyncTo(prepared, literal, prepared.timeout ?? -1);
+  const startedAt = performance.now();
   const name = prepared.target as Extract<ParsedTarget, { kind: 'name' }>;
   const addresses = lookupAllSync(name.host, name.port, prepared.family);
   if (addresses.length === 1 || !prepared.autoSelectFamily)
-    return connectSyncTo(prepared, endpointOf(name, addresses[0].address, addresses[0].family), startedAt);
+    return connectSyncTo(prepared, endpointOf(name, addresses[0].address, addresses[0].family), timeLeft(prepared, startedAt));
 
   const candidates = addressCandidates(name, addresses);
   const attempts: RaceAttempt[] = candidates.map((c) => ({ target: c.where, startedAt: undefined, result: 'not started' }));
@@ -321,7 +326,7 @@ function connectSyncNow(target: Target, options?: ConnectOptions): Connection {
     const budget = i === candidates.length - 1 ? Infinity : prepared.attemptDelay;
     attempts[i].startedAt = since;
     try {
-      const connection = connectSyncTo(prepared, { host: address, address, port, family }, startedAt, budget);
+      const connection = connectSyncTo(prepared, { host: address, address, port, family }, timeLeft(prepared, startedAt, budget));
       attempts[i].result = 'won';
       connection.race = { attempts, startedAt: since };
       return connection;
@@ -334,11 +339,10 @@ function connectSyncNow(target: Target, options?: ConnectOptions): Connection {
   throw everyAttemptFailed('connectSync', attempts);
 }
 
-function connectSyncTo(prepared: Prepared, endpoint: Endpoint, startedAt: number, budget?: number): Connection {
+/** One attempt on this thread with `timeout` ms (-1: none). */
+function connectSyncTo(prepared: Prepared, endpoint: Endpoint, timeout: number): Connection {
   const { socket } = prepared;
-  const [result] = decodeBatch(
-    addon.connectSync(pack(socket, endpoint, timeLeft(prepared, startedAt, budget), 0), addressOf(endpoint), socket.localAddress, extraOf(socket, endpoint)),
-  );
+  const [result] = decodeBatch(addon.connectSync(pack(socket, endpoint, timeout, 0), addressOf(endpoint), socket.localAddress, extraOf(socket, endpoint)));
   if (result.posixErrno !== 0) throw errorFromResult(result, endpoint);
   return new Connection(result, endpoint);
 }
