@@ -5,14 +5,14 @@ import { closeStep, Connection } from './connection';
 import { abortError, appendSteps, ConnectError, errorFromResult, everyAttemptFailed, notExact, startFailed } from './errors';
 import { addressCandidates, race, type ConnectAnyError, type RaceAttempt, type RaceSettings } from './race';
 import { outcomeOfConnection, outcomeOfError, outcomeOfRaceFailure } from './outcome';
-import type { ConnectOptions, Endpoint, Outcome, Target, Wait } from './types';
+import type { ConnectOptions, Endpoint, Outcome, Target } from './types';
 import { lookupAll, lookupAllSync } from './lookup';
 import { endpointOf, literalEndpoint, prepare, whereOf, type ParsedTarget, type Prepared } from './validate';
 import { MODE } from './mode';
 import { takeBatchResult } from './probe-batch';
 import { startPortable } from './portable';
 import { traceAsync, traceSync, tracing } from './tracing';
-import { decodeBatch, decodeTcpInfo, pack, SEQUEL, WAIT_NUMBER, type Result } from './wire';
+import { decodeBatch, decodeTcpInfo, pack, SEQUEL, waitName, type Result } from './wire';
 
 // ---- async attempts: the epoll engine in the event loop, or a waiter thread ------
 
@@ -135,8 +135,7 @@ function startOnWaiter(prepared: Prepared, endpoint: Endpoint, timeout: number, 
   // entry and its listener can be registered once the waiter took it.
   const id = addon.connectStart(pack(socket, endpoint, timeout, batches.client), addressOf(endpoint), socket.localAddress, extraOf(socket, endpoint));
   if (typeof id !== 'number') {
-    const wait = (Object.keys(WAIT_NUMBER) as Wait[]).find((name) => WAIT_NUMBER[name] === socket.wait)!;
-    return entry.settle({ error: startFailed(endpoint, id.errno, id.syscall, wait) });
+    return entry.settle({ error: startFailed(endpoint, id.errno, id.syscall, waitName(socket.wait)) });
   }
   if (signal) {
     // A message to the waiter, which owns the fd: it closes the socket and

@@ -11,9 +11,9 @@ import { addon } from './binding';
 import { errnoName } from './errnos';
 import { abortError, errorFromResult, startFailed } from './errors';
 import { outcomeOfError } from './outcome';
-import type { Endpoint, Outcome, Wait } from './types';
-import type { ParsedTarget, Prepared } from './validate';
-import { pack, packTarget, SEQUEL, TARGET_SLOTS, WAIT_NUMBER, type Result } from './wire';
+import type { Endpoint, Outcome } from './types';
+import { literalEndpointAt, type ParsedTarget, type Prepared } from './validate';
+import { pack, packTarget, SEQUEL, TARGET_SLOTS, waitName, type Result } from './wire';
 
 // A tag is the batch's number for the address and the port: exact in a
 // double while fewer than 2^37 addresses were numbered.
@@ -63,7 +63,9 @@ interface AddressEntry {
   attempts: number;
 }
 
-type Staged = { addresses: number[]; ports: number[] };
+// Targets of one family pulled and not yet handed over, with the options
+// as checked for that kind of target.
+type Staged = { prepared: Prepared; addresses: number[]; ports: number[] };
 
 export class ProbeBatch {
   private number = 0;
@@ -78,30 +80,21 @@ export class ProbeBatch {
   private readonly addresses = new Map<number, AddressEntry>();
   private readonly addressNumber = { 0: new Map<string, number>(), 4: new Map<string, number>(), 6: new Map<string, number>() };
   private nextAddress = 0;
-  // Targets pulled and not yet handed over, by family (0 for a unix path).
+  // By family (0 for a unix path).
   private readonly staged = new Map<0 | 4 | 6, Staged>();
   private abortReason: { reason: unknown } | undefined;
-  // The options as checked for each kind of target (an IPv4 or an IPv6
-  // address, a path), with the first target of that kind.
-  private readonly kinds = new Map<0 | 4 | 6, Prepared>();
   private wait = -1;
 
   constructor(
     private readonly client: number,
-    /** probe()'s checks of the options, for a target of a kind not seen yet; throws as probe() rejects. */
-    private readonly prepareKind: (target: Extract<ParsedTarget, { kind: 'ip' | 'unix' }>) => Prepared,
     /** Each finished target, in the order they finish. */
     private readonly onRecord: (record: BatchRecord | Outcome) => void,
   ) {}
 
-  /** A literal target, started at the next flush(); throws if the options do not fit its kind. */
-  add(target: Extract<ParsedTarget, { kind: 'ip' | 'unix' }>): void {
+  /** A literal target, started at the next flush(), with the options as probe() checked them for its kind. */
+  add(target: Extract<ParsedTarget, { kind: 'ip' | 'unix' }>, prepared: Prepared): void {
     const family = target.kind === 'unix' ? 0 : target.family;
-    if (!this.kinds.has(family)) {
-      const prepared = this.prepareKind(target);
-      this.kinds.set(family, prepared);
-      this.wait = prepared.socket.wait;
-    }
+    this.wait = prepared.socket.wait;
     const text = target.kind === 'unix' ? target.path : target.address;
     const numbers = this.addressNumber[family];
     let number = numbers.get(text);
@@ -112,7 +105,7 @@ export class ProbeBatch {
     }
     this.addresses.get(number)!.attempts++;
     let staged = this.staged.get(family);
-    if (staged === undefined) this.staged.set(family, (staged = { addresses: [], ports: [] }));
+    if (staged === undefined) this.staged.set(family, (staged = { prepared, addresses: [], ports: [] }));
     staged.addresses.push(number);
     staged.ports.push(target.kind === 'unix' ? 0 : target.port);
     this.inFlight++;
@@ -134,7 +127,7 @@ export class ProbeBatch {
     if (failed) throw failed.error;
   }
 
-  private start(family: 0 | 4 | 6, { addresses, ports }: Staged): void {
+  private start(family: 0 | 4 | 6, { prepared, addresses, ports }: Staged): void {
     if (this.number === 0) {
       do lastNumber = (lastNumber % 0xffffffff) + 1;
       while (live.has(lastNumber));
@@ -153,7 +146,7 @@ export class ProbeBatch {
       }
       packTarget(targets, i, index, ports[i], addresses[i] * PORTS + ports[i]);
     }
-    const { socket, timeout } = this.kinds.get(family)!;
+    const { socket, timeout } = prepared;
     let id: ReturnType<typeof addon.probeStart>;
     try {
       id = addon.probeStart(
@@ -171,11 +164,10 @@ export class ProbeBatch {
     }
     if (typeof id !== 'number') {
       // Nothing was started: each target gets the Outcome probe() gives then.
-      const wait = (Object.keys(WAIT_NUMBER) as Wait[]).find((name) => WAIT_NUMBER[name] === socket.wait)!;
       for (let i = 0; i < ports.length; i++) {
         const where = this.endpointOf(addresses[i], ports[i]);
         this.back(addresses[i]);
-        this.onRecord(outcomeOfError(startFailed(where, id.errno, id.syscall, wait)));
+        this.onRecord(outcomeOfError(startFailed(where, id.errno, id.syscall, waitName(socket.wait))));
       }
       return;
     }
@@ -237,12 +229,12 @@ export class ProbeBatch {
 
   private endpointOf(number: number, port: number): Endpoint {
     const { text, family } = this.addresses.get(number)!;
-    return endpointOf(text, family, port);
+    return literalEndpointAt(text, family, port);
   }
 
   /** A record's Outcome, with the fields and key order of probe()'s. */
   outcomeOf({ address, family, port, result: r, close, abortedFirst }: BatchRecord): Outcome {
-    const target = endpointOf(address, family, port);
+    const target = literalEndpointAt(address, family, port);
     const steps = close === undefined ? r.steps() : r.steps().concat(close.steps());
     if (abortedFirst || r.phase === 'aborted') return outcomeOfError(abortError(target, r.elapsed, steps, this.abortReason?.reason));
     if (r.posixErrno === 0) {
@@ -255,9 +247,4 @@ export class ProbeBatch {
     if (r.posixErrno < 0 || r.why !== undefined) return outcomeOfError(errorFromResult(r, target, steps));
     return { ok: false, exact: true, code: errnoName(r.posixErrno), errno: -r.posixErrno, phase: r.phase, elapsed: r.elapsed, steps, target };
   }
-}
-
-/** The endpoint of a literal target, as probe() reports it. */
-function endpointOf(text: string, family: 0 | 4 | 6, port: number): Endpoint {
-  return family === 0 ? { path: text } : { host: text, address: text, port, family };
 }

@@ -6,7 +6,7 @@ import { consumerLeft, invalidArgType } from './errors';
 import { MODE } from './mode';
 import { BatchRecord, ProbeBatch } from './probe-batch';
 import { tracing } from './tracing';
-import { prepare, targetParser, type ParsedTarget } from './validate';
+import { prepare, targetParser, type ParsedTarget, type Prepared } from './validate';
 import { validateAbortSignal, validateInteger, validateObject } from './validators';
 
 /** `probe`'s options, plus how many attempts run at once. */
@@ -67,7 +67,13 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
 
   // The batch path, where the exact engine runs and nobody traces calls
   // one by one (a traced probe is a call of its own).
-  const batch = MODE === 'exact' && !tracing() ? newBatch(connectOptions, ready, notify) : undefined;
+  const batch =
+    MODE === 'exact' && !tracing()
+      ? new ProbeBatch(batchClient(), (record) => {
+          ready.push(record);
+          notify();
+        })
+      : undefined;
   stop.signal.addEventListener(
     'abort',
     () => {
@@ -77,10 +83,10 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
     { once: true },
   );
   const parse = targetParser();
-  // The options, checked once per kind of target that goes through probe()
-  // (a name; every target while traced), with the first of that kind: a
-  // misfit stops the pulling at once, not when probe() rejects.
-  const checkedKinds = new Set<string>();
+  // The options, checked once per kind of target (an IPv4 or IPv6 literal,
+  // a path, a name) with the first of that kind, exactly as probe() checks
+  // them: a misfit stops the pulling at once, not when probe() rejects.
+  const checked = new Map<string, Prepared>();
   const pending = () => inFlight + (batch?.inFlight ?? 0);
   const canPull = () => !exhausted && !ended && failure === undefined && !stop.signal.aborted && pending() < concurrency;
 
@@ -109,14 +115,12 @@ export async function* probeMany(targets: Iterable<Target> | AsyncIterable<Targe
         try {
           // Each field of the caller's target is read once, here.
           parsed = parse(next.value);
-          if (batch && parsed.kind !== 'name') {
-            batch.add(parsed);
-            continue;
-          }
           const kind = parsed.kind === 'ip' ? `ip${parsed.family}` : parsed.kind;
-          if (!checkedKinds.has(kind)) {
-            prepare(plainTarget(parsed), connectOptions, true);
-            checkedKinds.add(kind);
+          let prepared = checked.get(kind);
+          if (prepared === undefined) checked.set(kind, (prepared = prepare(plainTarget(parsed), connectOptions, true)));
+          if (batch && parsed.kind !== 'name') {
+            batch.add(parsed, prepared);
+            continue;
           }
         } catch (error) {
           failure ??= { error }; // a malformed target, or options that do not fit it: TypeError or RangeError
@@ -206,21 +210,4 @@ async function closeSource(source: Iterator<Target> | AsyncIterator<Target>, { m
 /** A parsed target as a plain object, for probe(): the caller's own object is not read again. */
 function plainTarget(parsed: ParsedTarget): Target {
   return parsed.kind === 'unix' ? { path: parsed.path } : { host: parsed.host, port: parsed.port };
-}
-
-/**
- * A batch for probeMany's literal targets. The options are checked once
- * per kind of target (an IPv4 or IPv6 address, a path), with that kind's
- * first target, exactly as probe() checks them: what applies to TCP only
- * is refused for a path, a family that is not the address's is refused.
- */
-function newBatch(options: ConnectOptions, ready: (Outcome | BatchRecord)[], notify: () => void): ProbeBatch {
-  return new ProbeBatch(
-    batchClient(),
-    (target) => prepare(target.kind === 'unix' ? { path: target.path } : { host: target.address, port: target.port }, options, true),
-    (record) => {
-      ready.push(record);
-      notify();
-    },
-  );
 }

@@ -242,7 +242,12 @@ export function endpointOf(target: ParsedTarget, address: string, family: 4 | 6)
 
 /** A literal or a path is an endpoint already; a name is not until looked up. */
 export function literalEndpoint(target: ParsedTarget): Endpoint | undefined {
-  if (target.kind === 'unix') return { path: target.path };
-  if (target.kind === 'ip') return endpointOf(target, target.address, target.family);
+  if (target.kind === 'unix') return literalEndpointAt(target.path, 0, 0);
+  if (target.kind === 'ip') return literalEndpointAt(target.address, target.family, target.port);
   return undefined;
+}
+
+/** The endpoint of an IP literal (its host is its address) or, for family 0, of a path. */
+export function literalEndpointAt(address: string, family: 0 | 4 | 6, port: number): Endpoint {
+  return family === 0 ? { path: address } : { host: address, address, port, family };
 }

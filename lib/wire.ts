@@ -104,6 +104,8 @@ const OPTION_ARG = ARGS.indexOf('option');
 const PHASES = namesOf('phase', layout?.phases, ['immediate', 'async', 'timeout', 'aborted'] as const);
 /** The native wait kinds' numbers, by name, for pack(). */
 export const WAIT_NUMBER = slotsOf('wait', layout?.waits, ['poll', 'select', 'epoll'] as const satisfies readonly Wait[]);
+/** A wait's name from its native number. */
+export const waitName = (number: number): Wait => (Object.keys(WAIT_NUMBER) as Wait[]).find((name) => WAIT_NUMBER[name] === number)!;
 export const CONFIRM_NUMBER = slotsOf('confirm', layout?.confirms, ['so_error', 'getpeername', 'read', 'reconnect'] as const satisfies readonly Confirm[]);
 const WHY_TEXT: Record<string, string> = {
   fd_setsize: "fd is >= FD_SETSIZE (1024), which select(2) cannot watch; use wait: 'poll' or 'epoll'",

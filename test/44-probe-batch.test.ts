@@ -40,6 +40,22 @@ async function countingCalls<T>(run: () => Promise<T>): Promise<{ result: T; pro
   }
 }
 
+/** A target whose host and port are getters that count their reads. */
+function countingTarget(host: string, port: number) {
+  const count = { host: 0, port: 0 };
+  const target = {
+    get host() {
+      count.host++;
+      return host;
+    },
+    get port() {
+      count.port++;
+      return port;
+    },
+  };
+  return { target, count };
+}
+
 /** An Outcome with its timings and the kernel's numbers left out: what must match exactly. */
 function shape(o: Outcome) {
   return {
@@ -314,17 +330,7 @@ describe('probeMany: the batch path', () => {
   it("reads a target's host and port once each, as probe() does", async () => {
     const refused = await refusedPort();
     const reads = (run: (target: Target) => Promise<unknown>) => {
-      const count = { host: 0, port: 0 };
-      const target = {
-        get host() {
-          count.host++;
-          return '127.0.0.1';
-        },
-        get port() {
-          count.port++;
-          return refused;
-        },
-      };
+      const { target, count } = countingTarget('127.0.0.1', refused);
       return run(target).then(() => count);
     };
     const single = await reads((t) => probe(t));
@@ -454,17 +460,7 @@ describe('probeMany: the batch path', () => {
 
   it("reads a name target's host and port once each too", async () => {
     const refused = await refusedPort();
-    const count = { host: 0, port: 0 };
-    const target = {
-      get host() {
-        count.host++;
-        return 'localhost';
-      },
-      get port() {
-        count.port++;
-        return refused;
-      },
-    };
+    const { target, count } = countingTarget('localhost', refused);
     const [outcome] = await collect([target], { family: 4 });
     assert.equal(outcome.code, 'ECONNREFUSED');
     assert.deepEqual(count, { host: 1, port: 1 });
